@@ -1,0 +1,108 @@
+import type { CopyOp, CopySource } from "./ast.js";
+import { didYouMean } from "./did-you-mean.js";
+import {
+  describeNode,
+  type FieldRules,
+  headOf,
+  type ParseContext,
+  readAtoms,
+  readExactAtoms,
+  readFields,
+} from "./parse-context.js";
+import type { SexpList, SexpNode } from "./sexp.js";
+
+const COPY_RULES: FieldRules = {
+  owner: "copy",
+  usage: {
+    from: "(from context) or (from (build NAME))",
+    src: "(src SRC...)",
+    dst: "(dst DST)",
+    exclude: "(exclude NAME...)",
+  },
+  required: ["src", "dst"],
+};
+
+/** True when a source path has a `..` component (either separator, for Windows guests). */
+export function hasParentComponent(path: string): boolean {
+  return path.split(/[/\\]/).includes("..");
+}
+
+function describeScope(scope: readonly string[]): string {
+  if (scope.length === 0) {
+    return "no builds are in scope here; define one with (build NAME SPEC) before (from ...)";
+  }
+  return `builds in scope: ${scope.map((name) => JSON.stringify(name)).join(", ")}`;
+}
+
+function parseSource(ctx: ParseContext, field: SexpList, scope: readonly string[]) {
+  const usage = COPY_RULES.usage.from!;
+  const [, value, extra] = field.items;
+  if (value === undefined || extra !== undefined) {
+    return ctx.report(field, `copy: expected ${usage}`);
+  }
+  if (value.kind === "atom") {
+    if (value.value === "context") return "context";
+    return ctx.report(value, `copy: expected ${usage}, found ${describeNode(value)}`);
+  }
+  const [head, name, more] = value.items;
+  if (
+    headOf(value) !== "build" ||
+    name?.kind !== "atom" ||
+    more !== undefined ||
+    head === undefined
+  ) {
+    return ctx.report(value, `copy: expected ${usage}, found ${describeNode(value)}`);
+  }
+  if (!scope.includes(name.value)) {
+    return ctx.report(
+      name,
+      `copy: unknown build "${name.value}"; ${describeScope(scope)}.${didYouMean(name.value, scope)}`,
+    );
+  }
+  const source: CopySource = { build: name.value };
+  return source;
+}
+
+function checkSources(ctx: ParseContext, srcField: SexpList, src: readonly string[], dst: string) {
+  let ok = true;
+  srcField.items.slice(1).forEach((item: SexpNode, index) => {
+    const path = src[index];
+    if (path !== undefined && hasParentComponent(path)) {
+      ok =
+        ctx.report(
+          item,
+          `copy: source ${JSON.stringify(path)} must not contain ".."; sources stay inside the context`,
+        ) ?? false;
+    }
+  });
+  if (!dst.endsWith("/") && src.length !== 1) {
+    ok =
+      ctx.report(
+        srcField,
+        `copy: expected exactly one source because (dst ${dst}) does not end with "/", found ${src.length}; add a trailing "/" to copy into a directory`,
+      ) ?? false;
+  }
+  return ok;
+}
+
+/** `(copy (from ...)? (src SRC...) (dst DST) (exclude NAME...)?)`, fields in any order. */
+export function parseCopy(
+  ctx: ParseContext,
+  node: SexpList,
+  scope: readonly string[],
+): CopyOp | undefined {
+  const fields = readFields(ctx, node, node.items.slice(1), COPY_RULES);
+  const fromField = fields.get("from");
+  const from = fromField ? parseSource(ctx, fromField, scope) : "context";
+  const srcField = fields.get("src");
+  const src = srcField && readAtoms(ctx, srcField, COPY_RULES.usage.src!);
+  const dstField = fields.get("dst");
+  const dst = dstField && readExactAtoms(ctx, dstField, 1, COPY_RULES.usage.dst!)?.[0];
+  const excludeField = fields.get("exclude");
+  const exclude = excludeField ? readAtoms(ctx, excludeField, COPY_RULES.usage.exclude!) : [];
+  if (from === undefined || src === undefined || dst === undefined || exclude === undefined) {
+    return undefined;
+  }
+  if (srcField === undefined || !checkSources(ctx, srcField, src, dst)) return undefined;
+  return { op: "copy", from, src, dst, exclude };
+}

@@ -20,6 +20,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
           // VM tests boot real guests under TCG: one file at a time on a 2-core machine.
           fileParallelism: false,
           testTimeout: 900_000,

@@ -1,0 +1,122 @@
+import { copyFile, mkdir, readdir, rename, rm, writeFile, chmod } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  DEBIAN_KERNEL_CMDLINE,
+  DEFAULT_DEBIAN_RECIPE,
+  type DebianRecipe,
+  debianRecipeKey,
+  debianSetupScript,
+  validateDebianRecipe,
+} from "./debian-recipe.js";
+import { ImageInputError } from "./errors.js";
+import type { ImageProgressListener } from "./progress.js";
+import { runTool } from "./run-tool.js";
+
+export interface BuildDebianImageOptions {
+  /** Directory the image and its files are written to (a store's `base-image/`). */
+  outDir: string;
+  /** OpenSSH public key line installed for the build user. */
+  publicKey: string;
+  /** Private key to copy beside the image (mode 0600) and name in the manifest. */
+  privateKeyPath?: string | undefined;
+  recipe?: Partial<DebianRecipe>;
+  onProgress?: ImageProgressListener;
+  signal?: AbortSignal;
+}
+
+export interface BuiltImage {
+  name: string;
+  image: string;
+  manifestPath: string;
+  recipeKey: string;
+}
+
+/**
+ * Builds a Debian base image from packages: mmdebstrap (reading the host's apt sources) into a
+ * directory, the setup script as a customize hook, `mke2fs -d` into a raw disk, conversion to
+ * qcow2, and the kernel and initrd copied out for direct kernel boot. Needs root: mmdebstrap's
+ * directory mode writes files owned by root, which `mke2fs -d` copies into the filesystem.
+ * Files appear in `outDir` only when complete; the qcow2 is renamed into place last.
+ */
+export async function buildDebianImage(options: BuildDebianImageOptions): Promise<BuiltImage> {
+  const recipe: DebianRecipe = { ...DEFAULT_DEBIAN_RECIPE, ...options.recipe };
+  const problems = validateDebianRecipe(recipe);
+  if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+/.test(options.publicKey.trim()))
+    problems.push("publicKey: not an OpenSSH public key line");
+  if (problems.length > 0) throw new ImageInputError(`invalid Debian recipe:\n  ${problems.join("\n  ")}`);
+  if (process.getuid?.() !== 0)
+    throw new ImageInputError(
+      "building the Debian image needs root (mmdebstrap writes a root-owned tree that mke2fs copies); run it as root",
+    );
+  const { name } = recipe;
+  const progress = options.onProgress;
+  await mkdir(options.outDir, { recursive: true });
+  const work = join(options.outDir, `.building-${name}-${process.pid}`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  try {
+    const rootDir = join(work, "root");
+    const script = join(work, "setup.sh");
+    await writeFile(script, debianSetupScript(recipe.user, options.publicKey.trim()), { mode: 0o755 });
+    progress?.({ type: "stage", stage: "mmdebstrap", message: `installing ${recipe.packages.length} packages from ${recipe.suite}` });
+    await runTool(
+      "mmdebstrap",
+      [
+        "--mode=root",
+        "--variant=apt",
+        `--include=${recipe.packages.join(",")}`,
+        `--customize-hook=sh ${script} "$1"`,
+        "--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/*.bin",
+        recipe.suite,
+        rootDir,
+      ],
+      { stage: "mmdebstrap", onProgress: progress, signal: options.signal },
+    );
+    const boot = await readdir(join(rootDir, "boot"));
+    const vmlinuz = boot.find((f) => f.startsWith("vmlinuz-"));
+    const initrd = boot.find((f) => f.startsWith("initrd.img-"));
+    if (!vmlinuz || !initrd) throw new ImageInputError(`no kernel in the image's /boot (found: ${boot.join(", ")}); is linux-image-amd64 in the package list?`);
+    await copyFile(join(rootDir, "boot", vmlinuz), join(work, `${name}.vmlinuz`));
+    await copyFile(join(rootDir, "boot", initrd), join(work, `${name}.initrd`));
+
+    progress?.({ type: "stage", stage: "mkfs", message: `making a ${recipe.sizeGiB} GiB ext4 filesystem` });
+    const raw = join(work, "disk.raw");
+    await runTool("truncate", ["-s", `${recipe.sizeGiB}G`, raw], { stage: "mkfs", signal: options.signal });
+    await runTool("mke2fs", ["-q", "-t", "ext4", "-L", "strata-root", "-d", rootDir, raw], { stage: "mkfs", onProgress: progress, signal: options.signal });
+    await rm(rootDir, { recursive: true, force: true });
+
+    progress?.({ type: "stage", stage: "convert", message: "converting to qcow2" });
+    await runTool("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, join(work, `${name}.qcow2`)], { stage: "convert", onProgress: progress, signal: options.signal });
+    await rm(raw, { force: true });
+
+    const key = options.privateKeyPath ? `${name}.key` : undefined;
+    if (options.privateKeyPath) {
+      await copyFile(options.privateKeyPath, join(work, `${name}.key`));
+      await chmod(join(work, `${name}.key`), 0o600);
+    }
+    const recipeKey = debianRecipeKey(recipe);
+    const manifest = {
+      name,
+      os: "linux",
+      arch: recipe.arch,
+      boot: { mode: "kernel", kernel: `${name}.vmlinuz`, initrd: `${name}.initrd`, cmdline: DEBIAN_KERNEL_CMDLINE },
+      firmware: "bios",
+      disk: { interface: "virtio" },
+      ssh: { user: recipe.user, port: 22, ...(key ? { privateKey: key } : {}) },
+      shell: ["/bin/bash", "-c"],
+      memoryMiB: 1024,
+      cpus: 2,
+      recipe: { name: "debian", key: recipeKey, suite: recipe.suite, packages: recipe.packages },
+      created: new Date().toISOString(),
+    };
+    await writeFile(join(work, `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    // The qcow2 goes last: an image is there only when everything it needs is.
+    for (const f of [`${name}.vmlinuz`, `${name}.initrd`, ...(key ? [key] : []), `${name}.json`, `${name}.qcow2`])
+      await rename(join(work, f), join(options.outDir, f));
+    progress?.({ type: "stage", stage: "done", message: `wrote ${join(options.outDir, `${name}.qcow2`)}` });
+    return { name, image: join(options.outDir, `${name}.qcow2`), manifestPath: join(options.outDir, `${name}.json`), recipeKey };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,7 @@
+/** Progress of long image work; libraries emit these, apps render them. */
+export type ImageProgress =
+  | { type: "stage"; stage: string; message: string }
+  | { type: "output"; stage: string; line: string }
+  | { type: "bytes"; stage: string; done: number; total: number | undefined };
+
+export type ImageProgressListener = (event: ImageProgress) => void;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything a bare Debian 12 machine lacks for strata, then the workspace's
+# dependencies, then builds it. Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprogs zstd openssh-client ovmf)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PNPM_VERSION=$(node -p 'require("./package.json").packageManager.split("@")[1]')
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  echo "setup: installing pnpm $PNPM_VERSION"
+  npm install -g "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+# node-gyp must use the local Node headers (no download here): .npmrc sets nodedir=/usr.
+pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
+pnpm build --output-logs=errors-only

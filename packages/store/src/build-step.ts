@@ -1,0 +1,221 @@
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { findBaseImage } from "./base-image.js";
+import { buildLockPath } from "./claim.js";
+import { removeTree, type StoreContext, trashPath } from "./context.js";
+import { selectLayer, upsertLayer } from "./database.js";
+import { allocatedBytes } from "./disk-usage.js";
+import {
+  DiskFullError,
+  isDiskFull,
+  LayerCorruptError,
+  LayerNotFoundError,
+  StepCancelledError,
+} from "./errors.js";
+import { metaToRow, writeLayerMeta } from "./layer-meta.js";
+import {
+  baseBackingPath,
+  LAYER_IMAGE,
+  LAYER_LOG,
+  LAYER_META,
+  parentBackingPath,
+} from "./layout.js";
+import { type Lease, takeLease } from "./leases.js";
+import { type LockOwner, releaseLockFile } from "./lock-file.js";
+import { createOverlay, flattenImage, readImageInfo } from "./qemu-img.js";
+import type { SharedRun } from "./shared-run.js";
+
+/** The layer being built, as the step function sees it. */
+export interface LayerBuild {
+  readonly id: string;
+  /** `result-tmp/<id>/` */
+  readonly dir: string;
+  /** The layer's qcow2 image, already created (an overlay of the parent, or flattened). */
+  readonly image: string;
+  readonly parent?: string;
+  readonly base: string;
+  /** Aborted when every client of this step has cancelled. */
+  readonly signal: AbortSignal;
+  /** Appends to the step's log, which every waiting client sees live. */
+  log(chunk: Buffer | string): void;
+}
+
+export type BuildStepFn = (layer: LayerBuild) => Promise<void>;
+
+export interface StepSpec {
+  id: string;
+  description: string;
+  base?: string;
+  parent?: string;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function createImage(
+  ctx: StoreContext,
+  spec: StepSpec,
+  image: string,
+  signal: AbortSignal,
+): Promise<{ base: string; depth: number; lease?: Lease }> {
+  if (spec.parent === undefined) {
+    const base = findBaseImage(ctx.layout, spec.base!);
+    const { format } = await readImageInfo(base.image, { signal });
+    await createOverlay(image, baseBackingPath(base.name), format, { signal });
+    return { base: base.name, depth: 1 };
+  }
+  const parentId = spec.parent;
+  // The lease keeps the parent (and so its chain) from being pruned while we build on it.
+  const { parent, lease } = ctx.mutex(`pinning ${parentId}`, () => {
+    const parent = selectLayer(ctx.db, parentId);
+    if (!parent) throw new LayerNotFoundError(parentId);
+    return { parent, lease: takeLease(ctx.db, parentId) };
+  });
+  try {
+    const parentImage = join(ctx.layout.resultDir, parentId, LAYER_IMAGE);
+    if (parent.depth + 1 > ctx.maxChainDepth) {
+      // Long chains make every read walk many images: write this layer standalone instead.
+      await flattenImage(parentImage, image, { signal });
+      return { base: parent.base, depth: 0, lease };
+    }
+    await createOverlay(image, parentBackingPath(parentId), "qcow2", { signal });
+    return { base: parent.base, depth: parent.depth + 1, lease };
+  } catch (error) {
+    lease.release();
+    throw error;
+  }
+}
+
+/**
+ * Runs a step as the owner of its build lock: creates the image in `result-tmp/<id>`, runs `fn`,
+ * and on success fsyncs and renames the directory into `result/<id>` with its row, in one
+ * critical section. On failure nothing is kept, and a failure record tells other processes'
+ * waiters what happened.
+ */
+export async function runOwnedStep(
+  ctx: StoreContext,
+  run: SharedRun,
+  claim: { owner: LockOwner; logFd: number; trash: string[] },
+  spec: StepSpec,
+  fn: BuildStepFn,
+  onSettled: () => void,
+): Promise<void> {
+  const { id } = spec;
+  const tmp = join(ctx.layout.resultTmpDir, id);
+  const image = join(tmp, LAYER_IMAGE);
+  const lockPath = buildLockPath(ctx, id);
+  let logOpen = true;
+  let lease: Lease | undefined;
+  try {
+    await Promise.all(claim.trash.map(removeTree));
+    const created = await createImage(ctx, spec, image, run.signal);
+    lease = created.lease;
+    await fn({
+      id,
+      dir: tmp,
+      image,
+      base: created.base,
+      signal: run.signal,
+      ...(spec.parent === undefined ? {} : { parent: spec.parent }),
+      log: (chunk) => {
+        const data = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+        writeSync(claim.logFd, data);
+        run.log(data);
+      },
+    });
+    fsyncSync(claim.logFd);
+    closeSync(claim.logFd);
+    logOpen = false;
+    fsyncPath(image);
+    const meta = {
+      id,
+      ...(spec.parent === undefined ? {} : { parent: spec.parent }),
+      base: created.base,
+      description: spec.description,
+      created: Date.now(),
+      depth: created.depth,
+      bytes: await allocatedBytes(tmp),
+    };
+    writeLayerMeta(join(tmp, LAYER_META), meta);
+    fsyncPath(join(tmp, "rootfs"));
+    fsyncPath(tmp);
+    ctx.mutex(`saving layer ${id}`, () => {
+      renameSync(tmp, join(ctx.layout.resultDir, id));
+      upsertLayer(ctx.db, metaToRow(meta));
+      releaseLockFile(lockPath, claim.owner);
+    });
+    fsyncPath(ctx.layout.resultDir);
+    onSettled();
+    run.succeed();
+  } catch (caught) {
+    const cancelled = run.signal.aborted;
+    const error = isDiskFull(caught)
+      ? new DiskFullError(`building layer ${id}`, { cause: caught })
+      : cancelled
+        ? new StepCancelledError(id, { cause: caught })
+        : caught;
+    if (logOpen) closeSync(claim.logFd);
+    const trash = trashPath(ctx);
+    const discard = () => {
+      if (existsSync(tmp)) renameSync(tmp, trash);
+      releaseLockFile(lockPath, claim.owner);
+    };
+    try {
+      ctx.mutex(`discarding ${id}`, () => {
+        ctx.db
+          .prepare(
+            "INSERT OR REPLACE INTO failures (token, id, cancelled, message, at) VALUES (?, ?, ?, ?, ?)",
+          )
+          .run(
+            claim.owner.token,
+            id,
+            cancelled ? 1 : 0,
+            String((error as Error)?.message ?? error),
+            Date.now(),
+          );
+        discard();
+      });
+    } catch {
+      // The database itself may be full or busy: still leave nothing behind. Waiters then find
+      // no failure record and retry the step themselves.
+      discard();
+    }
+    await removeTree(trash);
+    onSettled();
+    run.fail(error);
+  } finally {
+    lease?.release();
+  }
+}
+
+/** Sends a finished layer's saved log through `onLog` (a cache hit). */
+export async function replayLog(
+  ctx: StoreContext,
+  id: string,
+  onLog: ((chunk: Buffer) => void) | undefined,
+): Promise<void> {
+  if (!onLog) return;
+  const path = join(ctx.layout.resultDir, id, LAYER_LOG);
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
+      onLog(chunk as Buffer);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new LayerCorruptError(id, `its log ${path} is missing`, { cause: error });
+  }
+}

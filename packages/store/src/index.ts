@@ -1,0 +1,40 @@
+export type { BaseImage } from "./base-image.js";
+export { findBaseImage, validateBaseImageName } from "./base-image.js";
+export type { BuildStepFn, LayerBuild } from "./build-step.js";
+export type { CacheCheckout, CacheLock, LockCacheOptions } from "./cache-lock.js";
+export { DEFAULT_CACHE_LOCK_TIMEOUT_MS } from "./cache-lock.js";
+export { escapeCacheName, unescapeCacheName } from "./cache-name.js";
+export type { CheckOptions, CheckProblem, CheckReport } from "./check.js";
+export type { LayerInfo } from "./database.js";
+export { allocatedBytes, filesystemSpace } from "./disk-usage.js";
+export {
+  BaseImageManifestError,
+  BaseImageMissingError,
+  DiskFullError,
+  InvalidCacheNameError,
+  InvalidLayerIdError,
+  isDiskFull,
+  LayerCorruptError,
+  LayerInUseError,
+  LayerNotFoundError,
+  QemuImgError,
+  StepCancelledError,
+  StepFailedError,
+  StoreError,
+  StoreLockedError,
+  StoreOptionsError,
+} from "./errors.js";
+export type { DiskUsage, LayerInspection } from "./inspect.js";
+export { isLayerId, validateLayerId } from "./layer-id.js";
+export type { StoreLayout } from "./layout.js";
+export { storeLayout } from "./layout.js";
+export type { Lease } from "./leases.js";
+export type { CleanReport, PruneOptions, RemovalReport } from "./maintenance.js";
+export type { PruneCandidate, PrunePlanOptions } from "./prune-plan.js";
+export { planPrune, subtreePostOrder } from "./prune-plan.js";
+export type { ImageInfo } from "./qemu-img.js";
+export { readBackingChain } from "./qemu-img.js";
+export type { RecoveryReport } from "./reconcile.js";
+export type { BuildResult } from "./shared-run.js";
+export type { BuildOptions, OpenStoreOptions } from "./store.js";
+export { DEFAULT_MAX_CHAIN_DEPTH, openStore, Store } from "./store.js";

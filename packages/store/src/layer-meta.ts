@@ -1,0 +1,61 @@
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import type { LayerRow } from "./database.js";
+import { isLayerId } from "./layer-id.js";
+
+/**
+ * `result/<id>/meta.json`: the layer's own record, written before the rename into `result/`.
+ * The directory is the truth and the database an index of it, so a crash between the rename
+ * and the database commit loses nothing: start-up adopts the directory from this file.
+ */
+export interface LayerMeta {
+  id: string;
+  parent?: string;
+  base: string;
+  description: string;
+  created: number;
+  depth: number;
+  bytes: number;
+}
+
+export function writeLayerMeta(path: string, meta: LayerMeta): void {
+  const fd = openSync(path, "w", 0o644);
+  try {
+    writeSync(fd, `${JSON.stringify(meta, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The metadata of a layer directory, or undefined when missing or malformed. */
+export function readLayerMeta(path: string, id: string): LayerMeta | undefined {
+  let meta: Partial<LayerMeta>;
+  try {
+    meta = JSON.parse(readFileSync(path, "utf8")) as Partial<LayerMeta>;
+  } catch {
+    return undefined;
+  }
+  const valid =
+    meta.id === id &&
+    (meta.parent === undefined || isLayerId(meta.parent)) &&
+    typeof meta.base === "string" &&
+    typeof meta.description === "string" &&
+    typeof meta.created === "number" &&
+    typeof meta.depth === "number" &&
+    typeof meta.bytes === "number";
+  return valid ? (meta as LayerMeta) : undefined;
+}
+
+export function metaToRow(meta: LayerMeta, lastUsed = meta.created): LayerRow {
+  return {
+    id: meta.id,
+    parent: meta.parent ?? null,
+    base: meta.base,
+    description: meta.description,
+    created: meta.created,
+    last_used: lastUsed,
+    children: 0,
+    bytes: meta.bytes,
+    depth: meta.depth,
+  };
+}

@@ -1,0 +1,247 @@
+import { chmodSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type BaseImage, findBaseImage, validateBaseImageName } from "./base-image.js";
+import { type BuildStepFn, replayLog, runOwnedStep } from "./build-step.js";
+import {
+  type CacheCheckout,
+  type CacheLock,
+  createCacheCheckout,
+  type LockCacheOptions,
+  lockCache,
+} from "./cache-lock.js";
+import { escapeCacheName } from "./cache-name.js";
+import { type CheckOptions, type CheckReport, checkStore } from "./check.js";
+import { claimBuild } from "./claim.js";
+import { createContext, type StoreContext } from "./context.js";
+import {
+  type LayerInfo,
+  openDatabase,
+  selectAllLayers,
+  selectLayer,
+  toLayerInfo,
+  touchLayer,
+} from "./database.js";
+import { LayerNotFoundError, StepCancelledError, StoreOptionsError } from "./errors.js";
+import { type DiskUsage, inspectLayer, type LayerInspection, measureStore } from "./inspect.js";
+import { validateLayerId } from "./layer-id.js";
+import { LAYER_IMAGE, LAYER_LOG, storeLayout } from "./layout.js";
+import { type Lease, takeLease } from "./leases.js";
+import {
+  type CleanReport,
+  cleanStore,
+  deleteLayer,
+  type PruneOptions,
+  pruneLayers,
+  type RemovalReport,
+} from "./maintenance.js";
+import { type RecoveryReport, recoverStore } from "./reconcile.js";
+import { type BuildResult, SharedRun } from "./shared-run.js";
+import { waitForOtherProcess } from "./wait-for-step.js";
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /** The store directory (`--store=qemu:DIR`); created if missing. */
+  root: string;
+  /**
+   * Longest backing chain a layer may have; a layer that would be deeper is written flattened.
+   * @default DEFAULT_MAX_CHAIN_DEPTH
+   */
+  maxChainDepth?: number;
+  signal?: AbortSignal;
+}
+
+/** Reads through 30 qcow2 images stay fast; the benchmark (bench/store-chain.mjs) shows why. */
+export const DEFAULT_MAX_CHAIN_DEPTH = 30;
+
+/** Options of {@link Store.build}: exactly one of `base` and `parent`. */
+export interface BuildOptions {
+  /** Base image name: this is the first layer of a build. */
+  base?: string;
+  /** Layer ID this step is built on. */
+  parent?: string;
+  /** The step, as shown by `strata ls`. */
+  description: string;
+  signal?: AbortSignal;
+  /** Receives the step's output: replayed on a cache hit, live otherwise. */
+  onLog?: (chunk: Buffer) => void;
+}
+
+/** The content-addressed layer store of DESIGN.md. Open it with {@link openStore}. */
+export class Store implements AsyncDisposable {
+  readonly #ctx: StoreContext;
+  readonly #runs = new Map<string, SharedRun>();
+  /** What start-up recovery found. */
+  readonly recovery: RecoveryReport;
+
+  constructor(ctx: StoreContext, recovery: RecoveryReport) {
+    this.#ctx = ctx;
+    this.recovery = recovery;
+  }
+
+  get root(): string {
+    return this.#ctx.layout.root;
+  }
+  get keysDir(): string {
+    return this.#ctx.layout.keysDir;
+  }
+  get maxChainDepth(): number {
+    return this.#ctx.maxChainDepth;
+  }
+
+  findBaseImage(name: string): BaseImage {
+    return findBaseImage(this.#ctx.layout, name);
+  }
+
+  /** A finished layer's record, marking it as just used (for LRU pruning). */
+  lookup(id: string): LayerInfo | undefined {
+    validateLayerId(id);
+    const row = selectLayer(this.#ctx.db, id);
+    if (!row) return undefined;
+    const now = Date.now();
+    touchLayer(this.#ctx.db, id, now);
+    return toLayerInfo({ ...row, last_used: Math.max(row.last_used, now) });
+  }
+
+  layerDir(id: string): string {
+    return join(this.#ctx.layout.resultDir, validateLayerId(id));
+  }
+  layerImage(id: string): string {
+    return join(this.layerDir(id), LAYER_IMAGE);
+  }
+  layerLog(id: string): string {
+    return join(this.layerDir(id), LAYER_LOG);
+  }
+
+  /**
+   * Returns layer `id`, building it with `fn` if needed (OBuilder's Store.build). A finished
+   * layer's log is replayed; a step already running here or in another process is joined and
+   * its output streamed from the first byte; otherwise `fn` runs on a fresh overlay in
+   * `result-tmp/<id>` that is renamed into `result/<id>` only if `fn` resolves.
+   */
+  async build(id: string, options: BuildOptions, fn: BuildStepFn): Promise<BuildResult> {
+    validateLayerId(id);
+    const { base, parent, description, signal, onLog } = options;
+    if ((base === undefined) === (parent === undefined)) {
+      throw new StoreOptionsError("build: give exactly one of `base` and `parent`.");
+    }
+    if (typeof description !== "string") {
+      throw new StoreOptionsError("build: `description` must be a string.");
+    }
+    if (base !== undefined) this.findBaseImage(validateBaseImageName(base));
+    if (parent !== undefined && !selectLayer(this.#ctx.db, validateLayerId(parent))) {
+      throw new LayerNotFoundError(parent);
+    }
+    for (;;) {
+      if (signal?.aborted) throw new StepCancelledError(id, { cause: signal.reason });
+      const running = this.#runs.get(id);
+      if (running) return running.join(onLog, signal);
+      const claim = claimBuild(this.#ctx, id);
+      if (claim.kind === "done") {
+        touchLayer(this.#ctx.db, id, Date.now());
+        await replayLog(this.#ctx, id, onLog);
+        return { id, cached: true, shared: false };
+      }
+      if (claim.kind === "owner") {
+        const run = new SharedRun(id);
+        this.#runs.set(id, run);
+        const result = run.join(onLog, signal, false);
+        const spec = { id, description, ...(base ? { base } : {}), ...(parent ? { parent } : {}) };
+        void runOwnedStep(this.#ctx, run, claim, spec, fn, () => this.#runs.delete(id));
+        return result;
+      }
+      const outcome = await waitForOtherProcess(this.#ctx, id, claim, onLog, signal);
+      if (outcome) return outcome;
+    }
+  }
+
+  /** Keeps `id` (and its ancestors) from being deleted or pruned until the lease is released. */
+  pin(id: string): Lease {
+    validateLayerId(id);
+    return this.#ctx.mutex(`pinning ${id}`, () => {
+      if (!selectLayer(this.#ctx.db, id)) throw new LayerNotFoundError(id);
+      return takeLease(this.#ctx.db, id);
+    });
+  }
+
+  delete(id: string): Promise<RemovalReport> {
+    return deleteLayer(this.#ctx, validateLayerId(id));
+  }
+  prune(options: PruneOptions): Promise<RemovalReport> {
+    return pruneLayers(this.#ctx, options);
+  }
+  clean(): Promise<CleanReport> {
+    return cleanStore(this.#ctx);
+  }
+  list(): LayerInfo[] {
+    return selectAllLayers(this.#ctx.db).map(toLayerInfo);
+  }
+  inspect(id: string): Promise<LayerInspection> {
+    return inspectLayer(this.#ctx, validateLayerId(id));
+  }
+  du(): Promise<DiskUsage> {
+    return measureStore(this.#ctx);
+  }
+  check(options: CheckOptions = {}): Promise<CheckReport> {
+    return checkStore(this.#ctx, options);
+  }
+
+  /** `cache/<escaped>/`: where the latest version of cache `name` lives. */
+  cacheDir(name: string): string {
+    return join(this.#ctx.layout.cacheDir, escapeCacheName(name));
+  }
+  /** `cache-tmp/`: caches checked out by running steps; see {@link Store.checkoutCache}. */
+  cacheTmpDir(): string {
+    return this.#ctx.layout.cacheTmpDir;
+  }
+  lockCache(name: string, options?: LockCacheOptions): Promise<CacheLock> {
+    return lockCache(this.#ctx, name, options);
+  }
+  /** A private directory in `cache-tmp/` that start-up wiping leaves alone while we live. */
+  checkoutCache(name: string): CacheCheckout {
+    return createCacheCheckout(this.#ctx, name);
+  }
+
+  /** Closes the database. Builds still running keep their own handles until they finish. */
+  close(): void {
+    if (this.#runs.size === 0 && this.#ctx.db.open) this.#ctx.db.close();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+/** Opens (creating if needed) the store at `root` and runs start-up recovery. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const { root, maxChainDepth = DEFAULT_MAX_CHAIN_DEPTH, signal } = options;
+  if (typeof root !== "string" || root.length === 0) {
+    throw new StoreOptionsError("openStore: `root` must be a non-empty path.");
+  }
+  if (!Number.isInteger(maxChainDepth) || maxChainDepth < 1) {
+    throw new StoreOptionsError(
+      `openStore: \`maxChainDepth\` must be a whole number >= 1, got ${maxChainDepth}.`,
+    );
+  }
+  signal?.throwIfAborted();
+  const layout = storeLayout(resolve(root));
+  for (const dir of [
+    layout.baseImageDir,
+    layout.resultDir,
+    layout.resultTmpDir,
+    layout.cacheDir,
+    layout.cacheTmpDir,
+    layout.locksDir,
+  ]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  // The store's SSH key pair lives here: only the owner may read it.
+  mkdirSync(layout.keysDir, { recursive: true, mode: 0o700 });
+  chmodSync(layout.keysDir, 0o700);
+  const db = openDatabase(layout.databasePath);
+  const ctx = createContext(layout, db, maxChainDepth);
+  try {
+    return new Store(ctx, await recoverStore(ctx));
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,185 @@
+import {
+  access,
+  constants,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rename,
+  rm,
+  writeFile,
+} from "node:fs/promises";
+import { homedir, hostname, release, tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { Accelerator } from "./argv.js";
+import { createDebug } from "./debug.js";
+
+const debug = createDebug("strata:qemu");
+
+/** How long the KVM probe guest gets to report; a working KVM answers in ~0.1 s. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * The probe guest, a 64 KiB x86 BIOS image: from the reset vector it enters protected mode, builds
+ * identity page tables, enters long mode and writes 0x2a to isa-debug-exit (QEMU exits with
+ * status 0x2a*2+1 = 85). A real-mode-only probe is not enough: on nested hosts without VMX
+ * (e.g. Firecracker) KVM runs real mode, then hangs at the switch to long mode.
+ * Assembled with GNU as from: cli; xor ax,ax; mov ds,ax; lgdt cs:gdt; cr0|=PE; ljmp 8:pm32;
+ * [32-bit] load data segs, PML4@0x1000->PDPT@0x2000->PD@0x3000 (2 MiB page), cr3, PAE, EFER.LME,
+ * PG, ljmp 0x18:lm64; [64-bit] mov al,0x2a; out 0xf4,al; hlt. Reset vector: ljmp f000:0000.
+ */
+const PROBE_CODE =
+  "fa31c08ed82e660f0116a0000f20c06683c8010f22c066ea1e000f00080066b810008ed88ec08ed0c7050010000003" +
+  "200000c7050020000003300000c7050030000083000000b8001000000f22d80f20e083c8200f22e0b9800000c00f32" +
+  "0d000100000f300f20c00d000000800f22c0ea77000f001800b02ae6f4f4ebfd66900000000000000000ffff000000" +
+  "9acf00ffff00000092cf00ffff0000009aaf001f0080000f";
+const PROBE_RESET_VECTOR = "ea000000f0";
+const PROBE_EXIT_CODE = 85;
+
+/** The probe's BIOS image. */
+export function probeBiosImage(): Buffer {
+  // Zero fill, as assembled: the GDT descriptor's last byte is one of those zeros.
+  const image = Buffer.alloc(0x10000);
+  Buffer.from(PROBE_CODE, "hex").copy(image, 0);
+  Buffer.from(PROBE_RESET_VECTOR, "hex").copy(image, 0xfff0);
+  return image;
+}
+
+export interface ProbeOptions {
+  /** @default DEFAULT_PROBE_TIMEOUT_MS */
+  timeoutMs?: number;
+  /** @default "qemu-system-x86_64" */
+  qemuBinary?: string;
+  signal?: AbortSignal;
+}
+
+export interface ProbeResult {
+  works: boolean;
+  elapsedMs: number;
+  /** Why it failed: timed out, no /dev/kvm, QEMU's message. */
+  reason?: string;
+}
+
+/** Boots the probe guest under `accel`; `works` only if it reached long mode within the timeout. */
+export async function probeAccelerator(
+  accel: Accelerator,
+  opts: ProbeOptions = {},
+): Promise<ProbeResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  if (accel === "kvm") {
+    try {
+      await access("/dev/kvm", constants.R_OK | constants.W_OK);
+    } catch {
+      return {
+        works: false,
+        elapsedMs: elapsed(),
+        reason: "/dev/kvm is missing or not accessible",
+      };
+    }
+  }
+  const dir = await mkdtemp(join(tmpdir(), "strata-probe-"));
+  try {
+    const bios = join(dir, "probe.bin");
+    await writeFile(bios, probeBiosImage());
+    const args = [
+      "-accel",
+      accel,
+      "-machine",
+      "pc",
+      "-nodefaults",
+      "-no-user-config",
+      "-display",
+      "none",
+    ];
+    args.push("-m", "16", "-bios", bios, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04");
+    const result = await execa(opts.qemuBinary ?? "qemu-system-x86_64", args, {
+      reject: false,
+      stdin: "ignore",
+      timeout: opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+      killSignal: "SIGKILL",
+      cancelSignal: opts.signal,
+    });
+    const works = result.exitCode === PROBE_EXIT_CODE;
+    const reason = works
+      ? undefined
+      : result.timedOut
+        ? `the probe guest did not finish within ${opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS} ms`
+        : result.stderr.trim().split("\n").pop() ||
+          `QEMU exited with ${result.exitCode ?? result.signal}`;
+    debug("probe", accel, { works, reason, ms: elapsed() });
+    return { works, elapsedMs: elapsed(), ...(reason ? { reason } : {}) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The directory for per-host cached facts: `$XDG_CACHE_HOME/strata` or `~/.cache/strata`. */
+export function defaultCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "strata");
+}
+
+/** The key a probe answer is stored under: it stays valid for one host, kernel and QEMU. */
+export async function hostAccelKey(qemuBinary = "qemu-system-x86_64"): Promise<string> {
+  const { stdout } = await execa(qemuBinary, ["--version"], { stdin: "ignore" });
+  const version = /version (\S+)/.exec(stdout)?.[1] ?? stdout.split("\n")[0];
+  return `${hostname()}|${release()}|qemu-${version}`;
+}
+
+export interface CachedProbe {
+  kvm: boolean;
+  probedAt: string;
+  elapsedMs: number;
+  reason?: string;
+}
+
+export interface ChooseAcceleratorOptions extends ProbeOptions {
+  /** @default defaultCacheDir() */
+  cacheDir?: string;
+  /** Called once with a one-line warning when `auto` falls back to TCG. */
+  onWarning?: (message: string) => void;
+}
+
+export interface AcceleratorChoice {
+  accel: Accelerator;
+  /** Whether the answer came from the cache file rather than a fresh probe. */
+  cached: boolean;
+  probe?: CachedProbe;
+}
+
+/**
+ * `kvm` and `tcg` are taken as given; `auto` is KVM only when the probe proves it runs a guest,
+ * the answer remembered in `<cacheDir>/accel.json` per host key.
+ */
+export async function chooseAccelerator(
+  requested: Accelerator | "auto",
+  opts: ChooseAcceleratorOptions = {},
+): Promise<AcceleratorChoice> {
+  if (requested !== "auto") return { accel: requested, cached: false };
+  const file = join(opts.cacheDir ?? defaultCacheDir(), "accel.json");
+  const key = await hostAccelKey(opts.qemuBinary);
+  let cache: Record<string, CachedProbe> = {};
+  try {
+    cache = JSON.parse(await readFile(file, "utf8")) as Record<string, CachedProbe>;
+  } catch {
+    // Missing or corrupt: probe again and rewrite it.
+  }
+  let probe = cache[key];
+  const cached = probe !== undefined;
+  if (!probe) {
+    const result = await probeAccelerator("kvm", opts);
+    probe = { kvm: result.works, probedAt: new Date().toISOString(), elapsedMs: result.elapsedMs };
+    if (result.reason) probe.reason = result.reason;
+    cache[key] = probe;
+    await mkdir(join(file, ".."), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(cache, null, 2)}\n`);
+    await rename(tmp, file);
+  }
+  if (!probe.kvm) {
+    opts.onWarning?.(
+      `KVM is not usable here (${probe.reason ?? "probe failed"}); using TCG, which is much slower.`,
+    );
+  }
+  return { accel: probe.kvm ? "kvm" : "tcg", cached, probe };
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { buildQemuArgv, escapeOptionValue, type QemuArgvConfig } from "./argv.js";
+
+const base: QemuArgvConfig = {
+  arch: "x86_64",
+  accel: "tcg",
+  memoryMiB: 1024,
+  cpus: 2,
+  disk: { path: "/s/a,b.qcow2", interface: "virtio" },
+  drives: [],
+  cdroms: [],
+  bootFromCdrom: false,
+  boot: { mode: "disk" },
+  firmware: "bios",
+  hostSshPort: 40022,
+  guestSshPort: 22,
+  network: "restricted",
+  serialLogPath: "/run/x/console.log",
+  qmpSocketPath: "/run/x/qmp.sock",
+  pidFilePath: "/run/x/qemu.pid",
+  name: "debian",
+  extraArgs: [],
+};
+
+/** The value following `flag`, for every occurrence. */
+const values = (argv: string[], flag: string) =>
+  argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []));
+
+describe("buildQemuArgv", () => {
+  it("x86_64 under TCG: max CPU, multi-threaded TCG, restricted localhost forward", () => {
+    const argv = buildQemuArgv(base);
+    expect(argv[0]).toBe("qemu-system-x86_64");
+    expect(values(argv, "-accel")).toEqual(["tcg,thread=multi"]);
+    expect(values(argv, "-cpu")).toEqual(["max"]);
+    expect(values(argv, "-machine")).toEqual(["q35"]);
+    expect(values(argv, "-m")).toEqual(["1024"]);
+    expect(values(argv, "-smp")).toEqual(["2"]);
+    expect(values(argv, "-netdev")).toEqual([
+      "user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,restrict=on",
+    ]);
+    expect(values(argv, "-drive")).toEqual([
+      "file=/s/a,,b.qcow2,format=qcow2,if=virtio,discard=unmap",
+    ]);
+    expect(values(argv, "-pidfile")).toEqual(["/run/x/qemu.pid"]);
+    expect(values(argv, "-mon")).toEqual(["chardev=qmp,mode=control"]);
+    expect(values(argv, "-chardev")).toEqual([
+      "file,id=serial0,path=/run/x/console.log",
+      "socket,id=qmp,path=/run/x/qmp.sock",
+    ]);
+    expect(argv).toContain("-nographic");
+    expect(argv).toContain("-nodefaults");
+    expect(argv).not.toContain("-kernel");
+    expect(argv).not.toContain("-bios");
+  });
+
+  it("KVM uses the host CPU and no TCG threading", () => {
+    const argv = buildQemuArgv({ ...base, accel: "kvm" });
+    expect(values(argv, "-accel")).toEqual(["kvm"]);
+    expect(values(argv, "-cpu")).toEqual(["host"]);
+  });
+
+  it("kernel boot passes kernel, initrd and command line", () => {
+    const argv = buildQemuArgv({
+      ...base,
+      boot: {
+        mode: "kernel",
+        kernel: "/i/vmlinuz",
+        initrd: "/i/initrd",
+        cmdline: "root=/dev/vda rw",
+      },
+    });
+    expect(values(argv, "-kernel")).toEqual(["/i/vmlinuz"]);
+    expect(values(argv, "-initrd")).toEqual(["/i/initrd"]);
+    expect(values(argv, "-append")).toEqual(["root=/dev/vda rw"]);
+  });
+
+  it("UEFI on x86_64 loads OVMF, or the given firmware", () => {
+    expect(values(buildQemuArgv({ ...base, firmware: "uefi" }), "-bios")).toEqual([
+      "/usr/share/ovmf/OVMF.fd",
+    ]);
+    const custom = buildQemuArgv({ ...base, firmware: "uefi", firmwarePath: "/fw/OVMF.fd" });
+    expect(values(custom, "-bios")).toEqual(["/fw/OVMF.fd"]);
+  });
+
+  it("host network drops restrict=on; VNC replaces -nographic", () => {
+    const argv = buildQemuArgv({ ...base, network: "host", vncDisplay: 3 });
+    expect(values(argv, "-netdev")[0]).not.toContain("restrict");
+    expect(values(argv, "-vnc")).toEqual(["127.0.0.1:3"]);
+    expect(argv).not.toContain("-nographic");
+    expect(values(argv, "-device")).toContain("VGA");
+  });
+
+  it("extra drives, nvme and scsi interfaces, CD-ROMs, boot order", () => {
+    const argv = buildQemuArgv({
+      ...base,
+      disk: { path: "/d.qcow2", interface: "nvme" },
+      drives: [{ path: "/c.raw", format: "raw", interface: "scsi", readOnly: true }],
+      cdroms: ["/seed.iso"],
+      bootFromCdrom: true,
+    });
+    expect(values(argv, "-drive")).toEqual([
+      "file=/d.qcow2,format=qcow2,if=none,id=disk0",
+      "file=/c.raw,format=raw,readonly=on,if=none,id=disk1",
+      "file=/seed.iso,media=cdrom,readonly=on,if=ide",
+    ]);
+    const devices = values(argv, "-device");
+    expect(devices).toContain("nvme,drive=disk0,serial=disk0");
+    expect(devices).toContain("virtio-scsi-pci,id=scsi0");
+    expect(devices).toContain("scsi-hd,drive=disk1,bus=scsi0.0");
+    expect(values(argv, "-boot")).toEqual(["order=dc"]);
+  });
+
+  it("aarch64: virt machine, UEFI firmware for disk boot, CDs on virtio-scsi", () => {
+    const argv = buildQemuArgv({ ...base, arch: "aarch64", cdroms: ["/x.iso"] });
+    expect(argv[0]).toBe("qemu-system-aarch64");
+    expect(values(argv, "-machine")).toEqual(["virt,gic-version=max"]);
+    expect(values(argv, "-cpu")).toEqual(["max"]);
+    expect(values(argv, "-bios")).toEqual(["/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"]);
+    expect(values(argv, "-device")).toContain("scsi-cd,drive=cd0,bus=scsi0.0");
+    const kvm = buildQemuArgv({ ...base, arch: "aarch64", accel: "kvm" });
+    expect(values(kvm, "-machine")).toEqual(["virt,gic-version=host"]);
+    const kernel = buildQemuArgv({
+      ...base,
+      arch: "aarch64",
+      boot: { mode: "kernel", kernel: "/k", cmdline: "console=ttyAMA0" },
+    });
+    expect(kernel).not.toContain("-bios");
+  });
+
+  it("riscv64: OpenSBI, U-Boot as the S-mode kernel for disk boot, default CPU under TCG", () => {
+    const argv = buildQemuArgv({ ...base, arch: "riscv64" });
+    expect(argv[0]).toBe("qemu-system-riscv64");
+    expect(values(argv, "-machine")).toEqual(["virt"]);
+    expect(values(argv, "-bios")).toEqual(["default"]);
+    expect(values(argv, "-kernel")).toEqual(["/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf"]);
+    expect(argv).not.toContain("-cpu");
+    const kernel = buildQemuArgv({
+      ...base,
+      arch: "riscv64",
+      boot: { mode: "kernel", kernel: "/k", cmdline: "root=/dev/vda" },
+    });
+    expect(values(kernel, "-kernel")).toEqual(["/k"]);
+  });
+
+  it("machine override and extra args go through", () => {
+    const argv = buildQemuArgv({ ...base, machine: "pc", extraArgs: ["-S"] });
+    expect(values(argv, "-machine")).toEqual(["pc"]);
+    expect(argv.at(-1)).toBe("-S");
+  });
+
+  it("escapes commas in option values", () => {
+    expect(escapeOptionValue("a,b,,c")).toBe("a,,b,,,,c");
+  });
+});

@@ -1,0 +1,160 @@
+import type { BootConfig, DiskInterface, Firmware, GuestArch } from "./manifest.js";
+
+export type Accelerator = "kvm" | "tcg";
+export type NetworkMode = "restricted" | "host";
+
+/** A disk attached beside the root disk (e.g. a cache disk). */
+export interface DriveSpec {
+  path: string;
+  /** @default "qcow2" */
+  format?: "qcow2" | "raw";
+  /** @default the root disk's interface */
+  interface?: DiskInterface;
+  /** @default false */
+  readOnly?: boolean;
+}
+
+/** Everything the QEMU command line depends on, already resolved: no defaults are applied here. */
+export interface QemuArgvConfig {
+  arch: GuestArch;
+  accel: Accelerator;
+  /** Machine type; `undefined` picks q35 (x86_64) or virt (aarch64, riscv64). */
+  machine?: string | undefined;
+  memoryMiB: number;
+  cpus: number;
+  disk: DriveSpec & { interface: DiskInterface };
+  drives: readonly DriveSpec[];
+  cdroms: readonly string[];
+  /** Boot from the first CD before the disk (x86_64 installs). */
+  bootFromCdrom: boolean;
+  boot: BootConfig;
+  firmware: Firmware;
+  /** Firmware image; `undefined` picks the distribution's default for the arch. */
+  firmwarePath?: string | undefined;
+  hostSshPort: number;
+  guestSshPort: number;
+  network: NetworkMode;
+  /** @default "virtio-net-pci" */
+  nicModel?: string | undefined;
+  serialLogPath: string;
+  qmpSocketPath: string;
+  pidFilePath: string;
+  /** VNC display number on 127.0.0.1 (port 5900 + n); `undefined` for no display. */
+  vncDisplay?: number | undefined;
+  name: string;
+  extraArgs: readonly string[];
+}
+
+/** Where Debian's packages put firmware images (ovmf, qemu-efi-aarch64, u-boot-qemu). */
+export const DEFAULT_FIRMWARE_PATHS = {
+  x86_64: "/usr/share/ovmf/OVMF.fd",
+  aarch64: "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd",
+  riscv64: "/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf",
+} as const satisfies Record<GuestArch, string>;
+
+/** QEMU option values are comma-separated: a literal comma is written twice. */
+export function escapeOptionValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
+export function qemuBinary(arch: GuestArch): string {
+  return `qemu-system-${arch}`;
+}
+
+function defaultMachine(arch: GuestArch, accel: Accelerator): string {
+  if (arch === "x86_64") return "q35";
+  // GICv3 emulated under TCG; with KVM the host's GIC version must be used.
+  if (arch === "aarch64") return accel === "kvm" ? "virt,gic-version=host" : "virt,gic-version=max";
+  return "virt";
+}
+
+function cpuArgs(arch: GuestArch, accel: Accelerator): string[] {
+  if (accel === "kvm") return ["-cpu", "host"];
+  // QEMU 7.2 has no riscv64 "max" CPU; its default rv64 has the usual extensions.
+  return arch === "riscv64" ? [] : ["-cpu", "max"];
+}
+
+function driveArgs(drive: DriveSpec, iface: DiskInterface, id: string): string[] {
+  const base = `file=${escapeOptionValue(drive.path)},format=${drive.format ?? "qcow2"}${
+    drive.readOnly ? ",readonly=on" : ""
+  }`;
+  switch (iface) {
+    case "virtio":
+    case "ide":
+      return ["-drive", `${base},if=${iface},discard=unmap`];
+    case "nvme":
+      return ["-drive", `${base},if=none,id=${id}`, "-device", `nvme,drive=${id},serial=${id}`];
+    case "scsi":
+      return ["-drive", `${base},if=none,id=${id}`, "-device", `scsi-hd,drive=${id},bus=scsi0.0`];
+  }
+}
+
+function firmwareArgs(c: QemuArgvConfig): string[] {
+  const path = c.firmwarePath ?? DEFAULT_FIRMWARE_PATHS[c.arch];
+  if (c.arch === "x86_64") return c.firmware === "uefi" ? ["-bios", path] : [];
+  if (c.arch === "aarch64") return c.boot.mode === "disk" ? ["-bios", path] : [];
+  // riscv64: OpenSBI as M-mode firmware; disk boot goes through U-Boot as the S-mode "kernel".
+  return c.boot.mode === "disk" ? ["-bios", "default", "-kernel", path] : ["-bios", "default"];
+}
+
+function bootArgs(boot: BootConfig): string[] {
+  if (boot.mode === "disk") return [];
+  return [
+    "-kernel",
+    boot.kernel,
+    ...(boot.initrd ? ["-initrd", boot.initrd] : []),
+    "-append",
+    boot.cmdline,
+  ];
+}
+
+function cdromArgs(c: QemuArgvConfig): string[] {
+  return c.cdroms.flatMap((path, i) => {
+    const file = `file=${escapeOptionValue(path)},media=cdrom,readonly=on`;
+    // x86 machines have a built-in IDE/AHCI controller; the virt boards have none.
+    if (c.arch === "x86_64") return ["-drive", `${file},if=ide`];
+    return ["-drive", `${file},if=none,id=cd${i}`, "-device", `scsi-cd,drive=cd${i},bus=scsi0.0`];
+  });
+}
+
+/** Builds the full QEMU argv (binary first) for one VM. Pure: same config, same argv. */
+export function buildQemuArgv(c: QemuArgvConfig): string[] {
+  const argv = [qemuBinary(c.arch), "-name", `guest=${escapeOptionValue(c.name)}`];
+  argv.push("-no-user-config", "-nodefaults");
+  argv.push("-machine", c.machine ?? defaultMachine(c.arch, c.accel));
+  argv.push("-accel", c.accel === "kvm" ? "kvm" : "tcg,thread=multi");
+  argv.push(...cpuArgs(c.arch, c.accel));
+  argv.push("-m", String(c.memoryMiB), "-smp", String(c.cpus));
+  argv.push(...firmwareArgs(c), ...bootArgs(c.boot));
+  const ifaces = [c.disk.interface, ...c.drives.map((d) => d.interface ?? c.disk.interface)];
+  if (ifaces.includes("scsi") || (c.arch !== "x86_64" && c.cdroms.length > 0)) {
+    argv.push("-device", "virtio-scsi-pci,id=scsi0");
+  }
+  argv.push(...driveArgs(c.disk, c.disk.interface, "disk0"));
+  c.drives.forEach((d, i) => {
+    argv.push(...driveArgs(d, d.interface ?? c.disk.interface, `disk${i + 1}`));
+  });
+  argv.push(...cdromArgs(c));
+  if (c.bootFromCdrom && c.arch === "x86_64") argv.push("-boot", "order=dc");
+  const fwd = `hostfwd=tcp:127.0.0.1:${c.hostSshPort}-:${c.guestSshPort}`;
+  const restrict = c.network === "restricted" ? ",restrict=on" : "";
+  argv.push("-netdev", `user,id=net0,${fwd}${restrict}`);
+  argv.push("-device", `${c.nicModel ?? "virtio-net-pci"},netdev=net0`);
+  // Entropy for the guest: sshd's key generation otherwise stalls under TCG.
+  argv.push("-device", "virtio-rng-pci");
+  argv.push("-chardev", `file,id=serial0,path=${escapeOptionValue(c.serialLogPath)}`);
+  argv.push("-serial", "chardev:serial0");
+  // QEMU connects to our socket (client mode): no race waiting for QEMU to create it.
+  argv.push("-chardev", `socket,id=qmp,path=${escapeOptionValue(c.qmpSocketPath)}`);
+  argv.push("-mon", "chardev=qmp,mode=control");
+  argv.push("-pidfile", c.pidFilePath);
+  if (c.vncDisplay !== undefined) {
+    argv.push("-device", c.arch === "x86_64" ? "VGA" : "virtio-gpu-pci");
+    argv.push("-vnc", `127.0.0.1:${c.vncDisplay}`);
+  } else {
+    // -nographic (not -display none) makes SeaBIOS print to the serial port too.
+    argv.push("-nographic");
+  }
+  argv.push(...c.extraArgs);
+  return argv;
+}

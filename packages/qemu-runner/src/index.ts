@@ -1,0 +1,81 @@
+export {
+  type AcceleratorChoice,
+  type CachedProbe,
+  type ChooseAcceleratorOptions,
+  chooseAccelerator,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  defaultCacheDir,
+  hostAccelKey,
+  type ProbeOptions,
+  type ProbeResult,
+  probeAccelerator,
+  probeBiosImage,
+} from "./accel.js";
+export {
+  type Accelerator,
+  buildQemuArgv,
+  DEFAULT_FIRMWARE_PATHS,
+  type DriveSpec,
+  escapeOptionValue,
+  type NetworkMode,
+  type QemuArgvConfig,
+  qemuBinary,
+} from "./argv.js";
+export { cleanConsoleText, readFileTail } from "./console-log.js";
+export {
+  MAX_TAIL_BYTES,
+  QemuBootTimeoutError,
+  QemuCancelledError,
+  QemuError,
+  type QemuErrorCode,
+  QemuExitedError,
+  QemuOptionsError,
+  QemuPortInUseError,
+  QemuStartError,
+  QmpClosedError,
+  QmpCommandError,
+} from "./errors.js";
+export {
+  type BootConfig,
+  DEFAULT_CPUS,
+  DEFAULT_MEMORY_MIB,
+  DEFAULT_SSH_PORT,
+  DEFAULT_SSH_USER,
+  type DiskInterface,
+  defaultManifest,
+  defaultShell,
+  type Firmware,
+  type GuestArch,
+  type GuestOs,
+  type ImageManifest,
+  loadImageManifest,
+  type ManifestProblem,
+  type ManifestResult,
+  manifestPathFor,
+  type ParseManifestOptions,
+  parseImageManifest,
+} from "./manifest.js";
+export { findFreePort, isHostForwardFailure } from "./ports.js";
+export {
+  DEFAULT_QMP_TIMEOUT_MS,
+  listenQmp,
+  QmpClient,
+  type QmpEvent,
+  type QmpListener,
+  type QmpWaitOptions,
+} from "./qmp.js";
+export { liveProcessIds } from "./registry.js";
+export {
+  DEFAULT_PORT_ATTEMPTS,
+  DEFAULT_START_TIMEOUT_MS,
+  type StartVmOptions,
+  startVm,
+  type VmEvent,
+} from "./start-vm.js";
+export {
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  type ShutdownOptions,
+  type ShutdownResult,
+  Vm,
+  type VmExit,
+} from "./vm.js";

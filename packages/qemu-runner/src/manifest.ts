@@ -1,0 +1,211 @@
+import { readFile } from "node:fs/promises";
+import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { QemuError } from "./errors.js";
+
+export const GUEST_OSES = ["linux", "windows", "openbsd", "freebsd"] as const;
+export const GUEST_ARCHES = ["x86_64", "aarch64", "riscv64"] as const;
+export const DISK_INTERFACES = ["virtio", "ide", "nvme", "scsi"] as const;
+export const FIRMWARES = ["bios", "uefi"] as const;
+
+export type GuestOs = (typeof GUEST_OSES)[number];
+export type GuestArch = (typeof GUEST_ARCHES)[number];
+export type DiskInterface = (typeof DISK_INTERFACES)[number];
+export type Firmware = (typeof FIRMWARES)[number];
+
+/** Boot through firmware and a bootloader on the disk, or straight into a kernel. */
+export type BootConfig =
+  | { mode: "disk" }
+  | { mode: "kernel"; kernel: string; initrd?: string | undefined; cmdline: string };
+
+/** What the runner must know to boot a base image; paths are absolute once parsed. */
+export interface ImageManifest {
+  name: string;
+  os: GuestOs;
+  arch: GuestArch;
+  boot: BootConfig;
+  firmware: Firmware;
+  disk: { interface: DiskInterface };
+  ssh: { user: string; port: number; privateKey?: string | undefined };
+  shell: string[];
+  memoryMiB: number;
+  cpus: number;
+}
+
+/** OBuilder's defaults. */
+export const DEFAULT_SSH_USER = "opam";
+export const DEFAULT_SSH_PORT = 22;
+export const DEFAULT_MEMORY_MIB = 2048;
+export const DEFAULT_CPUS = 2;
+
+/** The default shell argv for a guest OS (the command is appended as the last argument). */
+export function defaultShell(os: GuestOs): string[] {
+  if (os === "windows") return ["cmd", "/S", "/C"];
+  if (os === "linux") return ["/bin/bash", "-c"];
+  return ["/bin/sh", "-c"];
+}
+
+/** The manifest an image without `<name>.json` gets. */
+export function defaultManifest(name: string, os: GuestOs = "linux"): ImageManifest {
+  return {
+    name,
+    os,
+    arch: "x86_64",
+    boot: { mode: "disk" },
+    firmware: "bios",
+    disk: { interface: "virtio" },
+    ssh: { user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT },
+    shell: defaultShell(os),
+    memoryMiB: DEFAULT_MEMORY_MIB,
+    cpus: DEFAULT_CPUS,
+  };
+}
+
+/** One problem in a manifest, placed by its JSON path (`boot.kernel`). */
+export interface ManifestProblem {
+  path: string;
+  message: string;
+}
+
+export type ManifestResult =
+  | { ok: true; manifest: ImageManifest }
+  | { ok: false; problems: ManifestProblem[] };
+
+export interface ParseManifestOptions {
+  /** Directory that relative paths (kernel, initrd, privateKey) are resolved against. */
+  dir: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Validates a manifest (JSON text or parsed value), listing every problem; fills OBuilder's defaults. */
+export function parseImageManifest(json: unknown, options: ParseManifestOptions): ManifestResult {
+  const problems: ManifestProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+  let raw: unknown = json;
+  if (typeof json === "string") {
+    try {
+      raw = JSON.parse(json);
+    } catch (e) {
+      return { ok: false, problems: [{ path: "", message: `not JSON: ${(e as Error).message}` }] };
+    }
+  }
+  if (!isObj(raw)) return { ok: false, problems: [{ path: "", message: "must be an object" }] };
+  const file = (path: string, v: unknown): string => {
+    if (typeof v !== "string" || v === "") {
+      add(path, "must be a non-empty path");
+      return "";
+    }
+    return isAbsolute(v) ? v : resolve(options.dir, v);
+  };
+  const oneOf = <T extends string>(path: string, v: unknown, allowed: readonly T[], def: T): T => {
+    if (v === undefined) return def;
+    if (typeof v === "string" && (allowed as readonly string[]).includes(v)) return v as T;
+    add(path, `must be one of ${allowed.join(", ")} (got ${JSON.stringify(v)})`);
+    return def;
+  };
+  const positiveInt = (path: string, v: unknown, def: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (v === undefined) return def;
+    if (typeof v === "number" && Number.isInteger(v) && v > 0 && v <= max) return v;
+    add(path, `must be an integer from 1 to ${max} (got ${JSON.stringify(v)})`);
+    return def;
+  };
+  const section = (path: string, v: unknown): Obj => {
+    if (v === undefined) return {};
+    if (isObj(v)) return v;
+    add(path, "must be an object");
+    return {};
+  };
+
+  let name = "";
+  if (typeof raw.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw.name)) {
+    add("name", "must be a name of letters, digits, '.', '_' or '-'");
+  } else name = raw.name;
+  const os = oneOf("os", raw.os, GUEST_OSES, "linux");
+  const arch = oneOf("arch", raw.arch, GUEST_ARCHES, "x86_64");
+  const firmware = oneOf("firmware", raw.firmware, FIRMWARES, "bios");
+
+  const bootRaw = section("boot", raw.boot);
+  const mode = oneOf("boot.mode", bootRaw.mode, ["disk", "kernel"] as const, "disk");
+  let boot: BootConfig = { mode: "disk" };
+  if (mode === "kernel") {
+    const cmdline = bootRaw.cmdline ?? "";
+    if (typeof cmdline !== "string") add("boot.cmdline", "must be a string");
+    boot = {
+      mode,
+      kernel: file("boot.kernel", bootRaw.kernel),
+      initrd: bootRaw.initrd === undefined ? undefined : file("boot.initrd", bootRaw.initrd),
+      cmdline: typeof cmdline === "string" ? cmdline : "",
+    };
+  } else {
+    for (const key of ["kernel", "initrd", "cmdline"]) {
+      if (bootRaw[key] !== undefined) add(`boot.${key}`, 'only allowed with "mode": "kernel"');
+    }
+  }
+
+  const diskRaw = section("disk", raw.disk);
+  const diskInterface = oneOf("disk.interface", diskRaw.interface, DISK_INTERFACES, "virtio");
+  const sshRaw = section("ssh", raw.ssh);
+  let user = DEFAULT_SSH_USER;
+  if (sshRaw.user !== undefined) {
+    if (typeof sshRaw.user === "string" && sshRaw.user !== "") user = sshRaw.user;
+    else add("ssh.user", "must be a non-empty string");
+  }
+  const port = positiveInt("ssh.port", sshRaw.port, DEFAULT_SSH_PORT, 65535);
+  const privateKey =
+    sshRaw.privateKey === undefined ? undefined : file("ssh.privateKey", sshRaw.privateKey);
+
+  let shell = defaultShell(os);
+  if (raw.shell !== undefined) {
+    const ok =
+      Array.isArray(raw.shell) &&
+      raw.shell.length > 0 &&
+      raw.shell.every((s) => typeof s === "string");
+    if (ok) shell = raw.shell as string[];
+    else add("shell", "must be a non-empty array of strings");
+  }
+  const memoryMiB = positiveInt("memoryMiB", raw.memoryMiB, DEFAULT_MEMORY_MIB);
+  const cpus = positiveInt("cpus", raw.cpus, DEFAULT_CPUS, 512);
+
+  const known = new Set(["name", "os", "arch", "boot", "firmware", "disk", "ssh", "shell"]);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key) && key !== "memoryMiB" && key !== "cpus") add(key, "unknown field");
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const manifest: ImageManifest = {
+    name,
+    os,
+    arch,
+    boot,
+    firmware,
+    disk: { interface: diskInterface },
+    ssh: { user, port, privateKey },
+    shell,
+    memoryMiB,
+    cpus,
+  };
+  return { ok: true, manifest };
+}
+
+/** The manifest file that belongs to an image: `<dir>/<name>.json` beside `<dir>/<name>.qcow2`. */
+export function manifestPathFor(imagePath: string): string {
+  return join(dirname(imagePath), `${basename(imagePath, extname(imagePath))}.json`);
+}
+
+/** Reads and validates the manifest beside an image; OBuilder's defaults when there is none. */
+export async function loadImageManifest(imagePath: string): Promise<ImageManifest> {
+  const path = manifestPathFor(imagePath);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      return defaultManifest(basename(imagePath, extname(imagePath)));
+    }
+    throw e;
+  }
+  const result = parseImageManifest(text, { dir: dirname(path) });
+  if (result.ok) return result.manifest;
+  const lines = result.problems.map((p) => `${path}: ${p.path || "(root)"}: ${p.message}`);
+  throw new QemuError("QEMU_INVALID_MANIFEST", `Invalid image manifest:\n  ${lines.join("\n  ")}`);
+}

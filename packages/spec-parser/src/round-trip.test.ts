@@ -56,9 +56,9 @@ const op = fc.oneof(
 
 type RawOp = Exclude<Op, CopyOp> | (Omit<CopyOp, "from"> & { fromIndex: number | undefined });
 interface RawSpec {
-  builds: { name: string; spec: RawSpec }[];
+  builds: readonly { name: string; spec: RawSpec }[];
   from: string;
-  ops: RawOp[];
+  ops: readonly RawOp[];
 }
 
 const rawSpec = fc.letrec<{ spec: RawSpec }>((tie) => ({

@@ -1,0 +1,46 @@
+// A second strata process for the cross-process tests, run with vite-node. It builds one layer
+// as told by STRATA_TEST_CHILD (JSON) and prints its output and, at the end, a RESULT line.
+import { openStore } from "./store.js";
+import { writePattern } from "./test-support.js";
+
+interface ChildConfig {
+  root: string;
+  id: string;
+  base?: string;
+  parent?: string;
+  /** hang: write, say "ready", wait to be killed; slow: log `lines` lines then succeed; fail. */
+  mode: "hang" | "slow" | "fail";
+  lines?: number;
+}
+
+const config = JSON.parse(process.env.STRATA_TEST_CHILD ?? "{}") as ChildConfig;
+const store = await openStore({ root: config.root });
+try {
+  const result = await store.build(
+    config.id,
+    {
+      ...(config.base ? { base: config.base } : { parent: config.parent! }),
+      description: `child ${config.mode}`,
+      onLog: (chunk) => process.stdout.write(chunk),
+    },
+    async (layer) => {
+      layer.log(`pid ${process.pid} building\n`);
+      await writePattern(layer.image, 0x42, 0, 1024 * 1024);
+      if (config.mode === "hang") {
+        layer.log("ready\n");
+        await new Promise(() => {});
+      }
+      for (let i = 0; i < (config.lines ?? 0); i++) {
+        layer.log(`line ${i}\n`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (config.mode === "fail") throw new Error("child step failed on purpose");
+    },
+  );
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+} catch (error) {
+  process.stdout.write(`ERROR ${(error as { code?: string }).code ?? String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  store.close();
+}

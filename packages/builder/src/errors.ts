@@ -1,0 +1,52 @@
+/** Base class of build-engine errors: a stable `code`, the cause, a message that says what to do. */
+export class BuildError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A `run` step's command exited non-zero (or was killed by a signal). */
+export class BuildStepFailedError extends BuildError {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    options?: { cause?: unknown },
+  ) {
+    const status = signal ? `killed by signal ${signal}` : `exit status ${exitCode}`;
+    super("BUILD_STEP_FAILED", `Build step failed: ${command}: ${status}`, options);
+  }
+}
+
+/** A `copy` names a source that does not exist or leaves the context. */
+export class CopySourceError extends BuildError {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super("COPY_SOURCE_INVALID", message);
+  }
+}
+
+/** A secret named by a step was not given with `--secret ID:FILE`, or its file is unreadable. */
+export class SecretMissingError extends BuildError {
+  constructor(
+    readonly secretId: string,
+    message: string,
+  ) {
+    super("SECRET_MISSING", message);
+  }
+}
+
+/** A step ran past its time limit. */
+export class StepTimeoutError extends BuildError {
+  constructor(
+    readonly command: string,
+    readonly timeoutMs: number,
+  ) {
+    super("STEP_TIMEOUT", `Build step timed out after ${Math.round(timeoutMs / 1000)} s: ${command}`);
+  }
+}

@@ -1,0 +1,121 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa, type ResultPromise } from "execa";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StepFailedError } from "./errors.js";
+import { openStore, type Store } from "./store.js";
+import { createBaseImage, layerId, tempDir, typescriptRunner } from "./test-support.js";
+
+const CHILD = fileURLToPath(new URL("./test-child.ts", import.meta.url));
+let dir: ReturnType<typeof tempDir>;
+let store: Store;
+const children: ResultPromise[] = [];
+
+beforeEach(async () => {
+  dir = tempDir();
+  await createBaseImage(dir.path);
+  store = await openStore({ root: dir.path });
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    child.kill("SIGKILL");
+    await child.catch(() => {});
+  }
+  store.close();
+  dir.remove();
+});
+
+/** Starts a second strata process; `output()` is what it printed so far. */
+function spawnChild(config: Record<string, unknown>) {
+  const runner = typescriptRunner();
+  const child = execa(runner.command, [...runner.args, CHILD], {
+    env: { STRATA_TEST_CHILD: JSON.stringify({ root: dir.path, base: "test-base", ...config }) },
+    reject: false,
+    all: true,
+  });
+  children.push(child);
+  let output = "";
+  child.all?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const waitFor = async (pattern: RegExp) => {
+    while (!pattern.test(output)) {
+      if (child.exitCode !== null) throw new Error(`child exited early:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { child, output: () => output, waitFor };
+}
+
+describe("builds across processes", () => {
+  it("runs a step once for two processes; the waiter sees the log from the first byte", async () => {
+    const id = layerId("shared-across");
+    const other = spawnChild({ id, mode: "slow", lines: 60 });
+    await other.waitFor(/line 3\n/);
+    let log = "";
+    let ran = false;
+    const result = await store.build(
+      id,
+      { base: "test-base", description: "here", onLog: (chunk) => (log += chunk) },
+      async () => {
+        ran = true;
+      },
+    );
+    expect(result).toEqual({ id, cached: false, shared: true });
+    expect(ran).toBe(false);
+    await other.child;
+    const expected = other.output().replace(/RESULT .*\n$/, "");
+    expect(log).toBe(expected);
+    expect(log).toMatch(/^pid \d+ building\nline 0\n/);
+    expect(log).toMatch(/line 59\n$/);
+    expect(other.output()).toMatch(/RESULT .*"shared":false/);
+    expect(store.lookup(id)?.description).toBe("child slow");
+  });
+
+  it("a failure of the other process's step reaches the waiter as StepFailedError", async () => {
+    const id = layerId("fails-across");
+    const other = spawnChild({ id, mode: "fail", lines: 30 });
+    await other.waitFor(/line 1\n/);
+    const waiting = store.build(id, { base: "test-base", description: "x" }, async () => {});
+    await expect(waiting).rejects.toBeInstanceOf(StepFailedError);
+    await expect(waiting).rejects.toThrow(/failed on purpose/);
+    expect(store.lookup(id)).toBeUndefined();
+  });
+
+  it("after a SIGKILL mid-step, a waiter takes over and a reopen is consistent", async () => {
+    const id = layerId("killed");
+    const other = spawnChild({ id, mode: "hang" });
+    await other.waitFor(/ready\n/);
+    const tmp = join(dir.path, "result-tmp", id);
+    // A store opened meanwhile must not wipe a live builder's directory.
+    const second = await openStore({ root: dir.path });
+    second.close();
+    expect(existsSync(join(tmp, "rootfs", "image.qcow2"))).toBe(true);
+
+    let log = "";
+    const takeOver = store.build(
+      id,
+      { base: "test-base", description: "mine", onLog: (chunk) => (log += chunk) },
+      async (layer) => layer.log("rebuilt here\n"),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    other.child.kill("SIGKILL");
+    expect(await takeOver).toEqual({ id, cached: false, shared: false });
+    expect(log).toMatch(/ready\nrebuilt here\n$/);
+    expect(store.lookup(id)?.description).toBe("mine");
+
+    const id2 = layerId("killed-2");
+    const victim = spawnChild({ id: id2, mode: "hang" });
+    await victim.waitFor(/ready\n/);
+    victim.child.kill("SIGKILL");
+    await victim.child;
+    store.close();
+    store = await openStore({ root: dir.path });
+    expect(store.recovery.removedLeftovers).toBeGreaterThan(0);
+    expect(readdirSync(join(dir.path, "result-tmp"))).toEqual([]);
+    expect(store.lookup(id2)).toBeUndefined();
+    expect(existsSync(join(dir.path, "result", id2))).toBe(false);
+    expect((await store.check()).problems).toEqual([]);
+  });
+});

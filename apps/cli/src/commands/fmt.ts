@@ -1,0 +1,60 @@
+import { resolve } from "node:path";
+import { printSpec } from "@strata/spec-parser";
+import { type Command, parseCommandArgs } from "../command.js";
+import { SpecFileError, UsageError } from "../errors.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../exit-codes.js";
+import { renderProblems } from "../render-problems.js";
+import { parseSpecFile, readSpecText } from "../spec-file.js";
+import { writeFileAtomic } from "../write-atomic.js";
+
+export const fmtCommand: Command = {
+  name: "fmt",
+  summary: "print specs in canonical form, rewrite them (-w) or check them (--check)",
+  usage: `usage: strata fmt [--check] [-w] SPEC...
+
+Prints each SPEC in OBuilder's canonical layout on stdout.
+
+options:
+  -w, --write   rewrite the files in place (atomically) instead of printing them
+  --check       print nothing but the names of files not in canonical form; exit 1 if any
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs("fmt", argv, {
+      write: { type: "boolean", short: "w" },
+      check: { type: "boolean" },
+    });
+    if (positionals.length === 0) throw new UsageError('missing SPEC; see "strata fmt --help"');
+    if (values.write && values.check)
+      throw new UsageError('options "-w" and "--check" cannot be used together');
+    let invalid = false;
+    const unformatted: string[] = [];
+    for (const path of positionals) {
+      const file = await readSpecText(path, io);
+      let canonical: string;
+      try {
+        canonical = printSpec(parseSpecFile(file));
+      } catch (error) {
+        if (!(error instanceof SpecFileError)) throw error;
+        // Report every file's problems, not just the first file's.
+        io.stderr.write(renderProblems(error.problems, error.source));
+        invalid = true;
+        continue;
+      }
+      if (values.check) {
+        if (canonical !== file.text) unformatted.push(path);
+      } else if (values.write) {
+        if (canonical !== file.text) await writeFileAtomic(resolve(io.cwd, path), canonical);
+      } else {
+        io.stdout.write(canonical);
+      }
+    }
+    for (const path of unformatted) io.stdout.write(`${path}\n`);
+    if (unformatted.length > 0) {
+      io.stderr.write(
+        `${unformatted.length} file(s) not in canonical form; run "strata fmt -w" on them\n`,
+      );
+    }
+    if (invalid) return EXIT_USAGE;
+    return unformatted.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  },
+};

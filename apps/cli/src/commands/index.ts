@@ -1,0 +1,6 @@
+import type { Command } from "../command.js";
+import { dockerfileCommand } from "./dockerfile.js";
+import { fmtCommand } from "./fmt.js";
+
+/** Every subcommand, in `strata --help` order: add one import and one entry per command. */
+export const commands: readonly Command[] = [dockerfileCommand, fmtCommand];

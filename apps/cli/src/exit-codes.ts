@@ -1,0 +1,31 @@
+/** Exit codes of `strata`, documented in apps/cli/README.md. */
+export const EXIT_OK = 0;
+/** A build step failed, or `fmt --check` found files to reformat. */
+export const EXIT_FAILURE = 1;
+/** Usage error or invalid input (bad flag, bad spec). */
+export const EXIT_USAGE = 2;
+/** Store or host environment error (locked store, missing tool, disk). */
+export const EXIT_ENVIRONMENT = 3;
+/** VM or SSH error (QEMU would not boot, SSH refused). */
+export const EXIT_VM = 4;
+/** Interrupted by SIGINT (Ctrl-C). */
+export const EXIT_INTERRUPTED = 130;
+
+/**
+ * Error `code` → exit code: the one table to extend when a package adds an error code.
+ * Known errors whose code is missing here exit with {@link EXIT_FAILURE}.
+ */
+export const EXIT_CODES: Readonly<Record<string, number>> = {
+  // usage and input
+  USAGE: EXIT_USAGE,
+  INPUT_UNREADABLE: EXIT_USAGE,
+  SPEC_SYNTAX: EXIT_USAGE,
+  SPEC_INVALID: EXIT_USAGE,
+  DOCKERFILE_UNSUPPORTED: EXIT_USAGE,
+  // interruption (Node's AbortError)
+  ABORT_ERR: EXIT_INTERRUPTED,
+};
+
+export function exitCodeFor(code: string): number {
+  return Object.hasOwn(EXIT_CODES, code) ? EXIT_CODES[code]! : EXIT_FAILURE;
+}

@@ -1,0 +1,127 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureIo } from "./capture-io.js";
+import type { Command } from "./command.js";
+import { main } from "./main.js";
+
+const exec = promisify(execFile);
+const root = join(import.meta.dirname, "..", "..", "..");
+
+function command(name: string, run: Command["run"]): Command {
+  return { name, summary: `the ${name} command`, usage: `usage: strata ${name}\n`, run };
+}
+
+async function runMain(argv: string[], commands?: Command[], signal?: AbortSignal) {
+  const captured = captureIo(root, signal);
+  const code = await main(argv, captured.io, commands);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+describe("main: the error boundary", () => {
+  it("lists the commands for --help and a command's usage for CMD --help", async () => {
+    const help = await runMain(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("  dockerfile  print the Dockerfile equivalent of a spec\n");
+    expect(help.stdout).toContain("  fmt ");
+    const fmt = await runMain(["fmt", "--help"]);
+    expect(fmt).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage: strata fmt /) });
+  });
+
+  it("prints help on stderr and exits 2 without a command", async () => {
+    expect(await runMain([])).toMatchObject({
+      code: 2,
+      stdout: "",
+      stderr: expect.stringContaining("usage:"),
+    });
+  });
+
+  it("names an unknown command or option", async () => {
+    expect((await runMain(["biuld"])).stderr).toBe(
+      'strata: unknown command "biuld"; commands: dockerfile, fmt; see "strata --help"\n',
+    );
+    expect((await runMain(["--verbose"])).stderr).toMatch(/^strata: unknown option "--verbose"/);
+  });
+
+  it("maps known error codes through the table and defaults to 1", async () => {
+    const failing = (code: string) =>
+      command("x", async () => {
+        throw Object.assign(new Error(`failed with ${code}`), { code });
+      });
+    expect(await runMain(["x"], [failing("SPEC_INVALID")])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "strata: failed with SPEC_INVALID\n",
+    });
+    expect((await runMain(["x"], [failing("SOMETHING_NEW")])).code).toBe(1);
+  });
+
+  it("prints the stack of an unexpected error", async () => {
+    const result = await runMain(
+      ["x"],
+      [command("x", async () => Promise.reject(new TypeError("boom")))],
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^strata: unexpected error; please report it\nTypeError: boom\n\s+at /,
+    );
+  });
+
+  it("exits 130 when interrupted", async () => {
+    const controller = new AbortController();
+    const waits = command("x", async (_argv, io) => {
+      controller.abort();
+      io.signal.throwIfAborted();
+      return 0;
+    });
+    expect(await runMain(["x"], [waits], controller.signal)).toEqual({
+      code: 130,
+      stdout: "",
+      stderr: "strata: interrupted\n",
+    });
+  });
+});
+
+describe("the built strata binary", () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    // Build what the bin imports, so the test checks the real entry and its exit codes.
+    const tsc = join(root, "node_modules", ".bin", "tsc");
+    await exec(tsc, ["-p", join(root, "packages/spec-parser/tsconfig.build.json")]);
+    await exec(tsc, ["-p", join(root, "apps/cli/tsconfig.build.json")]);
+    dir = await mkdtemp(join(tmpdir(), "strata-bin-"));
+    await writeFile(join(dir, "bad.spec"), "((from a) (rnu))");
+  }, 120_000);
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function strata(...args: string[]) {
+    try {
+      const { stdout, stderr } = await exec(
+        "node",
+        [join(root, "apps/cli/bin/strata.js"), ...args],
+        { cwd: dir },
+      );
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  }
+
+  it("exits 0 with output, 2 on a bad spec or flag", async () => {
+    const ok = await strata("fmt", join(root, "examples", "hello.spec"));
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^\(\(from debian-bookworm\)/);
+    const bad = await strata("dockerfile", "-f", "bad.spec");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^bad\.spec:1:12: unknown operation "rnu"/);
+    expect((await strata("fmt", "--nope", "x")).code).toBe(2);
+  });
+});

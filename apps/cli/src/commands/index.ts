@@ -1,6 +1,7 @@
 import type { Command } from "../command.js";
 import { dockerfileCommand } from "./dockerfile.js";
 import { fmtCommand } from "./fmt.js";
+import { storeCommands } from "./store-commands.js";
 
 /** Every subcommand, in `strata --help` order: add one import and one entry per command. */
-export const commands: readonly Command[] = [dockerfileCommand, fmtCommand];
+export const commands: readonly Command[] = [dockerfileCommand, fmtCommand, ...storeCommands];

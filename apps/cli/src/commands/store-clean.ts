@@ -15,7 +15,8 @@ options:
 ${STORE_USAGE}`,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs("clean", argv, STORE_OPTION);
-    if (positionals.length > 0) throw new UsageError('unexpected argument; see "strata clean --help"');
+    if (positionals.length > 0)
+      throw new UsageError('unexpected argument; see "strata clean --help"');
     await using store = await openStoreFor(values.store, io);
     const report = await store.clean();
     io.stderr.write(

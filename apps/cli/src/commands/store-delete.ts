@@ -1,6 +1,12 @@
 import { type Command, parseCommandArgs } from "../command.js";
 import { EXIT_OK } from "../exit-codes.js";
-import { formatBytes, openStoreFor, requireOne, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import {
+  formatBytes,
+  openStoreFor,
+  requireOne,
+  STORE_OPTION,
+  STORE_USAGE,
+} from "./store-options.js";
 
 export const deleteCommand: Command = {
   name: "delete",

@@ -57,7 +57,12 @@ export function parsePercent(text: string, flag: string): number {
   return value;
 }
 
-const DURATION_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DURATION_MS: Record<string, number> = {
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** An ISO date or time (`2026-01-31`, `2026-01-31T12:00Z`), or an age (`30d`, `12h`, `2w`). */
 export function parseDate(text: string, flag: string, now = Date.now()): Date {

@@ -33,7 +33,8 @@ ${STORE_USAGE}`,
       "keep-free": { type: "string" },
       "max-size": { type: "string" },
     });
-    if (positionals.length > 0) throw new UsageError('unexpected argument; see "strata prune --help"');
+    if (positionals.length > 0)
+      throw new UsageError('unexpected argument; see "strata prune --help"');
     const options: PruneOptions = {
       ...(values.before === undefined ? {} : { before: parseDate(values.before, "--before") }),
       ...(values["keep-free"] === undefined

@@ -39,7 +39,12 @@ function escapeByte(byte: number): string {
 export function printAtom(atom: string): string {
   if (!mustQuote(atom)) return atom;
   let out = '"';
-  for (const byte of encoder.encode(atom)) out += escapeByte(byte);
+  if (/^[\x00-\x7f]*$/.test(atom)) {
+    // ASCII: characters are bytes, no need to encode.
+    for (let i = 0; i < atom.length; i++) out += escapeByte(atom.charCodeAt(i));
+  } else {
+    for (const byte of encoder.encode(atom)) out += escapeByte(byte);
+  }
   return `${out}"`;
 }
 

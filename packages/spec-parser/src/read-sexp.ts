@@ -125,7 +125,7 @@ class Reader {
       if (ch === "(") {
         this.pos++;
         stack.push(frame);
-        frame = { ...here, items: [], skips: [] };
+        frame = { line: here.line, column: here.column, items: [], skips: [] };
       } else if (ch === '"') {
         add(frame, this.readQuoted(here));
       } else if (ch === "|" && next === "#") {
@@ -216,13 +216,21 @@ class Reader {
     while (this.pos < text.length) {
       const c = text.charCodeAt(this.pos);
       if (isDelimiter(c)) break;
-      const pair = text.slice(this.pos, this.pos + 2);
-      if (pair === "#|" || pair === "|#") {
+      const next = text.charCodeAt(this.pos + 1);
+      // "#|" or "|#" would open or close a block comment for other readers.
+      if ((c === 35 && next === 124) || (c === 124 && next === 35)) {
+        const pair = text.slice(this.pos, this.pos + 2);
         this.fail(this.mark(), `unexpected "${pair}" inside an unquoted atom; quote the atom`);
       }
       this.pos++;
     }
-    return { kind: "atom", value: text.slice(start, this.pos), quoted: false, ...at };
+    return {
+      kind: "atom",
+      value: text.slice(start, this.pos),
+      quoted: false,
+      line: at.line,
+      column: at.column,
+    };
   }
 
   private readQuoted(at: Mark): SexpAtom {
@@ -232,17 +240,17 @@ class Reader {
     // Only strings with escapes go through bytes: `\DDD` and `\xHH` give bytes, decoded as UTF-8.
     let bytes: number[] | undefined;
     for (;;) {
-      const c = text[this.pos];
-      if (c === undefined) {
+      const c = text.charCodeAt(this.pos);
+      if (Number.isNaN(c)) {
         this.fail(at, "expected a closing '\"' for the string opened here, found end of file");
       }
-      if (c === '"') break;
-      if (c === "\n") {
+      if (c === 34) break;
+      if (c === 10) {
         this.pos++;
         this.newline();
         continue;
       }
-      if (c !== "\\") {
+      if (c !== 92) {
         this.pos++;
         continue;
       }
@@ -258,7 +266,7 @@ class Reader {
       pushText(bytes, tail);
       value = decoder.decode(Uint8Array.from(bytes));
     }
-    return { kind: "atom", value, quoted: true, ...at };
+    return { kind: "atom", value, quoted: true, line: at.line, column: at.column };
   }
 
   /** Reads one escape at `\`, appending its bytes. */

@@ -151,10 +151,14 @@ export class QemuImgError extends StoreError {
   }
 }
 
-/** True for Node's ENOSPC/EDQUOT and SQLite's SQLITE_FULL. */
+/**
+ * True for Node's ENOSPC/EDQUOT, SQLite's SQLITE_FULL, and a tool (qemu-img, qemu-io, a step's
+ * own process) that failed saying so: its error carries the text, not the code.
+ */
 export function isDiskFull(error: unknown): boolean {
   if (error instanceof DiskFullError) return true;
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, message, stderr } = (error ?? {}) as { code?: unknown; message?: unknown; stderr?: unknown };
   if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return true;
-  return error instanceof QemuImgError && /No space left on device/i.test(error.stderr);
+  const text = `${typeof message === "string" ? message : ""}\n${typeof stderr === "string" ? stderr : ""}`;
+  return /No space left on device|Disk quota exceeded/i.test(text);
 }

@@ -40,8 +40,9 @@ describe("main: the error boundary", () => {
   });
 
   it("names an unknown command or option", async () => {
-    expect((await runMain(["biuld"])).stderr).toBe(
-      'strata: unknown command "biuld"; commands: dockerfile, fmt; see "strata --help"\n',
+    const only = [command("build", async () => 0), command("fmt", async () => 0)];
+    expect((await runMain(["biuld"], only)).stderr).toBe(
+      'strata: unknown command "biuld"; commands: build, fmt; see "strata --help"\n',
     );
     expect((await runMain(["--verbose"])).stderr).toMatch(/^strata: unknown option "--verbose"/);
   });
@@ -90,9 +91,12 @@ describe("the built strata binary", () => {
 
   beforeAll(async () => {
     // Build what the bin imports, so the test checks the real entry and its exit codes.
+    // Only the packages the bin imports at run time, so work in progress elsewhere cannot break
+    // this test; add a package here when a command starts importing it.
     const tsc = join(root, "node_modules", ".bin", "tsc");
-    await exec(tsc, ["-p", join(root, "packages/spec-parser/tsconfig.build.json")]);
-    await exec(tsc, ["-p", join(root, "apps/cli/tsconfig.build.json")]);
+    for (const pkg of ["packages/spec-parser", "packages/store", "apps/cli"]) {
+      await exec(tsc, ["-p", join(root, pkg, "tsconfig.build.json")]);
+    }
     dir = await mkdtemp(join(tmpdir(), "strata-bin-"));
     await writeFile(join(dir, "bad.spec"), "((from a) (rnu))");
   }, 120_000);

@@ -1,5 +1,6 @@
 import { DEFAULT_SPEC_FILE } from "./problem.js";
 import type { ReadResult, SexpAtom, SexpList, SexpNode } from "./sexp.js";
+import { decodeBytes, isDigit, pushText, SIMPLE_ESCAPES } from "./text-bytes.js";
 
 /** Options for {@link readSexp}. */
 export interface ReadOptions {
@@ -31,20 +32,6 @@ interface Frame extends Mark {
   readonly skips: Mark[];
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-const SIMPLE_ESCAPES: Record<string, number> = {
-  "\\": 92,
-  '"': 34,
-  "'": 39,
-  n: 10,
-  t: 9,
-  b: 8,
-  r: 13,
-  " ": 32,
-};
-
 function isDelimiter(c: number): boolean {
   // space, tab, LF, form feed, CR, ( ) " ;
   return (
@@ -58,21 +45,6 @@ function isDelimiter(c: number): boolean {
     c === 34 ||
     c === 59
   );
-}
-
-function isDigit(c: string | undefined): boolean {
-  return c !== undefined && c >= "0" && c <= "9";
-}
-
-function pushText(bytes: number[], text: string): void {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128) {
-      for (const b of encoder.encode(text.slice(i))) bytes.push(b);
-      return;
-    }
-    bytes.push(c);
-  }
 }
 
 class Reader {
@@ -264,7 +236,7 @@ class Reader {
     let value = tail;
     if (bytes !== undefined) {
       pushText(bytes, tail);
-      value = decoder.decode(Uint8Array.from(bytes));
+      value = decodeBytes(bytes);
     }
     return { kind: "atom", value, quoted: true, line: at.line, column: at.column };
   }

@@ -54,14 +54,14 @@ describe("parseImageManifest", () => {
         ssh: { port: 70000, user: "" },
         shell: "bash",
         memoryMiB: -1,
-        colour: "red",
+        recipe: { suite: "bookworm" },
       },
       { dir: "/" },
     );
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.problems.map((p) => p.path).sort()).toEqual(
-      ["name", "os", "boot.kernel", "ssh.user", "ssh.port", "shell", "memoryMiB", "colour"].sort(),
+      ["name", "os", "boot.kernel", "ssh.user", "ssh.port", "shell", "memoryMiB"].sort(),
     );
   });
 

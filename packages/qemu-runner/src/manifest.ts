@@ -167,10 +167,7 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
   const memoryMiB = positiveInt("memoryMiB", raw.memoryMiB, DEFAULT_MEMORY_MIB);
   const cpus = positiveInt("cpus", raw.cpus, DEFAULT_CPUS, 512);
 
-  const known = new Set(["name", "os", "arch", "boot", "firmware", "disk", "ssh", "shell"]);
-  for (const key of Object.keys(raw)) {
-    if (!known.has(key) && key !== "memoryMiB" && key !== "cpus") add(key, "unknown field");
-  }
+  // Other fields (the image builder records its recipe, creation time...) are not ours to check.
   if (problems.length > 0) return { ok: false, problems };
   const manifest: ImageManifest = {
     name,

@@ -1,0 +1,155 @@
+import { readFile } from "node:fs/promises";
+import ssh2 from "ssh2";
+import { createDebug } from "./debug.js";
+import {
+  SshAuthFailedError,
+  SshCancelledError,
+  SshOptionsError,
+  SshTimeoutError,
+} from "./errors.js";
+import type { ShellDialect } from "./quote.js";
+import { SshSession } from "./session.js";
+
+const debug = createDebug("strata:ssh");
+
+/** @default 300_000: a Debian guest needs ~35 s under TCG; Windows much longer. */
+export const DEFAULT_BOOT_TIMEOUT_MS = 300_000;
+/** Per-attempt limit on the SSH handshake. @default 20_000 */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
+const BACKOFF_MS = [200, 300, 500, 800, 1000];
+
+export interface ConnectOptions {
+  /** @default "127.0.0.1" */
+  host?: string;
+  port: number;
+  username: string;
+  /** The private key, as text/bytes or `{ path }` of a key file. */
+  privateKey: string | Buffer | { path: string };
+  /** How commands are written: "posix" (sh) or "cmd" (Windows). @default "posix" */
+  dialect?: ShellDialect;
+  /** The shell argv commands are given to, e.g. the manifest's ["/bin/bash", "-c"]. */
+  shell?: readonly string[];
+  /** @default DEFAULT_HANDSHAKE_TIMEOUT_MS */
+  handshakeTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface WaitForSshOptions extends ConnectOptions {
+  /** Give up after this long. @default DEFAULT_BOOT_TIMEOUT_MS */
+  timeoutMs?: number;
+  /** Why the guest did not answer: e.g. `() => vm.consoleTail()`, quoted in the timeout error. */
+  diagnostics?: () => Promise<string>;
+  /** A trivial command that must succeed before the guest counts as ready. @default "exit 0" */
+  readyCommand?: string;
+  /** Called after each failed attempt. */
+  onAttempt?: (attempt: number, error: Error) => void;
+}
+
+async function loadKey(key: ConnectOptions["privateKey"]): Promise<string | Buffer> {
+  return typeof key === "object" && !Buffer.isBuffer(key) ? readFile(key.path) : key;
+}
+
+function checkOptions(o: ConnectOptions): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)
+    problems.push(`port: must be a TCP port (got ${o.port})`);
+  if (typeof o.username !== "string" || o.username === "")
+    problems.push("username: must be a non-empty string");
+  if (o.privateKey === undefined) problems.push("privateKey: is required");
+  if (problems.length > 0) throw new SshOptionsError(problems);
+}
+
+/** One connection attempt: resolves once authenticated. */
+export async function connectSsh(options: ConnectOptions): Promise<SshSession> {
+  checkOptions(options);
+  const privateKey = await loadKey(options.privateKey);
+  const client = new ssh2.Client();
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      client.end();
+      reject(new SshCancelledError("Connecting over SSH", { cause: options.signal?.reason }));
+    };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const settle = (e?: Error) => {
+      options.signal?.removeEventListener("abort", onAbort);
+      client.off("ready", settle).off("error", settle).off("close", onClose);
+      e ? reject(e) : resolve();
+    };
+    const onClose = () => settle(new Error("connection closed during the handshake"));
+    client.once("ready", settle).once("error", settle).once("close", onClose);
+    client.connect({
+      host: options.host ?? "127.0.0.1",
+      port: options.port,
+      username: options.username,
+      privateKey,
+      readyTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+    });
+  });
+  return new SshSession(client, { dialect: options.dialect ?? "posix", shell: options.shell });
+}
+
+const isAuthFailure = (e: Error) => /authentication methods failed/i.test(e.message);
+
+/**
+ * Connects, retrying with a short backoff until authentication succeeds and a trivial command
+ * runs, or the timeout passes. If `signal` aborts (e.g. a Vm's signal when QEMU exits), rejects
+ * with its reason.
+ */
+export async function waitForSsh(options: WaitForSshOptions): Promise<SshSession> {
+  checkOptions(options);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  const timer = new AbortController();
+  const timeout = setTimeout(() => timer.abort(), timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timer.signal]) : timer.signal;
+  let attempt = 0;
+  let lastError: Error | undefined;
+  try {
+    while (!signal.aborted) {
+      attempt++;
+      try {
+        const remaining = Math.max(1000, deadline - Date.now());
+        const handshakeTimeoutMs = Math.min(
+          options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+          remaining,
+        );
+        const session = await connectSsh({ ...options, handshakeTimeoutMs, signal });
+        try {
+          await session.exec(options.readyCommand ?? "exit 0", { check: true, signal, raw: true });
+          debug("ready after", attempt, "attempts");
+          return session;
+        } catch (e) {
+          await session.close();
+          throw e;
+        }
+      } catch (e) {
+        if (signal.aborted) break;
+        lastError = e as Error;
+        debug("attempt", attempt, lastError.message);
+        options.onAttempt?.(attempt, lastError);
+        const pause = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)]!;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, pause);
+          const stop = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          signal.addEventListener("abort", stop, { once: true });
+        });
+      }
+    }
+    if (options.signal?.aborted)
+      throw options.signal.reason ?? new SshCancelledError("Waiting for SSH");
+    const consoleTail =
+      (await options.diagnostics?.().catch((e: Error) => `(no diagnostics: ${e.message})`)) ?? "";
+    if (lastError && isAuthFailure(lastError)) {
+      throw new SshAuthFailedError(options.username, consoleTail, { cause: lastError });
+    }
+    throw new SshTimeoutError(timeoutMs, attempt, consoleTail, { cause: lastError });
+  } finally {
+    clearTimeout(timeout);
+  }
+}

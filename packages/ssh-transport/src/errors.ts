@@ -1,0 +1,133 @@
+/** Upper bound on the console tail an error carries. */
+export const MAX_TAIL_BYTES = 4096;
+
+function boundTail(text: string): string {
+  return text.length <= MAX_TAIL_BYTES ? text : text.slice(-MAX_TAIL_BYTES);
+}
+
+export type SshErrorCode =
+  | "SSH_INVALID_OPTIONS"
+  | "SSH_TIMEOUT"
+  | "SSH_AUTH_FAILED"
+  | "SSH_CONNECTION_LOST"
+  | "SSH_COMMAND_FAILED"
+  | "SSH_CANCELLED"
+  | "SSH_TRANSFER_FAILED";
+
+/** Base class of every error thrown by @strata/ssh-transport; branch on `code`. */
+export class SshError extends Error {
+  readonly code: SshErrorCode;
+  constructor(code: SshErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export class SshOptionsError extends SshError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super("SSH_INVALID_OPTIONS", `Invalid SSH options:\n  ${problems.join("\n  ")}`);
+    this.problems = problems;
+  }
+}
+
+const withConsole = (tail: string) =>
+  tail ? `\nLast console output:\n${tail}` : "\nThe guest's console was empty or not available.";
+
+/** The guest did not answer SSH before the boot timeout. */
+export class SshTimeoutError extends SshError {
+  readonly timedOut = true;
+  readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly consoleTail: string;
+  constructor(
+    timeoutMs: number,
+    attempts: number,
+    consoleTail: string,
+    options?: { cause?: unknown },
+  ) {
+    const tail = boundTail(consoleTail);
+    const last = options?.cause instanceof Error ? ` Last error: ${options.cause.message}.` : "";
+    super(
+      "SSH_TIMEOUT",
+      `The guest did not answer SSH within ${timeoutMs} ms (${attempts} attempts).${last} ` +
+        `Check that the image starts sshd and forwards the port.${withConsole(tail)}`,
+      options,
+    );
+    this.timeoutMs = timeoutMs;
+    this.attempts = attempts;
+    this.consoleTail = tail;
+  }
+}
+
+/** The guest's sshd answered but refused the key until the boot timeout passed. */
+export class SshAuthFailedError extends SshError {
+  readonly username: string;
+  readonly consoleTail: string;
+  constructor(username: string, consoleTail: string, options?: { cause?: unknown }) {
+    const tail = boundTail(consoleTail);
+    super(
+      "SSH_AUTH_FAILED",
+      `SSH authentication as ${username} failed. Check that the image holds the public key ` +
+        `of the private key given (authorized_keys of ${username}).${withConsole(tail)}`,
+      options,
+    );
+    this.username = username;
+    this.consoleTail = tail;
+  }
+}
+
+/** The SSH connection dropped while a command or transfer was running. */
+export class SshConnectionLostError extends SshError {
+  readonly command: string | undefined;
+  constructor(what: string, command?: string, options?: { cause?: unknown }) {
+    super(
+      "SSH_CONNECTION_LOST",
+      `The SSH connection was lost during ${what}${command ? ` (${command})` : ""}; ` +
+        "the guest may have crashed or powered off.",
+      options,
+    );
+    this.command = command;
+  }
+}
+
+/** A command exited non-zero (only with `check: true`). */
+export class SshCommandError extends SshError {
+  readonly command: string;
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+  readonly stderrTail: string;
+  constructor(
+    command: string,
+    exitCode: number | undefined,
+    signal: string | undefined,
+    stderr: string,
+  ) {
+    const tail = boundTail(stderr);
+    super(
+      "SSH_COMMAND_FAILED",
+      `Command failed with ${signal ? `signal ${signal}` : `exit code ${exitCode}`}: ${command}` +
+        `${tail ? `\nstderr:\n${tail}` : ""}`,
+    );
+    this.command = command;
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stderrTail = tail;
+  }
+}
+
+/** An operation was cancelled through its AbortSignal. */
+export class SshCancelledError extends SshError {
+  readonly cancelled = true;
+  constructor(what: string, options?: { cause?: unknown }) {
+    super("SSH_CANCELLED", `${what} was cancelled.`, options);
+  }
+}
+
+/** An SFTP or tar transfer failed. */
+export class SshTransferError extends SshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("SSH_TRANSFER_FAILED", message, options);
+  }
+}

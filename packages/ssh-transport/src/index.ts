@@ -1,0 +1,45 @@
+export {
+  type ConnectOptions,
+  connectSsh,
+  DEFAULT_BOOT_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  type WaitForSshOptions,
+  waitForSsh,
+} from "./connect.js";
+export {
+  MAX_TAIL_BYTES,
+  SshAuthFailedError,
+  SshCancelledError,
+  SshCommandError,
+  SshConnectionLostError,
+  SshError,
+  type SshErrorCode,
+  SshOptionsError,
+  SshTimeoutError,
+  SshTransferError,
+} from "./errors.js";
+export { DEFAULT_MAX_BUFFER, type ExecOptions, type ExecResult } from "./exec.js";
+export { type EnsureKeyPairOptions, ensureKeyPair, type KeyPair, publicKeyLine } from "./keys.js";
+export {
+  buildCommandLine,
+  type CommandLineOptions,
+  escapeCmd,
+  invalidEnvNames,
+  quoteCmd,
+  quoteCmdArgv,
+  quotePosix,
+  quotePosixArgv,
+  quoteWindowsArg,
+  type RunAs,
+  type ShellDialect,
+} from "./quote.js";
+export {
+  DEFAULT_SFTP_CHUNK_SIZE,
+  DEFAULT_SFTP_CONCURRENCY,
+  type SessionSettings,
+  SshSession,
+  type TarOptions,
+  type TransferOptions,
+} from "./session.js";
+export type { OpenShellOptions, ShellSession } from "./shell.js";
+export { extractTar, packDirectory } from "./tar.js";

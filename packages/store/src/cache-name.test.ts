@@ -16,10 +16,14 @@ describe("escapeCacheName", () => {
 
   it("never maps two names to one directory (nor to names equal up to case)", () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, maxLength: 40 }), (a, b) => {
-        fc.pre(a !== b);
-        expect(escapeCacheName(a).toLowerCase()).not.toBe(escapeCacheName(b).toLowerCase());
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.string({ minLength: 1, maxLength: 40 }),
+        (a, b) => {
+          fc.pre(a !== b);
+          expect(escapeCacheName(a).toLowerCase()).not.toBe(escapeCacheName(b).toLowerCase());
+        },
+      ),
     );
   });
 

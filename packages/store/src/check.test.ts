@@ -1,5 +1,6 @@
-import { existsSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "./store.js";
 import { createBaseImage, layerId, tempDir, writePattern } from "./test-support.js";
@@ -32,15 +33,16 @@ describe("start-up reconciliation", () => {
   it("adopts a layer renamed into result/ just before a crash, drops rows whose directory is gone", async () => {
     store.close();
     // Simulate a crash between the rename and the database commit: the row is missing.
-    const { default: Database } = await import("better-sqlite3");
     const db = new Database(join(dir.path, "state", "store.db"));
     db.prepare("DELETE FROM layers WHERE id = ?").run(ids[2]);
+    // And a row whose directory vanished behind the store's back.
+    db.prepare(
+      "INSERT INTO layers (id, parent, base, description, created, last_used, children, bytes, depth) VALUES (?, NULL, 'test-base', 'ghost', 0, 0, 0, 0, 1)",
+    ).run(layerId("ghost"));
     db.close();
-    // And a layer whose directory vanished behind the store's back.
-    renameSync(join(dir.path, "result", ids[2]!), join(dir.path, "elsewhere"));
-    renameSync(join(dir.path, "elsewhere"), join(dir.path, "result", ids[2]!));
     store = await openStore({ root: dir.path });
     expect(store.recovery.adoptedDirs).toEqual([ids[2]]);
+    expect(store.recovery.droppedRows).toEqual([layerId("ghost")]);
     expect(store.lookup(ids[2]!)).toMatchObject({ parent: ids[1], description: "s2" });
     expect(store.lookup(ids[1]!)!.children).toBe(1);
   });

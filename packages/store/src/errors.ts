@@ -157,7 +157,11 @@ export class QemuImgError extends StoreError {
  */
 export function isDiskFull(error: unknown): boolean {
   if (error instanceof DiskFullError) return true;
-  const { code, message, stderr } = (error ?? {}) as { code?: unknown; message?: unknown; stderr?: unknown };
+  const { code, message, stderr } = (error ?? {}) as {
+    code?: unknown;
+    message?: unknown;
+    stderr?: unknown;
+  };
   if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return true;
   const text = `${typeof message === "string" ? message : ""}\n${typeof stderr === "string" ? stderr : ""}`;
   return /No space left on device|Disk quota exceeded/i.test(text);

@@ -121,7 +121,14 @@ describe("build", () => {
     const call = (i: number, signal?: AbortSignal) =>
       store.build(
         id,
-        { base: "test-base", description: "s", onLog: (c) => (logs[i] += c), ...(signal ? { signal } : {}) },
+        {
+          base: "test-base",
+          description: "s",
+          onLog: (c) => {
+            logs[i] = `${logs[i] ?? ""}${c}`;
+          },
+          ...(signal ? { signal } : {}),
+        },
         step,
       );
     const a = call(0);
@@ -160,8 +167,14 @@ describe("build", () => {
   });
 
   it("rejects bad input before any side effect", async () => {
-    await expect(store.build("abc", { base: "test-base", description: "" }, async () => {})).rejects.toBeInstanceOf(InvalidLayerIdError);
-    const missing = store.build(layerId("m"), { base: "debian-bookworm", description: "" }, async () => {});
+    await expect(
+      store.build("abc", { base: "test-base", description: "" }, async () => {}),
+    ).rejects.toBeInstanceOf(InvalidLayerIdError);
+    const missing = store.build(
+      layerId("m"),
+      { base: "debian-bookworm", description: "" },
+      async () => {},
+    );
     await expect(missing).rejects.toBeInstanceOf(BaseImageMissingError);
     await expect(missing).rejects.toThrow(/strata-image build debian-bookworm --store/);
     expect(readdirSync(join(dir.path, "result-tmp"))).toEqual([]);
@@ -176,7 +189,12 @@ describe("delete and prune", () => {
     expect(store.lookup(ids[0]!)!.children).toBe(2);
     const report = await store.delete(ids[1]!);
     expect(report.removed).toEqual([ids[2], ids[1]]);
-    expect(store.list().map((layer) => layer.id).sort()).toEqual([ids[0], side].sort());
+    expect(
+      store
+        .list()
+        .map((layer) => layer.id)
+        .sort(),
+    ).toEqual([ids[0], side].sort());
     expect(store.lookup(ids[0]!)!.children).toBe(1);
     expect(existsSync(store.layerDir(ids[2]!))).toBe(false);
   });
@@ -186,6 +204,28 @@ describe("delete and prune", () => {
     using _lease = store.pin(ids[1]!);
     await expect(store.delete(ids[0]!)).rejects.toBeInstanceOf(LayerInUseError);
     expect((await store.prune({ maxSizeBytes: 0 })).removed).toEqual([]);
+  });
+
+  it("never removes the parent of a step that is still running", async () => {
+    const [parent] = await buildChain(1);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const child = store.build(layerId("child"), { parent: parent!, description: "c" }, async () => {
+      started();
+      await gate;
+    });
+    await running;
+    expect((await store.prune({ maxSizeBytes: 0 })).removed).toEqual([]);
+    await expect(store.delete(parent!)).rejects.toBeInstanceOf(LayerInUseError);
+    release();
+    await child;
+    expect((await store.prune({ maxSizeBytes: 0 })).removed).toEqual([layerId("child"), parent]);
   });
 
   it("prunes least recently used leaves first", async () => {
@@ -219,7 +259,8 @@ describe("relocation", () => {
       store = await openStore({ root: copy.path, maxChainDepth: 3 });
       const top = store.layerImage(ids[3]!);
       const chain = await readBackingChain(top);
-      for (const image of chain) expect(image.filename.startsWith(copy.path) || !image.filename.startsWith("/")).toBe(true);
+      for (const image of chain)
+        expect(image.filename.startsWith(copy.path) || !image.filename.startsWith("/")).toBe(true);
       for (let i = 0; i < 4; i++) expect(await hasPattern(top, i + 1, i * MiB, MiB)).toBe(true);
       const next = layerId("after-move");
       await store.build(next, { parent: ids[3]!, description: "moved" }, async () => {});
@@ -232,7 +273,15 @@ describe("relocation", () => {
 
 describe("store files", () => {
   it("creates the layout, keys/ private, and finds base images with their manifest", async () => {
-    for (const sub of ["base-image", "result", "result-tmp", "cache", "cache-tmp", "state", "keys"]) {
+    for (const sub of [
+      "base-image",
+      "result",
+      "result-tmp",
+      "cache",
+      "cache-tmp",
+      "state",
+      "keys",
+    ]) {
       expect(existsSync(join(dir.path, sub))).toBe(true);
     }
     const { statSync, writeFileSync } = await import("node:fs");

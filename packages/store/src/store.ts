@@ -70,6 +70,7 @@ export interface BuildOptions {
 export class Store implements AsyncDisposable {
   readonly #ctx: StoreContext;
   readonly #runs = new Map<string, SharedRun>();
+  #closing = false;
   /** What start-up recovery found. */
   readonly recovery: RecoveryReport;
 
@@ -146,7 +147,10 @@ export class Store implements AsyncDisposable {
         this.#runs.set(id, run);
         const result = run.join(onLog, signal, false);
         const spec = { id, description, ...(base ? { base } : {}), ...(parent ? { parent } : {}) };
-        void runOwnedStep(this.#ctx, run, claim, spec, fn, () => this.#runs.delete(id));
+        void runOwnedStep(this.#ctx, run, claim, spec, fn, () => {
+          this.#runs.delete(id);
+          if (this.#closing) queueMicrotask(() => this.close());
+        });
         return result;
       }
       const outcome = await waitForOtherProcess(this.#ctx, id, claim, onLog, signal);
@@ -201,8 +205,9 @@ export class Store implements AsyncDisposable {
     return createCacheCheckout(this.#ctx, name);
   }
 
-  /** Closes the database. Builds still running keep their own handles until they finish. */
+  /** Closes the database, at once or, if steps are still running here, once they finish. */
   close(): void {
+    this.#closing = true;
     if (this.#runs.size === 0 && this.#ctx.db.open) this.#ctx.db.close();
   }
   async [Symbol.asyncDispose](): Promise<void> {

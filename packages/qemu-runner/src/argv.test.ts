@@ -152,3 +152,13 @@ describe("buildQemuArgv", () => {
     expect(escapeOptionValue("a,b,,c")).toBe("a,,b,,,,c");
   });
 });
+
+describe("drive serials", () => {
+  it("puts a virtio drive's serial on its device so the guest finds it by id", () => {
+    const argv = buildQemuArgv({ ...base, drives: [{ path: "/cache.qcow2", serial: "strata-c0" }] });
+    const i = argv.indexOf("virtio-blk-pci,drive=disk1,serial=strata-c0");
+    expect(i).toBeGreaterThan(0);
+    expect(argv[i - 2]).toBe("-drive");
+    expect(argv[i - 1]).toMatch(/^file=\/cache\.qcow2,format=qcow2,if=none,id=disk1/);
+  });
+});

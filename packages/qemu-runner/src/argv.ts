@@ -12,6 +12,8 @@ export interface DriveSpec {
   interface?: DiskInterface;
   /** @default false */
   readOnly?: boolean;
+  /** Disk serial the guest sees (virtio: /dev/disk/by-id/virtio-<serial>), so it can find the drive. */
+  serial?: string;
 }
 
 /** Everything the QEMU command line depends on, already resolved: no defaults are applied here. */
@@ -80,6 +82,15 @@ function driveArgs(drive: DriveSpec, iface: DiskInterface, id: string): string[]
   }`;
   switch (iface) {
     case "virtio":
+      // A serial is a device property: -drive serial= no longer exists in QEMU.
+      return drive.serial
+        ? [
+            "-drive",
+            `${base},if=none,id=${id},discard=unmap`,
+            "-device",
+            `virtio-blk-pci,drive=${id},serial=${escapeOptionValue(drive.serial)}`,
+          ]
+        : ["-drive", `${base},if=virtio,discard=unmap`];
     case "ide":
       return ["-drive", `${base},if=${iface},discard=unmap`];
     case "nvme":

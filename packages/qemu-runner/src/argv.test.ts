@@ -158,7 +158,8 @@ describe("drive serials", () => {
     const argv = buildQemuArgv({ ...base, drives: [{ path: "/cache.qcow2", serial: "strata-c0" }] });
     const i = argv.indexOf("virtio-blk-pci,drive=disk1,serial=strata-c0");
     expect(i).toBeGreaterThan(0);
-    expect(argv[i - 2]).toBe("-drive");
-    expect(argv[i - 1]).toMatch(/^file=\/cache\.qcow2,format=qcow2,if=none,id=disk1/);
+    expect(argv.slice(i - 3, i - 1)).toEqual(["-drive", expect.stringMatching(/if=none,id=disk1/)]);
+    expect(argv[i - 1]).toBe("-device");
+    expect(argv[i - 2]).toMatch(/^file=\/cache\.qcow2,format=qcow2,if=none,id=disk1/);
   });
 });

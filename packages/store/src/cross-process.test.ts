@@ -83,6 +83,24 @@ describe("builds across processes", () => {
     expect(store.lookup(id)).toBeUndefined();
   });
 
+  it("when the other process's only client cancels, the waiter runs the step itself", async () => {
+    const id = layerId("cancelled-across");
+    const other = spawnChild({ id, mode: "cancel" });
+    await other.waitFor(/ready\n/);
+    let ran = false;
+    const waiting = store.build(id, { base: "test-base", description: "mine" }, async () => {
+      ran = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    other.child.kill("SIGUSR2");
+    expect(await waiting).toEqual({ id, cached: false, shared: false });
+    expect(ran).toBe(true);
+    const exit = await other.child;
+    expect(exit.exitCode).toBe(1);
+    expect(other.output()).toMatch(/ready\nERROR STEP_CANCELLED\n$/);
+    expect(store.lookup(id)?.description).toBe("mine");
+  });
+
   it("after a SIGKILL mid-step, a waiter takes over and a reopen is consistent", async () => {
     const id = layerId("killed");
     const other = spawnChild({ id, mode: "hang" });
@@ -100,6 +118,7 @@ describe("builds across processes", () => {
       async (layer) => layer.log("rebuilt here\n"),
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(other.child.exitCode).toBeNull(); // still alive, still holding the lock
     other.child.kill("SIGKILL");
     expect(await takeOver).toEqual({ id, cached: false, shared: false });
     expect(log).toMatch(/ready\nrebuilt here\n$/);
@@ -109,7 +128,7 @@ describe("builds across processes", () => {
     const victim = spawnChild({ id: id2, mode: "hang" });
     await victim.waitFor(/ready\n/);
     victim.child.kill("SIGKILL");
-    await victim.child;
+    expect((await victim.child).signal).toBe("SIGKILL");
     store.close();
     store = await openStore({ root: dir.path });
     expect(store.recovery.removedLeftovers).toBeGreaterThan(0);

@@ -8,19 +8,27 @@ interface ChildConfig {
   id: string;
   base?: string;
   parent?: string;
-  /** hang: write, say "ready", wait to be killed; slow: log `lines` lines then succeed; fail. */
-  mode: "hang" | "slow" | "fail";
+  /**
+   * hang: write, say "ready", wait to be killed; cancel: say "ready", then our only client
+   * cancels (on SIGUSR2); slow: log `lines` lines then succeed; fail: log them, then fail.
+   */
+  mode: "hang" | "cancel" | "slow" | "fail";
   lines?: number;
 }
 
 const config = JSON.parse(process.env.STRATA_TEST_CHILD ?? "{}") as ChildConfig;
 const store = await openStore({ root: config.root });
+const cancel = new AbortController();
+process.on("SIGUSR2", () => cancel.abort());
+// Waiting on a promise alone does not keep Node running: without this, "hang" would just exit.
+const keepAlive = setInterval(() => {}, 1000);
 try {
   const result = await store.build(
     config.id,
     {
       ...(config.base ? { base: config.base } : { parent: config.parent! }),
       description: `child ${config.mode}`,
+      signal: cancel.signal,
       onLog: (chunk) => process.stdout.write(chunk),
     },
     async (layer) => {
@@ -29,6 +37,12 @@ try {
       if (config.mode === "hang") {
         layer.log("ready\n");
         await new Promise(() => {});
+      }
+      if (config.mode === "cancel") {
+        layer.log("ready\n");
+        await new Promise((_, reject) => {
+          layer.signal.addEventListener("abort", () => reject(layer.signal.reason));
+        });
       }
       for (let i = 0; i < (config.lines ?? 0); i++) {
         layer.log(`line ${i}\n`);
@@ -42,5 +56,6 @@ try {
   process.stdout.write(`ERROR ${(error as { code?: string }).code ?? String(error)}\n`);
   process.exitCode = 1;
 } finally {
+  clearInterval(keepAlive);
   store.close();
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { escapeCacheName } from "./cache-name.js";
 import { removeTree, type StoreContext } from "./context.js";
 import { StoreLockedError } from "./errors.js";
-import { type LockOwner, releaseLockFile, tryAcquireLockFile } from "./lock-file.js";
+import { isLockHeld, type LockOwner, releaseLockFile, tryAcquireLockFile } from "./lock-file.js";
 import { describeProcess } from "./process-identity.js";
 
 /** Exclusive use of one cache name, across processes. */
@@ -79,4 +79,20 @@ export function createCacheCheckout(ctx: StoreContext, name: string): CacheCheck
     releaseLockFile(lockPath, owner);
   };
   return { dir, remove, [Symbol.asyncDispose]: remove };
+}
+
+const CHECKOUT_LOCK = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.lock$/;
+
+/**
+ * True while a live process holds a checkout of cache `name` (`cache-tmp/<escaped>-<uuid>.lock`).
+ * The UUID's exact shape keeps `a` from matching the checkouts of a cache named `a-<something>`.
+ */
+export function isCacheCheckedOut(ctx: StoreContext, name: string): boolean {
+  const prefix = `${escapeCacheName(name)}-`;
+  return readdirSync(ctx.layout.cacheTmpDir).some(
+    (entry) =>
+      entry.startsWith(prefix) &&
+      CHECKOUT_LOCK.test(entry.slice(prefix.length)) &&
+      isLockHeld(join(ctx.layout.cacheTmpDir, entry)),
+  );
 }

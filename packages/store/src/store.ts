@@ -6,6 +6,7 @@ import {
   type CacheCheckout,
   type CacheLock,
   createCacheCheckout,
+  isCacheCheckedOut,
   type LockCacheOptions,
   lockCache,
 } from "./cache-lock.js";
@@ -203,6 +204,10 @@ export class Store implements AsyncDisposable {
   /** A private directory in `cache-tmp/` that start-up wiping leaves alone while we live. */
   checkoutCache(name: string): CacheCheckout {
     return createCacheCheckout(this.#ctx, name);
+  }
+  /** True while a live process (this one included) holds a checkout of cache `name`. */
+  cacheInUse(name: string): boolean {
+    return isCacheCheckedOut(this.#ctx, name);
   }
 
   /** Closes the database, at once or, if steps are still running here, once they finish. */

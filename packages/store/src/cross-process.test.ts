@@ -88,10 +88,15 @@ describe("builds across processes", () => {
     const other = spawnChild({ id, mode: "cancel" });
     await other.waitFor(/ready\n/);
     let ran = false;
-    const waiting = store.build(id, { base: "test-base", description: "mine" }, async () => {
-      ran = true;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    let log = "";
+    const waiting = store.build(
+      id,
+      { base: "test-base", description: "mine", onLog: (chunk) => (log += chunk) },
+      async () => {
+        ran = true;
+      },
+    );
+    await expect.poll(() => log).toContain("ready\n"); // attached to the other run
     other.child.kill("SIGUSR2");
     expect(await waiting).toEqual({ id, cached: false, shared: false });
     expect(ran).toBe(true);
@@ -117,7 +122,7 @@ describe("builds across processes", () => {
       { base: "test-base", description: "mine", onLog: (chunk) => (log += chunk) },
       async (layer) => layer.log("rebuilt here\n"),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect.poll(() => log).toContain("ready\n"); // attached to the other run
     expect(other.child.exitCode).toBeNull(); // still alive, still holding the lock
     other.child.kill("SIGKILL");
     expect(await takeOver).toEqual({ id, cached: false, shared: false });

@@ -237,7 +237,7 @@ describe("delete and prune", () => {
       });
       ids.push(id);
     }
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // let the millisecond clock move
     store.lookup(ids[0]!); // now the most recently used
     const size = store.list().reduce((sum, layer) => sum + layer.bytes, 0);
     const report = await store.prune({ maxSizeBytes: size - 1 });

@@ -14,8 +14,8 @@ const debug = createDebug("strata:ssh");
 
 /** @default 300_000: a Debian guest needs ~35 s under TCG; Windows much longer. */
 export const DEFAULT_BOOT_TIMEOUT_MS = 300_000;
-/** Per-attempt limit on the SSH handshake. @default 20_000 */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
+/** Per-attempt limit on the SSH handshake (slirp accepts connections even when nothing listens in the guest, so an attempt can hang). @default 10_000 */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const BACKOFF_MS = [200, 300, 500, 800, 1000];
 
 export interface ConnectOptions {
@@ -64,6 +64,8 @@ export async function connectSsh(options: ConnectOptions): Promise<SshSession> {
   checkOptions(options);
   const privateKey = await loadKey(options.privateKey);
   const client = new ssh2.Client();
+  // ssh2 can emit a second error after the first ended the attempt; never let it go unhandled.
+  client.on("error", (e) => debug("ssh2 error", e.message));
   await new Promise<void>((resolve, reject) => {
     const onAbort = () => {
       client.end();
@@ -74,7 +76,9 @@ export async function connectSsh(options: ConnectOptions): Promise<SshSession> {
     const settle = (e?: Error) => {
       options.signal?.removeEventListener("abort", onAbort);
       client.off("ready", settle).off("error", settle).off("close", onClose);
-      e ? reject(e) : resolve();
+      if (!e) return resolve();
+      client.end();
+      reject(e);
     };
     const onClose = () => settle(new Error("connection closed during the handshake"));
     client.once("ready", settle).once("error", settle).once("close", onClose);

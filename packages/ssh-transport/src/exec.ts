@@ -116,6 +116,10 @@ export function execOnClient(
         settled = true;
         opts.signal?.removeEventListener("abort", onAbort);
         client.off("close", onClientGone);
+        if (inputError) {
+          const message = `Reading stdin for ${command} failed: ${inputError.message}`;
+          return reject(new SshTransferError(message, { cause: inputError }));
+        }
         if (cancelled)
           return reject(
             new SshCancelledError(`Command ${command}`, { cause: opts.signal?.reason }),

@@ -1,0 +1,123 @@
+import type { CopyOp } from "@strata/spec-parser";
+import { quotePosix } from "@strata/ssh-transport";
+import { type BuildContext, joinGuestPath } from "./build-context.js";
+import { buildCopyManifest } from "./copy-manifest.js";
+import { packCopyManifest, splitGuestRoot } from "./copy-tar.js";
+import { BuildError } from "./errors.js";
+import { type Guest, bootGuest } from "./guest.js";
+import { resolveGuestUser } from "./guest-user.js";
+import { copyLayerId } from "./layer-id.js";
+import type { StepEnv } from "./step-env.js";
+
+/** A finished stage of a multi-stage build, as `(copy (from (build NAME)))` reads it. */
+export interface StageResult {
+  readonly id: string;
+  readonly image: string;
+}
+
+const SOURCE_SERIAL = "strata-src";
+const SOURCE_MOUNT = "/mnt/strata-src";
+
+/** The destination joined to the workdir, keeping a trailing "/" ("into this directory"). */
+export function copyDestination(ctx: BuildContext, dst: string): string {
+  const joined = joinGuestPath(ctx.os, ctx.workdir, dst);
+  return /[\\/]$/.test(dst) && joined !== "/" && !joined.endsWith("/") ? `${joined}/` : joined;
+}
+
+/** A `copy` step: from the build context as a tar stream, or out of another stage's disk. */
+export async function copyStep(
+  env: StepEnv,
+  parent: string,
+  ctx: BuildContext,
+  op: CopyOp,
+  description: string,
+  contextDir: string,
+  stages: ReadonlyMap<string, StageResult>,
+): Promise<string> {
+  const dst = copyDestination(ctx, op.dst);
+  let id: string;
+  let fill: (guest: Guest) => Promise<void>;
+  let drives: { path: string; readOnly: boolean; serial: string }[] = [];
+  if (op.from === "context") {
+    const manifest = await buildCopyManifest({ contextDir, src: op.src, dst, exclude: op.exclude });
+    id = copyLayerId(parent, ctx, dst, manifest);
+    fill = async (guest) => {
+      if (env.manifest.os === "windows") {
+        await guest.ssh.putTar(packCopyManifest(manifest, { uid: 0, gid: 0 }), splitGuestRoot(dst).root);
+        return;
+      }
+      const owner = await resolveGuestUser(guest.ssh, ctx.user);
+      // Extracted by root, so tar keeps the owners and modes the stream carries.
+      await guest.ssh.putTar(packCopyManifest(manifest, owner), "/", { user: { uid: 0, gid: 0 } });
+    };
+  } else {
+    const name = op.from.build;
+    const stage = stages.get(name);
+    if (!stage) throw new BuildError("SPEC_INVALID", `copy from unknown build "${name}"`);
+    if (env.manifest.os === "windows")
+      throw new BuildError("UNSUPPORTED", "copy from another build is not supported on Windows guests yet");
+    if (!/[\\/]$/.test(op.dst) && op.src.length !== 1)
+      throw new BuildError("SPEC_INVALID", `copy of ${op.src.length} sources needs a destination ending in "/"`);
+    id = copyLayerId(parent, ctx, dst, [], JSON.stringify([stage.id, op.src, op.exclude]));
+    drives = [{ path: stage.image, readOnly: true, serial: SOURCE_SERIAL }];
+    fill = async (guest) => {
+      const owner = await resolveGuestUser(guest.ssh, ctx.user);
+      const script = copyFromStageScript(op, dst, owner);
+      const r = await guest.ssh.exec(script, { user: { uid: 0, gid: 0 }, shell: ["/bin/sh", "-c"] });
+      if (r.exitCode !== 0)
+        throw new BuildError("COPY_FAILED", `copy from build "${name}" failed (exit ${r.exitCode}):\n${r.stderr.trim()}`);
+    };
+  }
+  const result = await env.store.build(
+    id,
+    { parent, description, signal: env.signal, onLog: (chunk) => env.emit({ type: "output", chunk }) },
+    async (layer) => {
+      await using guest = await bootGuest({
+        ...env.machine,
+        image: layer.image,
+        manifest: env.manifest,
+        privateKeyPath: env.privateKeyPath,
+        network: "restricted",
+        drives,
+        signal: layer.signal,
+      });
+      await fill(guest);
+      await guest.shutdown();
+    },
+  );
+  env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
+  return id;
+}
+
+/**
+ * Shell script run as root in the guest: mount the other stage's disk read-only, copy the
+ * sources with tar (excludes by basename at any depth), then give them to the current user
+ * with the spec's modes (0755 if any exec bit, else 0644; directories 0755).
+ */
+export function copyFromStageScript(op: CopyOp, dst: string, owner: { uid: number; gid: number }): string {
+  const q = quotePosix;
+  const into = /[\\/]$/.test(op.dst);
+  const excludes = op.exclude.map((e) => `--exclude=${q(e)}`).join(" ");
+  const lines = [
+    "set -eu",
+    `dev=/dev/disk/by-id/virtio-${SOURCE_SERIAL}`,
+    `mkdir -p ${SOURCE_MOUNT}`,
+    // noload: the disk is read-only, so its journal cannot be replayed.
+    `mount -o ro,noload "$dev" ${SOURCE_MOUNT}`,
+    `trap 'umount ${SOURCE_MOUNT}' EXIT`,
+    "fix() { chown -hR " + `${owner.uid}:${owner.gid}` + ' "$1"; find "$1" -type d -exec chmod 0755 {} +; find "$1" -type f -perm /111 -exec chmod 0755 {} +; find "$1" -type f ! -perm /111 -exec chmod 0644 {} +; }',
+  ];
+  for (const src of op.src) {
+    const rel = src.replace(/^\/+/, "").replace(/\/+$/, "");
+    const from = `${SOURCE_MOUNT}/${rel}`;
+    const base = rel.split("/").pop() ?? "";
+    const target = into ? `${dst.replace(/\/+$/, "")}/${base}` : dst.replace(/\/+$/, "");
+    lines.push(
+      `[ -e ${q(from)} ] || [ -L ${q(from)} ] || { echo "copy source ${rel} does not exist in the build's result" >&2; exit 1; }`,
+      `mkdir -p "$(dirname ${q(target)})"`,
+      `if [ -d ${q(from)} ] && [ ! -L ${q(from)} ]; then mkdir -p ${q(target)}; tar -C ${q(from)} ${excludes} -cf - . | tar -C ${q(target)} -xf -; else cp -a ${q(from)} ${q(target)}; fi`,
+      `fix ${q(target)}`,
+    );
+  }
+  return lines.join("\n");
+}

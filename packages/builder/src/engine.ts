@@ -1,0 +1,92 @@
+import { stat } from "node:fs/promises";
+import type { CacheStrategy } from "@strata/cache-sync";
+import { defaultManifest, type GuestOs, type ImageManifest, loadImageManifest } from "@strata/qemu-runner";
+import { printOperation, type Spec } from "@strata/spec-parser";
+import { ensureKeyPair } from "@strata/ssh-transport";
+import type { Store } from "@strata/store";
+import { applyOp, type BuildContext, initialContext } from "./build-context.js";
+import { copyStep, type StageResult } from "./copy-step.js";
+import type { BuildEventListener } from "./events.js";
+import type { MachineOptions } from "./guest.js";
+import { baseLayerId } from "./layer-id.js";
+import { runStep } from "./run-step.js";
+import { checkSecrets, type SecretValues } from "./secrets.js";
+import type { StepEnv } from "./step-env.js";
+
+export interface RunBuildOptions extends MachineOptions {
+  store: Store;
+  spec: Spec;
+  /** Host directory `(copy (src ...))` reads from. */
+  contextDir: string;
+  /** Values for the spec's secrets (see `loadSecrets`). @default none */
+  secrets?: SecretValues;
+  /** Guest OS of base images without a manifest (`--qemu-guest-os`). @default "linux" */
+  guestOs?: GuestOs;
+  /** @default "auto": disk caches on Linux and BSD guests, copy on Windows */
+  cacheStrategy?: CacheStrategy | "auto";
+  /** Limit on one step's command. @default none */
+  stepTimeoutMs?: number;
+  signal?: AbortSignal;
+  onEvent?: BuildEventListener;
+}
+
+/** Runs a spec against the store and returns the ID of its final layer. */
+export async function runBuild(o: RunBuildOptions): Promise<string> {
+  const emit = o.onEvent ?? (() => {});
+  const secrets = o.secrets ?? new Map();
+  // Every problem that needs no VM is found before the first one starts.
+  checkSecrets(o.spec, secrets);
+  const stages = new Map<string, StageResult>();
+  for (const child of o.spec.builds) {
+    const id = await runStage(o, child.spec, child.name, stages, secrets, emit);
+    stages.set(child.name, { id, image: o.store.layerImage(id) });
+  }
+  const id = await runStage(o, o.spec, undefined, stages, secrets, emit);
+  emit({ type: "done", id });
+  return id;
+}
+
+/** The base image's manifest; without one, OBuilder's defaults for `--qemu-guest-os`. */
+async function loadManifest(o: RunBuildOptions, image: string, name: string, hasManifest: boolean): Promise<ImageManifest> {
+  return hasManifest ? loadImageManifest(image) : defaultManifest(name, o.guestOs ?? "linux");
+}
+
+async function runStage(
+  o: RunBuildOptions,
+  spec: Spec,
+  stage: string | undefined,
+  stages: ReadonlyMap<string, StageResult>,
+  secrets: SecretValues,
+  emit: BuildEventListener,
+): Promise<string> {
+  const base = o.store.findBaseImage(spec.from);
+  const manifest = await loadManifest(o, base.image, spec.from, base.manifestPath !== undefined);
+  const privateKeyPath = manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
+  const env: StepEnv = {
+    store: o.store,
+    manifest,
+    privateKeyPath,
+    machine: o,
+    secrets,
+    cacheStrategy: o.cacheStrategy ?? "auto",
+    stepTimeoutMs: o.stepTimeoutMs,
+    signal: o.signal,
+    emit,
+  };
+  let ctx: BuildContext = initialContext(manifest.os, manifest.shell);
+  const fromText = `(from ${spec.from})`;
+  emit({ type: "step", stage, workdir: ctx.workdir, op: fromText });
+  const baseInfo = await stat(base.image);
+  let id = baseLayerId(spec.from, `${baseInfo.size}:${baseInfo.mtimeMs}`);
+  const first = await o.store.build(id, { base: spec.from, description: fromText, signal: o.signal }, async () => {});
+  emit(first.cached ? { type: "cached", id } : { type: "saved", id });
+  for (const op of spec.ops) {
+    const text = printOperation(op);
+    if (op.op === "run" || op.op === "copy") emit({ type: "step", stage, workdir: ctx.workdir, op: text });
+    if (op.op === "comment") emit({ type: "info", message: `# ${op.text}` });
+    if (op.op === "run") id = await runStep(env, id, ctx, op, text);
+    else if (op.op === "copy") id = await copyStep(env, id, ctx, op, text, o.contextDir, stages);
+    else ctx = applyOp(ctx, op);
+  }
+  return id;
+}

@@ -1,0 +1,24 @@
+export type { BuildContext, GuestOs } from "./build-context.js";
+export { applyOp, DEFAULT_SHELLS, initialContext, joinGuestPath } from "./build-context.js";
+export type { CopyManifestEntry, CopyManifestOptions } from "./copy-manifest.js";
+export { buildCopyManifest } from "./copy-manifest.js";
+export type { StageResult } from "./copy-step.js";
+export { copyDestination, copyFromStageScript } from "./copy-step.js";
+export type { TarOwner } from "./copy-tar.js";
+export { packCopyManifest, splitGuestRoot } from "./copy-tar.js";
+export type { RunBuildOptions } from "./engine.js";
+export { runBuild } from "./engine.js";
+export {
+  BuildError,
+  BuildStepFailedError,
+  CopySourceError,
+  SecretMissingError,
+  StepTimeoutError,
+} from "./errors.js";
+export type { BuildEvent, BuildEventListener } from "./events.js";
+export type { BootGuestOptions, MachineOptions } from "./guest.js";
+export { bootGuest, DEFAULT_GUEST_BOOT_TIMEOUT_MS, DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS, Guest } from "./guest.js";
+export type { SecretDigest } from "./layer-id.js";
+export { baseLayerId, copyLayerId, runLayerId } from "./layer-id.js";
+export type { SecretValues } from "./secrets.js";
+export { checkSecrets, loadSecrets } from "./secrets.js";

@@ -1,0 +1,78 @@
+import { openCaches } from "@strata/cache-sync";
+import type { RunOp } from "@strata/spec-parser";
+import type { BuildContext } from "./build-context.js";
+import { BuildStepFailedError, StepTimeoutError } from "./errors.js";
+import { bootGuest } from "./guest.js";
+import { resolveGuestUser } from "./guest-user.js";
+import { runLayerId } from "./layer-id.js";
+import { installSecrets, secretDigest } from "./secrets.js";
+import type { StepEnv } from "./step-env.js";
+
+/**
+ * A `run` step: boot the parent layer's overlay, bring caches and secrets in, run the command
+ * as the context's user streaming its output into the step log, take caches back, power off.
+ * Caches are kept even when the command fails; the layer is kept only when it succeeds.
+ */
+export async function runStep(env: StepEnv, parent: string, ctx: BuildContext, op: RunOp, description: string): Promise<string> {
+  const secrets = op.secrets.map((s) => ({ id: s.id, target: s.target, value: env.secrets.get(s.id) ?? Buffer.alloc(0) }));
+  const id = runLayerId(parent, ctx, op.shell, op.network, secrets.map((s) => secretDigest(s.id, s.target, s.value)));
+  const network = op.network.includes("host") ? "host" : "restricted";
+  const result = await env.store.build(
+    id,
+    { parent, description, signal: env.signal, onLog: (chunk) => env.emit({ type: "output", chunk }) },
+    async (layer) => {
+      const info = (message: string) => env.emit({ type: "info", message });
+      await using caches = await openCaches({
+        store: env.store,
+        caches: op.cache,
+        os: env.manifest.os,
+        strategy: env.cacheStrategy,
+        user: ctx.user,
+        signal: layer.signal,
+        onEvent: (e) => info(typeof e === "string" ? e : JSON.stringify(e)),
+      });
+      const started = Date.now();
+      await using guest = await bootGuest({
+        ...env.machine,
+        image: layer.image,
+        manifest: env.manifest,
+        privateKeyPath: env.privateKeyPath,
+        network,
+        drives: caches.drives,
+        signal: layer.signal,
+        onEvent: (e) => (e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined),
+      });
+      info(`guest up after ${((Date.now() - started) / 1000).toFixed(1)} s (ssh port ${guest.vm.sshPort})`);
+      const posix = env.manifest.os !== "windows";
+      const user = posix ? await resolveGuestUser(guest.ssh, ctx.user) : undefined;
+      const removeSecrets = await installSecrets(guest.ssh, secrets, user ?? { uid: 0, gid: 0 }, env.manifest.os);
+      await caches.attach(guest.ssh);
+      const timeout = env.stepTimeoutMs ? AbortSignal.timeout(env.stepTimeoutMs) : undefined;
+      const signal = timeout ? AbortSignal.any([layer.signal, timeout]) : layer.signal;
+      let exec: Awaited<ReturnType<typeof guest.ssh.exec>>;
+      try {
+        exec = await guest.ssh.exec(op.shell, {
+          shell: ctx.shell,
+          env: Object.fromEntries(ctx.env),
+          cwd: ctx.workdir,
+          user,
+          onStdout: (c) => layer.log(c),
+          onStderr: (c) => layer.log(c),
+          maxBuffer: 0,
+          signal,
+        });
+      } catch (err) {
+        if (timeout?.aborted && env.stepTimeoutMs) throw new StepTimeoutError(op.shell, env.stepTimeoutMs);
+        throw err;
+      }
+      await removeSecrets();
+      // Caches come back whatever the command's status: downloads survive a failed step.
+      await caches.detach(guest.ssh);
+      await guest.shutdown();
+      await caches.commit();
+      if (exec.exitCode !== 0) throw new BuildStepFailedError(op.shell, exec.exitCode ?? null, exec.signal ?? null);
+    },
+  );
+  env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
+  return id;
+}

@@ -1,0 +1,19 @@
+import type { CacheStrategy } from "@strata/cache-sync";
+import type { ImageManifest } from "@strata/qemu-runner";
+import type { Store } from "@strata/store";
+import type { BuildEventListener } from "./events.js";
+import type { MachineOptions } from "./guest.js";
+import type { SecretValues } from "./secrets.js";
+
+/** What every step of one build shares. */
+export interface StepEnv {
+  readonly store: Store;
+  readonly manifest: ImageManifest;
+  readonly privateKeyPath: string;
+  readonly machine: MachineOptions;
+  readonly secrets: SecretValues;
+  readonly cacheStrategy: CacheStrategy | "auto";
+  readonly stepTimeoutMs: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly emit: BuildEventListener;
+}

@@ -1,4 +1,4 @@
-import { StepCancelledError } from "./errors.js";
+import { StepCancelledError, StepFailedError, StoreError } from "./errors.js";
 
 /** What a build call resolves to. */
 export interface BuildResult {
@@ -68,8 +68,19 @@ export class SharedRun {
     this.#finish((client) => client.resolve({ id: this.id, cached: false, shared: client.shared }));
   }
 
+  /**
+   * The client that started the run gets `error` itself; clients that joined it get a
+   * {@link StepFailedError} (the original as `cause`), as waiters in other processes do. The
+   * store's own errors (disk full, cancelled...) reach everyone unchanged.
+   */
   fail(error: unknown): void {
-    this.#finish((client) => client.reject(error));
+    const shared =
+      error instanceof StoreError
+        ? error
+        : new StepFailedError(this.id, error instanceof Error ? error.message : String(error), {
+            cause: error,
+          });
+    this.#finish((client) => client.reject(client.shared ? shared : error));
   }
 
   #finish(settle: (client: Client) => void): void {

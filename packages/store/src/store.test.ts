@@ -6,6 +6,7 @@ import {
   InvalidLayerIdError,
   LayerInUseError,
   StepCancelledError,
+  StepFailedError,
 } from "./errors.js";
 import { readBackingChain } from "./qemu-img.js";
 import { openStore, type Store } from "./store.js";
@@ -143,6 +144,25 @@ describe("build", () => {
     expect(runs).toBe(1);
     expect(logs[0]).toBe("first\nsecond\n");
     expect(logs[2]).toBe("first\nsecond\n");
+  });
+
+  it("gives joiners of a failed run a StepFailedError, the starter the original error", async () => {
+    const id = layerId("shared-failure");
+    let fail!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      fail = resolve;
+    });
+    const step = async () => {
+      await gate;
+      throw new Error("exit code 7");
+    };
+    const first = store.build(id, { base: "test-base", description: "f" }, step);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = store.build(id, { base: "test-base", description: "f" }, step);
+    fail();
+    await expect(first).rejects.toThrow(/^exit code 7$/);
+    await expect(second).rejects.toBeInstanceOf(StepFailedError);
+    await expect(second).rejects.toThrow(/exit code 7/);
   });
 
   it("cancels the step when its last client cancels", async () => {

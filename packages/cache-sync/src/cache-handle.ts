@@ -1,0 +1,32 @@
+import type { DriveSpec } from "@strata/qemu-runner";
+import type { RunAs, SshSession } from "@strata/ssh-transport";
+import type { CacheCheckout } from "@strata/store";
+import type { CacheEvent } from "./events.js";
+import type { CacheStrategy } from "./strategy.js";
+
+/** One cache checked out for one step (internal; {@link StepCaches} drives these). */
+export interface CacheHandle {
+  readonly id: string;
+  readonly target: string;
+  readonly strategy: CacheStrategy;
+  /** The version checked out; 0 for a new cache. */
+  readonly generation: number;
+  readonly checkout: CacheCheckout;
+  /** The drive to give QEMU (disk strategy). */
+  readonly drive: DriveSpec | undefined;
+  /** True once detach brought the copy back whole: only then may it be committed. */
+  readonly complete: boolean;
+  attach(ssh: SshSession, owner: RunAs): Promise<void>;
+  detach(ssh: SshSession): Promise<void>;
+  /** Builds the next version inside the checkout and returns its path (a tree or a qcow2). */
+  build(signal?: AbortSignal): Promise<string>;
+}
+
+export interface HandleContext {
+  id: string;
+  target: string;
+  generation: number;
+  checkout: CacheCheckout;
+  emit: (event: CacheEvent) => void;
+  signal: AbortSignal | undefined;
+}

@@ -148,6 +148,16 @@ describe("buildQemuArgv", () => {
     expect(argv.at(-1)).toBe("-S");
   });
 
+  it("guest forwards join the user netdev, before restrict=on, commas escaped", () => {
+    const argv = buildQemuArgv({
+      ...base,
+      guestForwards: [{ address: "169.254.169.254", port: 80, to: "cmd:relay a,b" }],
+    });
+    expect(values(argv, "-netdev")).toEqual([
+      "user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,guestfwd=tcp:169.254.169.254:80-cmd:relay a,,b,restrict=on",
+    ]);
+  });
+
   it("escapes commas in option values", () => {
     expect(escapeOptionValue("a,b,,c")).toBe("a,,b,,,,c");
   });
@@ -155,7 +165,10 @@ describe("buildQemuArgv", () => {
 
 describe("drive serials", () => {
   it("puts a virtio drive's serial on its device so the guest finds it by id", () => {
-    const argv = buildQemuArgv({ ...base, drives: [{ path: "/cache.qcow2", serial: "strata-c0" }] });
+    const argv = buildQemuArgv({
+      ...base,
+      drives: [{ path: "/cache.qcow2", serial: "strata-c0" }],
+    });
     const i = argv.indexOf("virtio-blk-pci,drive=disk1,serial=strata-c0");
     expect(i).toBeGreaterThan(0);
     expect(argv.slice(i - 3, i - 1)).toEqual(["-drive", expect.stringMatching(/if=none,id=disk1/)]);

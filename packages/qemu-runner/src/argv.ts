@@ -16,6 +16,18 @@ export interface DriveSpec {
   serial?: string;
 }
 
+/**
+ * A guest TCP address answered by the host (slirp's `guestfwd`): each connection the guest opens
+ * to `address:port` goes to `to`, a QEMU chardev spec. Prefer `cmd:PROGRAM ARGS` (run once per
+ * connection) over `tcp:HOST:PORT`: in QEMU 7.2 a tcp chardev is one connection made at start-up,
+ * which every guest connection would share. Allowed with `restrict=on`.
+ */
+export interface GuestForward {
+  address: string;
+  port: number;
+  to: string;
+}
+
 /** Everything the QEMU command line depends on, already resolved: no defaults are applied here. */
 export interface QemuArgvConfig {
   arch: GuestArch;
@@ -36,6 +48,8 @@ export interface QemuArgvConfig {
   hostSshPort: number;
   guestSshPort: number;
   network: NetworkMode;
+  /** @default [] */
+  guestForwards?: readonly GuestForward[] | undefined;
   /** @default "virtio-net-pci" */
   nicModel?: string | undefined;
   serialLogPath: string;
@@ -149,7 +163,10 @@ export function buildQemuArgv(c: QemuArgvConfig): string[] {
   if (c.bootFromCdrom && c.arch === "x86_64") argv.push("-boot", "order=dc");
   const fwd = `hostfwd=tcp:127.0.0.1:${c.hostSshPort}-:${c.guestSshPort}`;
   const restrict = c.network === "restricted" ? ",restrict=on" : "";
-  argv.push("-netdev", `user,id=net0,${fwd}${restrict}`);
+  const guestfwd = (c.guestForwards ?? [])
+    .map((g) => `,guestfwd=tcp:${g.address}:${g.port}-${escapeOptionValue(g.to)}`)
+    .join("");
+  argv.push("-netdev", `user,id=net0,${fwd}${guestfwd}${restrict}`);
   argv.push("-device", `${c.nicModel ?? "virtio-net-pci"},netdev=net0`);
   // Entropy for the guest: sshd's key generation otherwise stalls under TCG.
   argv.push("-device", "virtio-rng-pci");

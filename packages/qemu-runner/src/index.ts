@@ -17,6 +17,7 @@ export {
   DEFAULT_FIRMWARE_PATHS,
   type DriveSpec,
   escapeOptionValue,
+  type GuestForward,
   type NetworkMode,
   type QemuArgvConfig,
   qemuBinary,

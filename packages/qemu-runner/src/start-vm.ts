@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { execa } from "execa";
 import { chooseAccelerator } from "./accel.js";
-import { type Accelerator, buildQemuArgv, type DriveSpec, type NetworkMode } from "./argv.js";
+import {
+  type Accelerator,
+  buildQemuArgv,
+  type DriveSpec,
+  type GuestForward,
+  type NetworkMode,
+} from "./argv.js";
 import { readFileTail } from "./console-log.js";
 import { createDebug } from "./debug.js";
 import { boundTail, QemuCancelledError, QemuPortInUseError, QemuStartError } from "./errors.js";
@@ -52,6 +58,8 @@ export interface StartVmOptions {
   firmwarePath?: string;
   /** "host" lets the guest reach the network; "restricted" only allows the SSH forward. @default "restricted" */
   network?: NetworkMode;
+  /** Guest addresses answered by the host, e.g. a metadata service at 169.254.169.254:80. @default [] */
+  guestForwards?: GuestForward[];
   /** Guest network card model. @default "virtio-net-pci" */
   nicModel?: string;
   /** A fixed host port for SSH instead of a free one picked (and retried) automatically. */
@@ -147,6 +155,7 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
     hostSshPort: r.port,
     guestSshPort: m.ssh.port,
     network: options.network ?? "restricted",
+    guestForwards: options.guestForwards ?? [],
     nicModel: options.nicModel,
     serialLogPath: isAbsolute(serialLogPath) ? serialLogPath : resolve(serialLogPath),
     qmpSocketPath,

@@ -40,5 +40,15 @@ export function validateStartVmOptions(o: StartVmOptions): void {
   (o.cdroms ?? []).forEach((p, i) => {
     if (typeof p !== "string" || p === "") problems.push(`cdroms[${i}]: must be a path`);
   });
+  (o.guestForwards ?? []).forEach((g, i) => {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(g.address))
+      problems.push(`guestForwards[${i}].address: must be an IPv4 address (got ${g.address})`);
+    if (!(isPositiveInt(g.port) && g.port < 65536))
+      problems.push(`guestForwards[${i}].port: must be a TCP port from 1 to 65535 (got ${g.port})`);
+    if (!/^(cmd|tcp|unix):./.test(g.to))
+      problems.push(
+        `guestForwards[${i}].to: must be a chardev spec, cmd:... or tcp:... (got ${g.to})`,
+      );
+  });
   if (problems.length > 0) throw new QemuOptionsError(problems);
 }

@@ -1,7 +1,13 @@
 import type { Command } from "../command.js";
+import { cacheCommand } from "./cache.js";
 import { dockerfileCommand } from "./dockerfile.js";
 import { fmtCommand } from "./fmt.js";
 import { storeCommands } from "./store-commands.js";
 
 /** Every subcommand, in `strata --help` order: add one import and one entry per command. */
-export const commands: readonly Command[] = [dockerfileCommand, fmtCommand, ...storeCommands];
+export const commands: readonly Command[] = [
+  cacheCommand,
+  dockerfileCommand,
+  fmtCommand,
+  ...storeCommands,
+];

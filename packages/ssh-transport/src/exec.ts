@@ -108,7 +108,7 @@ export function execOnClient(
       channel.on("exit", (code: number | null, sig?: string) => {
         gotExit = true;
         exitCode = code ?? undefined;
-        exitSignal = sig ? `SIG${sig}` : undefined;
+        exitSignal = sig ? (sig.startsWith("SIG") ? sig : `SIG${sig}`) : undefined;
       });
       let settled = false;
       channel.on("close", () => {

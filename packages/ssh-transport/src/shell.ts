@@ -43,7 +43,7 @@ export function openShellOnClient(client: Client, o: OpenShellOptions): Promise<
       channel.on("exit", (code: number | null, sig?: string) => {
         gotExit = true;
         exitCode = code ?? undefined;
-        signal = sig ? `SIG${sig}` : undefined;
+        signal = sig ? (sig.startsWith("SIG") ? sig : `SIG${sig}`) : undefined;
       });
       const exited = new Promise<{ exitCode: number | undefined; signal: string | undefined }>(
         (res, rej) => {

@@ -44,3 +44,56 @@ export class ImageInputError extends ImageBuildError {
     super("IMAGE_INPUT_INVALID", message);
   }
 }
+
+/** A first boot (cloud-init, Windows Setup, a customise script) did not finish as it should. */
+export class FirstBootError extends ImageBuildError {
+  constructor(
+    code: "IMAGE_FIRST_BOOT_TIMEOUT" | "IMAGE_FIRST_BOOT_FAILED",
+    message: string,
+    readonly consoleTail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `${message}\n--- serial console (last lines) ---\n${consoleTail}`, options);
+  }
+}
+
+/** A download failed, or its checksum did not match the published one. */
+export class DownloadError extends ImageBuildError {
+  constructor(
+    code: "IMAGE_DOWNLOAD_FAILED" | "IMAGE_CHECKSUM_MISMATCH",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** An image archive that must not be imported: bad checksum, unsafe path, link, too large. */
+export class ArchiveError extends ImageBuildError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("IMAGE_ARCHIVE_INVALID", message, options);
+  }
+}
+
+/** No base image of that name in the store. */
+export class ImageNotFoundError extends ImageBuildError {
+  constructor(
+    readonly imageName: string,
+    readonly dir: string,
+  ) {
+    super("IMAGE_NOT_FOUND", `no base image "${imageName}" in ${dir}; see "strata-image list"`);
+  }
+}
+
+/** The target base image exists already. */
+export class ImageExistsError extends ImageBuildError {
+  constructor(
+    readonly imageName: string,
+    readonly dir: string,
+  ) {
+    super(
+      "IMAGE_EXISTS",
+      `base image "${imageName}" already exists in ${dir}; remove it first ("strata-image rm ${imageName}") or pick another name`,
+    );
+  }
+}

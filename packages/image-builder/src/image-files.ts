@@ -1,0 +1,112 @@
+import { copyFile, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { ImageExistsError, ImageInputError, ImageNotFoundError } from "./errors.js";
+
+const NAME = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
+
+/** Base image names as the store accepts them (no slash, not starting with a dot). */
+export function checkImageName(name: string, what = "image name"): void {
+  if (!NAME.test(name) || name.length > 128)
+    throw new ImageInputError(
+      `${what} "${name}": use letters, digits and . _ + - (no slash, not starting with a dot)`,
+    );
+}
+
+/** The manifest JSON of a base image as an object (extra fields kept), or undefined without one. */
+export async function readManifestJson(
+  dir: string,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, `${name}.json`), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {}
+  throw new ImageInputError(`${join(dir, `${name}.json`)} is not a JSON object; fix or remove it`);
+}
+
+export async function assertImageExists(dir: string, name: string): Promise<string> {
+  checkImageName(name);
+  const image = join(dir, `${name}.qcow2`);
+  if (!(await stat(image).catch(() => undefined))) throw new ImageNotFoundError(name, dir);
+  return image;
+}
+
+export async function assertImageAbsent(dir: string, name: string): Promise<void> {
+  checkImageName(name);
+  if (await stat(join(dir, `${name}.qcow2`)).catch(() => undefined))
+    throw new ImageExistsError(name, dir);
+}
+
+/** The files a manifest points at (kernel, initrd, key), resolved against the manifest's dir. */
+export function manifestFiles(
+  manifest: Record<string, unknown>,
+  dir: string,
+): Record<"kernel" | "initrd" | "privateKey", string | undefined> {
+  const boot = (manifest.boot ?? {}) as Record<string, unknown>;
+  const ssh = (manifest.ssh ?? {}) as Record<string, unknown>;
+  const path = (v: unknown) =>
+    typeof v === "string" && v !== "" ? (isAbsolute(v) ? v : resolve(dir, v)) : undefined;
+  return { kernel: path(boot.kernel), initrd: path(boot.initrd), privateKey: path(ssh.privateKey) };
+}
+
+/**
+ * Copies a manifest's kernel, initrd and key into `work` under NEW's names and returns the
+ * manifest renamed to NEW, pointing at them (relative names, so the set can move as one).
+ */
+export async function renameManifestFiles(
+  manifest: Record<string, unknown>,
+  fromDir: string,
+  work: string,
+  name: string,
+): Promise<{ manifest: Record<string, unknown>; files: string[] }> {
+  const src = manifestFiles(manifest, fromDir);
+  const out: Record<string, unknown> = { ...manifest, name };
+  const files: string[] = [];
+  const take = async (from: string | undefined, suffix: string) => {
+    if (!from) return undefined;
+    const file = `${name}.${suffix}`;
+    await copyFile(from, join(work, file));
+    files.push(file);
+    return file;
+  };
+  const boot = { ...((manifest.boot ?? {}) as Record<string, unknown>) };
+  if (src.kernel) boot.kernel = await take(src.kernel, "vmlinuz");
+  if (src.initrd) boot.initrd = await take(src.initrd, "initrd");
+  if (manifest.boot) out.boot = boot;
+  if (src.privateKey)
+    out.ssh = { ...(manifest.ssh as object), privateKey: await take(src.privateKey, "key") };
+  return { manifest: out, files };
+}
+
+/** Renames an image's files from `work` into `dir`, the qcow2 last: it is there only when all is. */
+export async function moveImageInto(
+  work: string,
+  dir: string,
+  name: string,
+  files: readonly string[],
+): Promise<void> {
+  const qcow2 = `${name}.qcow2`;
+  for (const f of [...files.filter((f) => f !== qcow2), qcow2])
+    await rename(join(work, f), join(dir, f));
+}
+
+/** The suffixes of a base image's files: `<name>.qcow2` and what its manifest names. */
+export const IMAGE_FILE_SUFFIXES = ["qcow2", "json", "vmlinuz", "initrd", "key"] as const;
+
+/** The files of base image `name` present in `dir`. */
+export async function imageFileNames(dir: string, name: string): Promise<string[]> {
+  const all = new Set(await readdir(dir).catch(() => [] as string[]));
+  return IMAGE_FILE_SUFFIXES.map((s) => `${name}.${s}`).filter((f) => all.has(f));
+}
+
+export async function removeFiles(dir: string, files: readonly string[]): Promise<void> {
+  for (const f of files) await rm(join(dir, f), { force: true });
+}

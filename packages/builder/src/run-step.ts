@@ -1,4 +1,5 @@
 import { openCaches } from "@strata/cache-sync";
+import type { CacheEvent } from "@strata/cache-sync";
 import type { RunOp } from "@strata/spec-parser";
 import type { BuildContext } from "./build-context.js";
 import { BuildStepFailedError, StepTimeoutError } from "./errors.js";
@@ -29,7 +30,7 @@ export async function runStep(env: StepEnv, parent: string, ctx: BuildContext, o
         strategy: env.cacheStrategy,
         user: ctx.user,
         signal: layer.signal,
-        onEvent: (e) => info(typeof e === "string" ? e : JSON.stringify(e)),
+        onEvent: (e) => (e.type === "warning" ? env.emit({ type: "warning", message: `cache ${e.cache}: ${e.message}` }) : info(describeCacheEvent(e))),
       });
       const started = Date.now();
       await using guest = await bootGuest({
@@ -75,4 +76,18 @@ export async function runStep(env: StepEnv, parent: string, ctx: BuildContext, o
   );
   env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
   return id;
+}
+
+function describeCacheEvent(e: Exclude<CacheEvent, { type: "warning" }>): string {
+  switch (e.type) {
+    case "checkout":
+      return `cache ${e.cache}: ${e.generation === 0 ? "new, empty" : `version ${e.generation}`} (${e.strategy})`;
+    case "transfer":
+      return `cache ${e.cache}: ${(e.bytes / 2 ** 20).toFixed(1)} MiB ${e.direction}${e.done ? "" : "..."}`;
+    case "mounted":
+    case "unmounted":
+      return `cache ${e.cache}: ${e.type} at ${e.target}`;
+    case "commit":
+      return `cache ${e.cache}: ${e.outcome} (version ${e.generation})`;
+  }
 }

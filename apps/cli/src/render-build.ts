@@ -1,0 +1,57 @@
+import type { BuildEvent } from "@strata/builder";
+import type { CliIo } from "./io.js";
+
+export interface RenderOptions {
+  verbose: boolean;
+  json: boolean;
+}
+
+/**
+ * Renders build events in OBuilder's form: `<workdir>: <op>` headings, the output as it comes,
+ * `---> saved as "<id>"` / `---> using "<id>" from cache`, `Got: "<id>"`. With --json, one event
+ * per line on stdout (output as text). Detail (-v) and warnings go to stderr.
+ */
+export function createBuildRenderer(io: CliIo, o: RenderOptions): (e: BuildEvent) => void {
+  if (o.json) {
+    return (e) => {
+      if (e.type === "info" && !o.verbose) return;
+      const line = e.type === "output" ? { type: "output", text: e.chunk.toString("utf8") } : e;
+      io.stdout.write(`${JSON.stringify(line)}\n`);
+    };
+  }
+  let atLineStart = true;
+  const out = (text: string) => {
+    if (text.length === 0) return;
+    io.stdout.write(text);
+    atLineStart = text.endsWith("\n");
+  };
+  const line = (text: string) => {
+    if (!atLineStart) out("\n");
+    out(`${text}\n`);
+  };
+  return (e) => {
+    switch (e.type) {
+      case "step":
+        line(`${e.stage ? `[${e.stage}] ` : ""}${e.workdir}: ${e.op}`);
+        break;
+      case "output":
+        out(e.chunk.toString("utf8"));
+        break;
+      case "saved":
+        line(`---> saved as "${e.id}"`);
+        break;
+      case "cached":
+        line(`---> using "${e.id}" from cache`);
+        break;
+      case "done":
+        line(`Got: "${e.id}"`);
+        break;
+      case "warning":
+        io.stderr.write(`strata: [WARN] ${e.message}\n`);
+        break;
+      case "info":
+        if (o.verbose) io.stderr.write(`strata: [INFO] ${e.message}\n`);
+        break;
+    }
+  };
+}

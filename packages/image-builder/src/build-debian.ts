@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rename, rm, writeFile, chmod } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   DEBIAN_KERNEL_CMDLINE,
@@ -43,7 +43,8 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
   const problems = validateDebianRecipe(recipe);
   if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+/.test(options.publicKey.trim()))
     problems.push("publicKey: not an OpenSSH public key line");
-  if (problems.length > 0) throw new ImageInputError(`invalid Debian recipe:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0)
+    throw new ImageInputError(`invalid Debian recipe:\n  ${problems.join("\n  ")}`);
   if (process.getuid?.() !== 0)
     throw new ImageInputError(
       "building the Debian image needs root (mmdebstrap writes a root-owned tree that mke2fs copies); run it as root",
@@ -57,8 +58,14 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
   try {
     const rootDir = join(work, "root");
     const script = join(work, "setup.sh");
-    await writeFile(script, debianSetupScript(recipe.user, options.publicKey.trim()), { mode: 0o755 });
-    progress?.({ type: "stage", stage: "mmdebstrap", message: `installing ${recipe.packages.length} packages from ${recipe.suite}` });
+    await writeFile(script, debianSetupScript(recipe.user, options.publicKey.trim()), {
+      mode: 0o755,
+    });
+    progress?.({
+      type: "stage",
+      stage: "mmdebstrap",
+      message: `installing ${recipe.packages.length} packages from ${recipe.suite}`,
+    });
     await runTool(
       "mmdebstrap",
       [
@@ -66,7 +73,7 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
         "--variant=apt",
         `--include=${recipe.packages.join(",")}`,
         `--customize-hook=sh ${script} "$1"`,
-        "--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/*.bin",
+        '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin',
         recipe.suite,
         rootDir,
       ],
@@ -75,18 +82,36 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     const boot = await readdir(join(rootDir, "boot"));
     const vmlinuz = boot.find((f) => f.startsWith("vmlinuz-"));
     const initrd = boot.find((f) => f.startsWith("initrd.img-"));
-    if (!vmlinuz || !initrd) throw new ImageInputError(`no kernel in the image's /boot (found: ${boot.join(", ")}); is linux-image-amd64 in the package list?`);
+    if (!vmlinuz || !initrd)
+      throw new ImageInputError(
+        `no kernel in the image's /boot (found: ${boot.join(", ")}); is linux-image-amd64 in the package list?`,
+      );
     await copyFile(join(rootDir, "boot", vmlinuz), join(work, `${name}.vmlinuz`));
     await copyFile(join(rootDir, "boot", initrd), join(work, `${name}.initrd`));
 
-    progress?.({ type: "stage", stage: "mkfs", message: `making a ${recipe.sizeGiB} GiB ext4 filesystem` });
+    progress?.({
+      type: "stage",
+      stage: "mkfs",
+      message: `making a ${recipe.sizeGiB} GiB ext4 filesystem`,
+    });
     const raw = join(work, "disk.raw");
-    await runTool("truncate", ["-s", `${recipe.sizeGiB}G`, raw], { stage: "mkfs", signal: options.signal });
-    await runTool("mke2fs", ["-q", "-t", "ext4", "-L", "strata-root", "-d", rootDir, raw], { stage: "mkfs", onProgress: progress, signal: options.signal });
+    await runTool("truncate", ["-s", `${recipe.sizeGiB}G`, raw], {
+      stage: "mkfs",
+      signal: options.signal,
+    });
+    await runTool("mke2fs", ["-q", "-t", "ext4", "-L", "strata-root", "-d", rootDir, raw], {
+      stage: "mkfs",
+      onProgress: progress,
+      signal: options.signal,
+    });
     await rm(rootDir, { recursive: true, force: true });
 
     progress?.({ type: "stage", stage: "convert", message: "converting to qcow2" });
-    await runTool("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, join(work, `${name}.qcow2`)], { stage: "convert", onProgress: progress, signal: options.signal });
+    await runTool(
+      "qemu-img",
+      ["convert", "-f", "raw", "-O", "qcow2", raw, join(work, `${name}.qcow2`)],
+      { stage: "convert", onProgress: progress, signal: options.signal },
+    );
     await rm(raw, { force: true });
 
     const key = options.privateKeyPath ? `${name}.key` : undefined;
@@ -99,7 +124,12 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
       name,
       os: "linux",
       arch: recipe.arch,
-      boot: { mode: "kernel", kernel: `${name}.vmlinuz`, initrd: `${name}.initrd`, cmdline: DEBIAN_KERNEL_CMDLINE },
+      boot: {
+        mode: "kernel",
+        kernel: `${name}.vmlinuz`,
+        initrd: `${name}.initrd`,
+        cmdline: DEBIAN_KERNEL_CMDLINE,
+      },
       firmware: "bios",
       disk: { interface: "virtio" },
       ssh: { user: recipe.user, port: 22, ...(key ? { privateKey: key } : {}) },
@@ -112,10 +142,25 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     await writeFile(join(work, `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
 
     // The qcow2 goes last: an image is there only when everything it needs is.
-    for (const f of [`${name}.vmlinuz`, `${name}.initrd`, ...(key ? [key] : []), `${name}.json`, `${name}.qcow2`])
+    for (const f of [
+      `${name}.vmlinuz`,
+      `${name}.initrd`,
+      ...(key ? [key] : []),
+      `${name}.json`,
+      `${name}.qcow2`,
+    ])
       await rename(join(work, f), join(options.outDir, f));
-    progress?.({ type: "stage", stage: "done", message: `wrote ${join(options.outDir, `${name}.qcow2`)}` });
-    return { name, image: join(options.outDir, `${name}.qcow2`), manifestPath: join(options.outDir, `${name}.json`), recipeKey };
+    progress?.({
+      type: "stage",
+      stage: "done",
+      message: `wrote ${join(options.outDir, `${name}.qcow2`)}`,
+    });
+    return {
+      name,
+      image: join(options.outDir, `${name}.qcow2`),
+      manifestPath: join(options.outDir, `${name}.json`),
+      recipeKey,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

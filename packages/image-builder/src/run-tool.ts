@@ -5,7 +5,7 @@ import type { ImageProgressListener } from "./progress.js";
 /** Debian package that ships each host tool we call, for "install it with" messages. */
 const TOOL_PACKAGES: Record<string, string> = {
   mmdebstrap: "mmdebstrap",
-  "mke2fs": "e2fsprogs",
+  mke2fs: "e2fsprogs",
   "qemu-img": "qemu-utils",
   xorriso: "xorriso",
   genisoimage: "genisoimage",
@@ -23,7 +23,11 @@ export interface RunToolOptions {
 const TAIL_LINES = 30;
 
 /** Runs a host tool, streams its output lines as progress, and throws a typed error on failure. */
-export async function runTool(file: string, args: string[], options: RunToolOptions): Promise<void> {
+export async function runTool(
+  file: string,
+  args: string[],
+  options: RunToolOptions,
+): Promise<void> {
   const tail: string[] = [];
   const onLine = (line: string) => {
     tail.push(line);

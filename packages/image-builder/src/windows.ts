@@ -1,0 +1,169 @@
+import { chmod, copyFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { defaultManifest, startVm } from "@strata/qemu-runner";
+import { FirstBootError, ImageInputError } from "./errors.js";
+import { assertImageAbsent, checkImageName, moveImageInto } from "./image-files.js";
+import { writeIso } from "./iso.js";
+import type { ImageProgressListener } from "./progress.js";
+import { runTool } from "./run-tool.js";
+import { windowsSetupScript, windowsUnattendXml } from "./windows-unattend.js";
+
+/** An unattended Windows install under TCG takes hours. @default 14_400_000 (4 h) */
+export const DEFAULT_WINDOWS_INSTALL_TIMEOUT_MS = 14_400_000;
+/** Label of the answer CD; Windows Setup reads autounattend.xml from any removable drive. */
+export const UNATTEND_CD_LABEL = "strata-unattend";
+
+export interface WriteUnattendIsoOptions {
+  outPath: string;
+  publicKey: string;
+  adminUser?: string;
+  adminPassword: string;
+  imageName?: string;
+  signal?: AbortSignal;
+}
+
+/** The answer CD: `autounattend.xml`, `setup-ssh.ps1` and the public key. */
+export async function writeUnattendIso(options: WriteUnattendIsoOptions): Promise<void> {
+  await writeIso({
+    outPath: options.outPath,
+    volumeLabel: UNATTEND_CD_LABEL,
+    files: {
+      "autounattend.xml": windowsUnattendXml({
+        adminPassword: options.adminPassword,
+        ...(options.adminUser ? { adminUser: options.adminUser } : {}),
+        ...(options.imageName ? { imageName: options.imageName } : {}),
+      }),
+      "setup-ssh.ps1": windowsSetupScript(options.publicKey),
+      "strata.pub": `${options.publicKey.trim()}\n`,
+    },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+export interface BuildWindowsImageOptions {
+  outDir: string;
+  /** The Windows Server 2022 install ISO (the user supplies it). */
+  iso: string;
+  /** virtio-win drivers ISO (https://fedorapeople.org/groups/virt/virtio-win/). */
+  virtioIso: string;
+  publicKey: string;
+  privateKeyPath?: string | undefined;
+  /** @default "windows-server-2022" */
+  name?: string;
+  /** @default "opam" */
+  adminUser?: string;
+  /** @default a random one (SSH logs in with the key) */
+  adminPassword?: string;
+  /** @default 64 */
+  sizeGiB?: number;
+  timeoutMs?: number;
+  onProgress?: ImageProgressListener;
+  signal?: AbortSignal;
+}
+
+/**
+ * Installs Windows from the user's ISO with the answer CD and the virtio drivers, and waits for
+ * the install to power off (its last step, after OpenSSH is set up).
+ */
+export async function buildWindowsImage(options: BuildWindowsImageOptions) {
+  const name = options.name ?? "windows-server-2022";
+  checkImageName(name);
+  const sizeGiB = options.sizeGiB ?? 64;
+  const problems: string[] = [];
+  for (const [flag, path] of [
+    ["--iso", options.iso],
+    ["--virtio-iso", options.virtioIso],
+  ] as const)
+    if (!(await stat(path).catch(() => undefined))?.isFile())
+      problems.push(`${flag} ${path}: no such file`);
+  if (!Number.isInteger(sizeGiB) || sizeGiB < 32)
+    problems.push(`size ${sizeGiB} GiB: Windows Server needs at least 32`);
+  if (problems.length > 0) throw new ImageInputError(problems.join("\n"));
+  await assertImageAbsent(options.outDir, name);
+  const progress = options.onProgress;
+  const signal = options.signal;
+  const work = join(options.outDir, `.building-${name}-${process.pid}`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  try {
+    const qcow2 = join(work, `${name}.qcow2`);
+    await runTool("qemu-img", ["create", "-q", "-f", "qcow2", qcow2, `${sizeGiB}G`], {
+      stage: "disk",
+      signal,
+    });
+    const answers = join(work, "unattend.iso");
+    const adminUser = options.adminUser ?? "opam";
+    await writeUnattendIso({
+      outPath: answers,
+      publicKey: options.publicKey,
+      adminUser,
+      adminPassword: options.adminPassword ?? `S${crypto.randomUUID()}!`,
+      ...(signal ? { signal } : {}),
+    });
+    const manifest = {
+      ...defaultManifest(name, "windows"),
+      ssh: { user: adminUser, port: 22 },
+      memoryMiB: 4096,
+    };
+    progress?.({
+      type: "stage",
+      stage: "install",
+      message: "installing Windows (hours under TCG)",
+    });
+    {
+      await using vm = await startVm({
+        image: qcow2,
+        manifest,
+        cdroms: [options.iso, options.virtioIso, answers],
+        bootFromCdrom: true,
+        ...(signal ? { signal } : {}),
+      });
+      const limit = options.timeoutMs ?? DEFAULT_WINDOWS_INSTALL_TIMEOUT_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((r) => {
+        timer = setTimeout(r, limit, "timeout");
+      });
+      const end = await Promise.race([vm.exited.then(() => "exited" as const), timedOut]);
+      clearTimeout(timer);
+      if (end === "timeout")
+        throw new FirstBootError(
+          "IMAGE_FIRST_BOOT_TIMEOUT",
+          `Windows Setup did not power off in ${limit / 1000} s; watch it with a VNC display to see where it stopped`,
+          await vm.consoleTail(),
+        );
+    }
+    const files = [`${name}.qcow2`, `${name}.json`];
+    if (options.privateKeyPath) {
+      await copyFile(options.privateKeyPath, join(work, `${name}.key`));
+      await chmod(join(work, `${name}.key`), 0o600);
+      files.push(`${name}.key`);
+    }
+    const json = {
+      name,
+      os: "windows",
+      arch: "x86_64",
+      boot: { mode: "disk" },
+      firmware: "bios",
+      disk: { interface: "virtio" },
+      ssh: {
+        user: adminUser,
+        port: 22,
+        ...(options.privateKeyPath ? { privateKey: `${name}.key` } : {}),
+      },
+      shell: ["cmd", "/S", "/C"],
+      memoryMiB: 4096,
+      cpus: 2,
+      recipe: { name: "windows-unattend" },
+      created: new Date().toISOString(),
+    };
+    await writeFile(join(work, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
+    await moveImageInto(work, options.outDir, name, files);
+    return {
+      name,
+      image: join(options.outDir, `${name}.qcow2`),
+      manifestPath: join(options.outDir, `${name}.json`),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

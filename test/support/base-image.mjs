@@ -3,17 +3,22 @@
 // Used by vitest's global setup and from the command line (`node test/support/base-image.mjs`
 // prints the directory, building the image first if needed).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DEFAULT_DEBIAN_RECIPE, buildDebianImage, debianRecipeKey } from "@strata/image-builder";
+import { buildDebianImage, DEFAULT_DEBIAN_RECIPE, debianRecipeKey } from "@strata/image-builder";
 
 export const TEST_IMAGE_NAME = DEFAULT_DEBIAN_RECIPE.name;
 
 export function testImageDir() {
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return join(cache, "strata", "base-images", `${TEST_IMAGE_NAME}-${debianRecipeKey(DEFAULT_DEBIAN_RECIPE)}`);
+  return join(
+    cache,
+    "strata",
+    "base-images",
+    `${TEST_IMAGE_NAME}-${debianRecipeKey(DEFAULT_DEBIAN_RECIPE)}`,
+  );
 }
 
 /** Returns the directory holding `<name>.qcow2`, its manifest, kernel, initrd and key. */
@@ -21,9 +26,60 @@ export async function ensureTestBaseImage({ log = (m) => console.error(m) } = {}
   const dir = testImageDir();
   if (existsSync(join(dir, `${TEST_IMAGE_NAME}.qcow2`))) return dir;
   mkdirSync(dir, { recursive: true });
+  // Several test processes may ask at once: one builds, the others wait for it.
+  const release = await lockDir(join(dir, ".lock"), log);
+  try {
+    if (existsSync(join(dir, `${TEST_IMAGE_NAME}.qcow2`))) return dir;
+    await buildInto(dir, log);
+  } finally {
+    release();
+  }
+  return dir;
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+
+async function lockDir(path, log) {
+  for (let waited = 0; ; waited++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: "wx" });
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if (err.code !== "EEXIST") throw err;
+      const owner = Number(readFileSync(path, "utf8"));
+      if (!owner || !isAlive(owner)) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (waited === 0) log(`waiting for process ${owner}, which is building the test base image`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+async function buildInto(dir, log) {
+  for (const f of readdirSync(dir))
+    if (f.startsWith(".building-")) rmSync(join(dir, f), { recursive: true, force: true });
   const keyPath = join(dir, "id_ed25519");
   if (!existsSync(keyPath))
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "strata-test", "-f", keyPath]);
+    execFileSync("ssh-keygen", [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-C",
+      "strata-test",
+      "-f",
+      keyPath,
+    ]);
   const started = Date.now();
   log(`building the test base image in ${dir} (a few minutes, once per machine)`);
   await buildDebianImage({
@@ -35,7 +91,6 @@ export async function ensureTestBaseImage({ log = (m) => console.error(m) } = {}
     },
   });
   log(`test base image ready in ${Math.round((Date.now() - started) / 1000)} s`);
-  return dir;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

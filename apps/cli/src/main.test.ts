@@ -92,7 +92,11 @@ describe("the built strata binary", () => {
   beforeAll(async () => {
     // Build the CLI and every package it imports, so the test checks the real entry and its
     // exit codes (turbo skips what is already built).
-    await exec(join(root, "node_modules", ".bin", "turbo"), ["run", "build", "--filter=@strata/cli...", "--output-logs=errors-only"], { cwd: root });
+    await exec(
+      join(root, "node_modules", ".bin", "turbo"),
+      ["run", "build", "--filter=@strata/cli...", "--output-logs=errors-only"],
+      { cwd: root },
+    );
     dir = await mkdtemp(join(tmpdir(), "strata-bin-"));
     await writeFile(join(dir, "bad.spec"), "((from a) (rnu))");
   }, 120_000);

@@ -20,6 +20,8 @@ export function createBuildRenderer(io: CliIo, o: RenderOptions): (e: BuildEvent
     };
   }
   let atLineStart = true;
+  // Each VM start repeats the accelerator warning: say it once per build.
+  const warned = new Set<string>();
   const out = (text: string) => {
     if (text.length === 0) return;
     io.stdout.write(text);
@@ -47,6 +49,8 @@ export function createBuildRenderer(io: CliIo, o: RenderOptions): (e: BuildEvent
         line(`Got: "${e.id}"`);
         break;
       case "warning":
+        if (warned.has(e.message)) break;
+        warned.add(e.message);
         io.stderr.write(`strata: [WARN] ${e.message}\n`);
         break;
       case "info":

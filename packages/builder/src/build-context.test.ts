@@ -29,7 +29,10 @@ describe("applyOp", () => {
     ctx = applyOp(ctx, { op: "shell", args: ["/bin/bash", "-lc"] });
     expect(ctx).toMatchObject({
       workdir: "/src/app",
-      env: [["A", "3"], ["B", "2"]],
+      env: [
+        ["A", "3"],
+        ["B", "2"],
+      ],
       user: { uid: 1000, gid: 1000 },
       shell: ["/bin/bash", "-lc"],
     });

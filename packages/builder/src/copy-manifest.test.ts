@@ -25,7 +25,12 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe("buildCopyManifest", () => {
   it("lists sources sorted, with excludes at every depth, hashes and links", async () => {
-    const m = await buildCopyManifest({ contextDir: ctx, src: ["src"], dst: "/app/", exclude: ["node_modules"] });
+    const m = await buildCopyManifest({
+      contextDir: ctx,
+      src: ["src"],
+      dst: "/app/",
+      exclude: ["node_modules"],
+    });
     expect(m.map((e) => [e.dest, e.type])).toEqual([
       ["/app/src", "dir"],
       ["/app/src/link", "symlink"],
@@ -38,19 +43,35 @@ describe("buildCopyManifest", () => {
     expect(m[2]?.executable).toBe(false);
   });
   it("copies a single source as the destination", async () => {
-    const m = await buildCopyManifest({ contextDir: ctx, src: ["src/main.c"], dst: "/usr/src/prog.c", exclude: [] });
+    const m = await buildCopyManifest({
+      contextDir: ctx,
+      src: ["src/main.c"],
+      dst: "/usr/src/prog.c",
+      exclude: [],
+    });
     expect(m.map((e) => e.dest)).toEqual(["/usr/src/prog.c"]);
   });
   it("rejects several sources without a trailing slash, missing sources and escapes", async () => {
-    await expect(buildCopyManifest({ contextDir: ctx, src: ["src", "up"], dst: "/app", exclude: [] })).rejects.toThrow(/ending in "\/"/);
-    await expect(buildCopyManifest({ contextDir: ctx, src: ["nope"], dst: "/a", exclude: [] })).rejects.toMatchObject({ code: "COPY_SOURCE_INVALID", path: "nope" });
-    await expect(buildCopyManifest({ contextDir: ctx, src: ["up/outside"], dst: "/a", exclude: [] })).rejects.toThrow(/leaves the build context through the symlink "up"/);
+    await expect(
+      buildCopyManifest({ contextDir: ctx, src: ["src", "up"], dst: "/app", exclude: [] }),
+    ).rejects.toThrow(/ending in "\/"/);
+    await expect(
+      buildCopyManifest({ contextDir: ctx, src: ["nope"], dst: "/a", exclude: [] }),
+    ).rejects.toMatchObject({ code: "COPY_SOURCE_INVALID", path: "nope" });
+    await expect(
+      buildCopyManifest({ contextDir: ctx, src: ["up/outside"], dst: "/a", exclude: [] }),
+    ).rejects.toThrow(/leaves the build context through the symlink "up"/);
   });
 });
 
 describe("packCopyManifest", () => {
   it("writes owners and normalised modes that GNU tar reads back", async () => {
-    const m = await buildCopyManifest({ contextDir: ctx, src: ["src"], dst: "/app/", exclude: ["node_modules"] });
+    const m = await buildCopyManifest({
+      contextDir: ctx,
+      src: ["src"],
+      dst: "/app/",
+      exclude: ["node_modules"],
+    });
     const listing = execFileSync("tar", ["-tvf", "-", "--numeric-owner"], {
       input: await buffer(packCopyManifest(m, { uid: 1000, gid: 1001 })),
     }).toString();

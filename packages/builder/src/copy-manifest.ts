@@ -38,11 +38,15 @@ async function resolveSource(contextReal: string, src: string): Promise<string> 
   for (const [i, part] of parts.entries()) {
     const next = join(current, part);
     const st = await lstat(next).catch(() => undefined);
-    if (!st) throw new CopySourceError(src, `copy source "${src}" does not exist in the build context`);
+    if (!st)
+      throw new CopySourceError(src, `copy source "${src}" does not exist in the build context`);
     if (st.isSymbolicLink() && i < parts.length - 1) {
       const real = await realpath(next);
       if (!isInside(contextReal, real))
-        throw new CopySourceError(src, `copy source "${src}" leaves the build context through the symlink "${parts.slice(0, i + 1).join("/")}"`);
+        throw new CopySourceError(
+          src,
+          `copy source "${src}" leaves the build context through the symlink "${parts.slice(0, i + 1).join("/")}"`,
+        );
       current = real;
     } else current = next;
   }
@@ -50,7 +54,12 @@ async function resolveSource(contextReal: string, src: string): Promise<string> 
 }
 
 function baseName(path: string): string {
-  return path.split(/[\\/]+/).filter(Boolean).pop() ?? "";
+  return (
+    path
+      .split(/[\\/]+/)
+      .filter(Boolean)
+      .pop() ?? ""
+  );
 }
 
 async function walk(
@@ -61,15 +70,32 @@ async function walk(
 ): Promise<void> {
   const st = await lstat(source);
   if (st.isSymbolicLink()) {
-    out.push({ source, dest, type: "symlink", size: 0, executable: false, linkTarget: await readlink(source) });
+    out.push({
+      source,
+      dest,
+      type: "symlink",
+      size: 0,
+      executable: false,
+      linkTarget: await readlink(source),
+    });
   } else if (st.isDirectory()) {
     out.push({ source, dest, type: "dir", size: 0, executable: true });
     const names = (await readdir(source)).filter((n) => !exclude.has(n)).sort();
     for (const name of names) await walk(join(source, name), `${dest}/${name}`, exclude, out);
   } else if (st.isFile()) {
-    out.push({ source, dest, type: "file", size: st.size, sha256: await hashFile(source), executable: (st.mode & 0o111) !== 0 });
+    out.push({
+      source,
+      dest,
+      type: "file",
+      size: st.size,
+      sha256: await hashFile(source),
+      executable: (st.mode & 0o111) !== 0,
+    });
   } else {
-    throw new CopySourceError(source, `copy source "${source}" is not a file, directory or symlink`);
+    throw new CopySourceError(
+      source,
+      `copy source "${source}" is not a file, directory or symlink`,
+    );
   }
 }
 
@@ -85,13 +111,21 @@ export interface CopyManifestOptions {
  * Lists what a `copy` from the build context writes: sorted, excludes applied at every depth,
  * each file hashed. The list is both the layer ID's input and the tar stream's plan.
  */
-export async function buildCopyManifest(options: CopyManifestOptions): Promise<CopyManifestEntry[]> {
+export async function buildCopyManifest(
+  options: CopyManifestOptions,
+): Promise<CopyManifestEntry[]> {
   const contextReal = await realpath(options.contextDir).catch(() => {
-    throw new CopySourceError(options.contextDir, `build context "${options.contextDir}" does not exist`);
+    throw new CopySourceError(
+      options.contextDir,
+      `build context "${options.contextDir}" does not exist`,
+    );
   });
   const intoDir = options.dst.endsWith("/") || options.dst.endsWith("\\");
   if (!intoDir && options.src.length !== 1)
-    throw new CopySourceError(options.dst, `copy of ${options.src.length} sources needs a destination ending in "/" (got "${options.dst}")`);
+    throw new CopySourceError(
+      options.dst,
+      `copy of ${options.src.length} sources needs a destination ending in "/" (got "${options.dst}")`,
+    );
   const dstDir = options.dst.replace(/[\\/]+$/, "");
   const exclude = new Set(options.exclude);
   const out: CopyManifestEntry[] = [];

@@ -4,7 +4,7 @@ import { type BuildContext, joinGuestPath } from "./build-context.js";
 import { buildCopyManifest } from "./copy-manifest.js";
 import { packCopyManifest, splitGuestRoot } from "./copy-tar.js";
 import { BuildError } from "./errors.js";
-import { type Guest, bootGuest } from "./guest.js";
+import { bootGuest, type Guest } from "./guest.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { copyLayerId } from "./layer-id.js";
 import type { StepEnv } from "./step-env.js";
@@ -43,7 +43,10 @@ export async function copyStep(
     id = copyLayerId(parent, ctx, dst, manifest);
     fill = async (guest) => {
       if (env.manifest.os === "windows") {
-        await guest.ssh.putTar(packCopyManifest(manifest, { uid: 0, gid: 0 }), splitGuestRoot(dst).root);
+        await guest.ssh.putTar(
+          packCopyManifest(manifest, { uid: 0, gid: 0 }),
+          splitGuestRoot(dst).root,
+        );
         return;
       }
       const owner = await resolveGuestUser(guest.ssh, ctx.user);
@@ -55,22 +58,39 @@ export async function copyStep(
     const stage = stages.get(name);
     if (!stage) throw new BuildError("SPEC_INVALID", `copy from unknown build "${name}"`);
     if (env.manifest.os === "windows")
-      throw new BuildError("UNSUPPORTED", "copy from another build is not supported on Windows guests yet");
+      throw new BuildError(
+        "UNSUPPORTED",
+        "copy from another build is not supported on Windows guests yet",
+      );
     if (!/[\\/]$/.test(op.dst) && op.src.length !== 1)
-      throw new BuildError("SPEC_INVALID", `copy of ${op.src.length} sources needs a destination ending in "/"`);
+      throw new BuildError(
+        "SPEC_INVALID",
+        `copy of ${op.src.length} sources needs a destination ending in "/"`,
+      );
     id = copyLayerId(parent, ctx, dst, [], JSON.stringify([stage.id, op.src, op.exclude]));
     drives = [{ path: stage.image, readOnly: true, serial: SOURCE_SERIAL }];
     fill = async (guest) => {
       const owner = await resolveGuestUser(guest.ssh, ctx.user);
       const script = copyFromStageScript(op, dst, owner);
-      const r = await guest.ssh.exec(script, { user: { uid: 0, gid: 0 }, shell: ["/bin/sh", "-c"] });
+      const r = await guest.ssh.exec(script, {
+        user: { uid: 0, gid: 0 },
+        shell: ["/bin/sh", "-c"],
+      });
       if (r.exitCode !== 0)
-        throw new BuildError("COPY_FAILED", `copy from build "${name}" failed (exit ${r.exitCode}):\n${r.stderr.trim()}`);
+        throw new BuildError(
+          "COPY_FAILED",
+          `copy from build "${name}" failed (exit ${r.exitCode}):\n${r.stderr.trim()}`,
+        );
     };
   }
   const result = await env.store.build(
     id,
-    { parent, description, signal: env.signal, onLog: (chunk) => env.emit({ type: "output", chunk }) },
+    {
+      parent,
+      description,
+      signal: env.signal,
+      onLog: (chunk) => env.emit({ type: "output", chunk }),
+    },
     async (layer) => {
       await using guest = await bootGuest({
         ...env.machine,
@@ -94,7 +114,11 @@ export async function copyStep(
  * sources with tar (excludes by basename at any depth), then give them to the current user
  * with the spec's modes (0755 if any exec bit, else 0644; directories 0755).
  */
-export function copyFromStageScript(op: CopyOp, dst: string, owner: { uid: number; gid: number }): string {
+export function copyFromStageScript(
+  op: CopyOp,
+  dst: string,
+  owner: { uid: number; gid: number },
+): string {
   const q = quotePosix;
   const into = /[\\/]$/.test(op.dst);
   const excludes = op.exclude.map((e) => `--exclude=${q(e)}`).join(" ");
@@ -105,7 +129,9 @@ export function copyFromStageScript(op: CopyOp, dst: string, owner: { uid: numbe
     // noload: the disk is read-only, so its journal cannot be replayed.
     `mount -o ro,noload "$dev" ${SOURCE_MOUNT}`,
     `trap 'umount ${SOURCE_MOUNT}' EXIT`,
-    "fix() { chown -hR " + `${owner.uid}:${owner.gid}` + ' "$1"; find "$1" -type d -exec chmod 0755 {} +; find "$1" -type f -perm /111 -exec chmod 0755 {} +; find "$1" -type f ! -perm /111 -exec chmod 0644 {} +; }',
+    "fix() { chown -hR " +
+      `${owner.uid}:${owner.gid}` +
+      ' "$1"; find "$1" -type d -exec chmod 0755 {} +; find "$1" -type f -perm /111 -exec chmod 0755 {} +; find "$1" -type f ! -perm /111 -exec chmod 0644 {} +; }',
   ];
   for (const src of op.src) {
     const rel = src.replace(/^\/+/, "").replace(/\/+$/, "");

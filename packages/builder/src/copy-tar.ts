@@ -25,7 +25,13 @@ export function splitGuestRoot(dest: string): { root: string; name: string } {
  */
 export function packCopyManifest(entries: readonly CopyManifestEntry[], owner: TarOwner): Readable {
   const tar = pack();
-  const common = { uid: owner.uid, gid: owner.gid, uname: owner.uname, gname: owner.gname, mtime: new Date(0) };
+  const common = {
+    uid: owner.uid,
+    gid: owner.gid,
+    uname: owner.uname,
+    gname: owner.gname,
+    mtime: new Date(0),
+  };
   (async () => {
     for (const e of entries) {
       const { name } = splitGuestRoot(e.dest);

@@ -1,6 +1,11 @@
 import { stat } from "node:fs/promises";
 import type { CacheStrategy } from "@strata/cache-sync";
-import { defaultManifest, type GuestOs, type ImageManifest, loadImageManifest } from "@strata/qemu-runner";
+import {
+  defaultManifest,
+  type GuestOs,
+  type ImageManifest,
+  loadImageManifest,
+} from "@strata/qemu-runner";
 import { printOperation, type Spec } from "@strata/spec-parser";
 import { ensureKeyPair } from "@strata/ssh-transport";
 import type { Store } from "@strata/store";
@@ -47,7 +52,12 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
 }
 
 /** The base image's manifest; without one, OBuilder's defaults for `--qemu-guest-os`. */
-async function loadManifest(o: RunBuildOptions, image: string, name: string, hasManifest: boolean): Promise<ImageManifest> {
+async function loadManifest(
+  o: RunBuildOptions,
+  image: string,
+  name: string,
+  hasManifest: boolean,
+): Promise<ImageManifest> {
   return hasManifest ? loadImageManifest(image) : defaultManifest(name, o.guestOs ?? "linux");
 }
 
@@ -61,7 +71,8 @@ async function runStage(
 ): Promise<string> {
   const base = o.store.findBaseImage(spec.from);
   const manifest = await loadManifest(o, base.image, spec.from, base.manifestPath !== undefined);
-  const privateKeyPath = manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
+  const privateKeyPath =
+    manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
   const env: StepEnv = {
     store: o.store,
     manifest,
@@ -78,11 +89,16 @@ async function runStage(
   emit({ type: "step", stage, workdir: ctx.workdir, op: fromText });
   const baseInfo = await stat(base.image);
   let id = baseLayerId(spec.from, `${baseInfo.size}:${baseInfo.mtimeMs}`);
-  const first = await o.store.build(id, { base: spec.from, description: fromText, signal: o.signal }, async () => {});
+  const first = await o.store.build(
+    id,
+    { base: spec.from, description: fromText, signal: o.signal },
+    async () => {},
+  );
   emit(first.cached ? { type: "cached", id } : { type: "saved", id });
   for (const op of spec.ops) {
     const text = printOperation(op);
-    if (op.op === "run" || op.op === "copy") emit({ type: "step", stage, workdir: ctx.workdir, op: text });
+    if (op.op === "run" || op.op === "copy")
+      emit({ type: "step", stage, workdir: ctx.workdir, op: text });
     if (op.op === "comment") emit({ type: "info", message: `# ${op.text}` });
     if (op.op === "run") id = await runStep(env, id, ctx, op, text);
     else if (op.op === "copy") id = await copyStep(env, id, ctx, op, text, o.contextDir, stages);

@@ -47,6 +47,9 @@ export class StepTimeoutError extends BuildError {
     readonly command: string,
     readonly timeoutMs: number,
   ) {
-    super("STEP_TIMEOUT", `Build step timed out after ${Math.round(timeoutMs / 1000)} s: ${command}`);
+    super(
+      "STEP_TIMEOUT",
+      `Build step timed out after ${Math.round(timeoutMs / 1000)} s: ${command}`,
+    );
   }
 }

@@ -9,7 +9,12 @@ export async function resolveGuestUser(ssh: SshSession, user: User): Promise<Run
   const r = await ssh.exec(`id -u -- ${name} && id -g -- ${name}`, { shell: ["/bin/sh", "-c"] });
   const ids = r.exitCode === 0 ? r.stdout.trim().split(/\s+/).map(Number) : [];
   const [uid, gid] = ids;
-  if (ids.length !== 2 || uid === undefined || gid === undefined || ids.some((n) => !Number.isInteger(n)))
+  if (
+    ids.length !== 2 ||
+    uid === undefined ||
+    gid === undefined ||
+    ids.some((n) => !Number.isInteger(n))
+  )
     throw new BuildError(
       "GUEST_USER_UNKNOWN",
       `user "${user.name}" does not exist in the guest; create it in an earlier step or use (user (uid U) (gid G))`,

@@ -33,12 +33,22 @@ export const DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS = 60_000;
 /** A booted guest with one SSH connection. Disposing powers it off (or kills it). */
 export class Guest implements AsyncDisposable {
   #stopped = false;
+  readonly #cleanups: (() => Promise<void>)[] = [];
   constructor(
     readonly vm: Vm,
     readonly ssh: SshSession,
     readonly os: ImageManifest["os"],
     readonly shutdownTimeoutMs: number,
   ) {}
+
+  /** Runs `fn` once the VM is gone (after shutdown or dispose). */
+  defer(fn: () => Promise<void>): void {
+    this.#cleanups.push(fn);
+  }
+
+  async #cleanup(): Promise<void> {
+    for (const fn of this.#cleanups.splice(0).reverse()) await fn().catch(() => {});
+  }
 
   /**
    * Flushes the guest's disks and powers it off: the layer's image is complete only after this.
@@ -47,11 +57,16 @@ export class Guest implements AsyncDisposable {
   async shutdown(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.os !== "windows") await this.ssh.exec("sync", { user: { uid: 0, gid: 0 } }).catch(() => {});
+    if (this.os !== "windows")
+      await this.ssh.exec("sync", { user: { uid: 0, gid: 0 } }).catch(() => {});
     await this.ssh.close().catch(() => {});
-    const result = await this.vm.shutdown({ timeoutMs: this.shutdownTimeoutMs });
+    const result = await this.vm
+      .shutdown({ timeoutMs: this.shutdownTimeoutMs })
+      .finally(() => this.#cleanup());
     if (!result.graceful)
-      throw new Error(`the guest did not power off within ${Math.round(this.shutdownTimeoutMs / 1000)} s after ACPI power-down`);
+      throw new Error(
+        `the guest did not power off within ${Math.round(this.shutdownTimeoutMs / 1000)} s after ACPI power-down`,
+      );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -59,6 +74,7 @@ export class Guest implements AsyncDisposable {
     this.#stopped = true;
     await this.ssh.close().catch(() => {});
     await this.vm.kill().catch(() => {});
+    await this.#cleanup();
   }
 }
 
@@ -86,7 +102,12 @@ export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
       diagnostics: () => vm.consoleTail(),
       signal: o.signal,
     });
-    return new Guest(vm, ssh, o.manifest.os, o.shutdownTimeoutMs ?? DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS);
+    return new Guest(
+      vm,
+      ssh,
+      o.manifest.os,
+      o.shutdownTimeoutMs ?? DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS,
+    );
   } catch (err) {
     await vm.kill().catch(() => {});
     throw err;

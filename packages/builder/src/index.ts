@@ -1,3 +1,5 @@
+export type { BootLayerOptions } from "./boot-layer.js";
+export { bootLayer } from "./boot-layer.js";
 export type { BuildContext, GuestOs } from "./build-context.js";
 export { applyOp, DEFAULT_SHELLS, initialContext, joinGuestPath } from "./build-context.js";
 export type { CopyManifestEntry, CopyManifestOptions } from "./copy-manifest.js";
@@ -17,7 +19,12 @@ export {
 } from "./errors.js";
 export type { BuildEvent, BuildEventListener } from "./events.js";
 export type { BootGuestOptions, MachineOptions } from "./guest.js";
-export { bootGuest, DEFAULT_GUEST_BOOT_TIMEOUT_MS, DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS, Guest } from "./guest.js";
+export {
+  bootGuest,
+  DEFAULT_GUEST_BOOT_TIMEOUT_MS,
+  DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS,
+  Guest,
+} from "./guest.js";
 export type { SecretDigest } from "./layer-id.js";
 export { baseLayerId, copyLayerId, runLayerId } from "./layer-id.js";
 export type { SecretValues } from "./secrets.js";

@@ -28,10 +28,19 @@ describe("layer IDs", () => {
   it("ignore network names other than host, and depend on a secret's digest not just its id", () => {
     expect(runLayerId(parent, ctx, "x", ["none"], [])).toBe(runLayerId(parent, ctx, "x", [], []));
     const s = (sha256: string) => [{ id: "s", target: "/t", sha256 }];
-    expect(runLayerId(parent, ctx, "x", [], s("a"))).not.toBe(runLayerId(parent, ctx, "x", [], s("b")));
+    expect(runLayerId(parent, ctx, "x", [], s("a"))).not.toBe(
+      runLayerId(parent, ctx, "x", [], s("b")),
+    );
   });
   it("for copy depend on content hashes and the exec bit", () => {
-    const entry = { source: "/h/a", dest: "/a", type: "file" as const, size: 1, sha256: "x", executable: false };
+    const entry = {
+      source: "/h/a",
+      dest: "/a",
+      type: "file" as const,
+      size: 1,
+      sha256: "x",
+      executable: false,
+    };
     const a = copyLayerId(parent, ctx, "/a", [entry]);
     expect(copyLayerId(parent, ctx, "/a", [{ ...entry, sha256: "y" }])).not.toBe(a);
     expect(copyLayerId(parent, ctx, "/a", [{ ...entry, executable: true }])).not.toBe(a);

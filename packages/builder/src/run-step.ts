@@ -1,5 +1,5 @@
-import { openCaches } from "@strata/cache-sync";
 import type { CacheEvent } from "@strata/cache-sync";
+import { openCaches } from "@strata/cache-sync";
 import type { RunOp } from "@strata/spec-parser";
 import type { BuildContext } from "./build-context.js";
 import { BuildStepFailedError, StepTimeoutError } from "./errors.js";
@@ -14,13 +14,34 @@ import type { StepEnv } from "./step-env.js";
  * as the context's user streaming its output into the step log, take caches back, power off.
  * Caches are kept even when the command fails; the layer is kept only when it succeeds.
  */
-export async function runStep(env: StepEnv, parent: string, ctx: BuildContext, op: RunOp, description: string): Promise<string> {
-  const secrets = op.secrets.map((s) => ({ id: s.id, target: s.target, value: env.secrets.get(s.id) ?? Buffer.alloc(0) }));
-  const id = runLayerId(parent, ctx, op.shell, op.network, secrets.map((s) => secretDigest(s.id, s.target, s.value)));
+export async function runStep(
+  env: StepEnv,
+  parent: string,
+  ctx: BuildContext,
+  op: RunOp,
+  description: string,
+): Promise<string> {
+  const secrets = op.secrets.map((s) => ({
+    id: s.id,
+    target: s.target,
+    value: env.secrets.get(s.id) ?? Buffer.alloc(0),
+  }));
+  const id = runLayerId(
+    parent,
+    ctx,
+    op.shell,
+    op.network,
+    secrets.map((s) => secretDigest(s.id, s.target, s.value)),
+  );
   const network = op.network.includes("host") ? "host" : "restricted";
   const result = await env.store.build(
     id,
-    { parent, description, signal: env.signal, onLog: (chunk) => env.emit({ type: "output", chunk }) },
+    {
+      parent,
+      description,
+      signal: env.signal,
+      onLog: (chunk) => env.emit({ type: "output", chunk }),
+    },
     async (layer) => {
       const info = (message: string) => env.emit({ type: "info", message });
       await using caches = await openCaches({
@@ -30,7 +51,10 @@ export async function runStep(env: StepEnv, parent: string, ctx: BuildContext, o
         strategy: env.cacheStrategy,
         user: ctx.user,
         signal: layer.signal,
-        onEvent: (e) => (e.type === "warning" ? env.emit({ type: "warning", message: `cache ${e.cache}: ${e.message}` }) : info(describeCacheEvent(e))),
+        onEvent: (e) =>
+          e.type === "warning"
+            ? env.emit({ type: "warning", message: `cache ${e.cache}: ${e.message}` })
+            : info(describeCacheEvent(e)),
       });
       const started = Date.now();
       await using guest = await bootGuest({
@@ -41,12 +65,20 @@ export async function runStep(env: StepEnv, parent: string, ctx: BuildContext, o
         network,
         drives: caches.drives,
         signal: layer.signal,
-        onEvent: (e) => (e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined),
+        onEvent: (e) =>
+          e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined,
       });
-      info(`guest up after ${((Date.now() - started) / 1000).toFixed(1)} s (ssh port ${guest.vm.sshPort})`);
+      info(
+        `guest up after ${((Date.now() - started) / 1000).toFixed(1)} s (ssh port ${guest.vm.sshPort})`,
+      );
       const posix = env.manifest.os !== "windows";
       const user = posix ? await resolveGuestUser(guest.ssh, ctx.user) : undefined;
-      const removeSecrets = await installSecrets(guest.ssh, secrets, user ?? { uid: 0, gid: 0 }, env.manifest.os);
+      const removeSecrets = await installSecrets(
+        guest.ssh,
+        secrets,
+        user ?? { uid: 0, gid: 0 },
+        env.manifest.os,
+      );
       await caches.attach(guest.ssh);
       const timeout = env.stepTimeoutMs ? AbortSignal.timeout(env.stepTimeoutMs) : undefined;
       const signal = timeout ? AbortSignal.any([layer.signal, timeout]) : layer.signal;
@@ -63,7 +95,8 @@ export async function runStep(env: StepEnv, parent: string, ctx: BuildContext, o
           signal,
         });
       } catch (err) {
-        if (timeout?.aborted && env.stepTimeoutMs) throw new StepTimeoutError(op.shell, env.stepTimeoutMs);
+        if (timeout?.aborted && env.stepTimeoutMs)
+          throw new StepTimeoutError(op.shell, env.stepTimeoutMs);
         throw err;
       }
       await removeSecrets();
@@ -71,7 +104,8 @@ export async function runStep(env: StepEnv, parent: string, ctx: BuildContext, o
       await caches.detach(guest.ssh);
       await guest.shutdown();
       await caches.commit();
-      if (exec.exitCode !== 0) throw new BuildStepFailedError(op.shell, exec.exitCode ?? null, exec.signal ?? null);
+      if (exec.exitCode !== 0)
+        throw new BuildStepFailedError(op.shell, exec.exitCode ?? null, exec.signal ?? null);
     },
   );
   env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });

@@ -20,7 +20,10 @@ export async function loadSecrets(flags: readonly string[]): Promise<SecretValue
     try {
       values.set(id, await readFile(file));
     } catch (err) {
-      throw new SecretMissingError(id, `secret "${id}": cannot read ${file}: ${(err as Error).message}`);
+      throw new SecretMissingError(
+        id,
+        `secret "${id}": cannot read ${file}: ${(err as Error).message}`,
+      );
     }
   }
   return values;
@@ -36,7 +39,10 @@ export function checkSecrets(spec: Spec, values: SecretValues): void {
   for (const run of runOps(spec))
     for (const s of run.secrets)
       if (!values.has(s.id))
-        throw new SecretMissingError(s.id, `the spec needs secret "${s.id}": pass it with --secret ${s.id}:FILE`);
+        throw new SecretMissingError(
+          s.id,
+          `the spec needs secret "${s.id}": pass it with --secret ${s.id}:FILE`,
+        );
 }
 
 export function secretDigest(id: string, target: string, value: Buffer): SecretDigest {
@@ -61,9 +67,16 @@ export async function installSecrets(
   const root = { uid: 0, gid: 0 };
   if (secrets.length === 0) return async () => {};
   if (os === "windows") {
-    for (const s of secrets) await ssh.exec(`powershell -NoProfile -Command "$input | Set-Content -NoNewline -Path '${s.target}'"`, { stdin: s.value, check: true });
+    for (const s of secrets)
+      await ssh.exec(
+        `powershell -NoProfile -Command "$input | Set-Content -NoNewline -Path '${s.target}'"`,
+        { stdin: s.value, check: true },
+      );
     return async () => {
-      for (const s of secrets) await ssh.exec(`del /f /q "${s.target.replaceAll("/", "\\")}"`, { raw: true }).catch(() => {});
+      for (const s of secrets)
+        await ssh
+          .exec(`del /f /q "${s.target.replaceAll("/", "\\")}"`, { raw: true })
+          .catch(() => {});
     };
   }
   for (const [i, s] of secrets.entries()) {

@@ -25,15 +25,25 @@ const OPTIONS = {
   watch: { type: "boolean" },
 } as const;
 
-function positiveNumber(text: string | undefined, flag: string, integer: boolean): number | undefined {
+function positiveNumber(
+  text: string | undefined,
+  flag: string,
+  integer: boolean,
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!(n > 0) || (integer && !Number.isInteger(n)))
-    throw new UsageError(`option "${flag}": "${text}" is not a positive ${integer ? "whole " : ""}number`);
+    throw new UsageError(
+      `option "${flag}": "${text}" is not a positive ${integer ? "whole " : ""}number`,
+    );
   return n;
 }
 
-function oneOf<T extends string>(text: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+function oneOf<T extends string>(
+  text: string | undefined,
+  flag: string,
+  allowed: readonly T[],
+): T | undefined {
   if (text === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(text))
     throw new UsageError(`option "${flag}": "${text}" is not one of ${allowed.join(", ")}`);
@@ -44,20 +54,36 @@ function oneOf<T extends string>(text: string | undefined, flag: string, allowed
 function prepare(argv: readonly string[], io: CliIo) {
   const { values, positionals } = parseCommandArgs("build", argv, OPTIONS);
   if (positionals.length !== 1)
-    throw new UsageError('expected exactly one CONTEXT directory (e.g. "."); see "strata build --help"');
+    throw new UsageError(
+      'expected exactly one CONTEXT directory (e.g. "."); see "strata build --help"',
+    );
   const memory = positiveNumber(values["qemu-memory"], "--qemu-memory", false);
   const machine = {
     memoryMiB: memory === undefined ? undefined : Math.round(memory * 1024),
     cpus: positiveNumber(values["qemu-cpus"], "--qemu-cpus", true),
     accel: oneOf(values.accel, "--accel", ["auto", "kvm", "tcg"] as const),
-    bootTimeoutMs: (positiveNumber(values["qemu-boot-time"], "--qemu-boot-time", false) ?? 0) * 1000 || undefined,
+    bootTimeoutMs:
+      (positiveNumber(values["qemu-boot-time"], "--qemu-boot-time", false) ?? 0) * 1000 ||
+      undefined,
   };
-  const guestOs = oneOf(values["qemu-guest-os"], "--qemu-guest-os", ["linux", "windows", "openbsd", "freebsd"] as const);
-  const cacheStrategy = oneOf(values["cache-strategy"], "--cache-strategy", ["auto", "copy", "disk"] as const);
+  const guestOs = oneOf(values["qemu-guest-os"], "--qemu-guest-os", [
+    "linux",
+    "windows",
+    "openbsd",
+    "freebsd",
+  ] as const);
+  const cacheStrategy = oneOf(values["cache-strategy"], "--cache-strategy", [
+    "auto",
+    "copy",
+    "disk",
+  ] as const);
   const stepTimeoutS = positiveNumber(values["step-timeout"], "--step-timeout", false);
   const specPath = values.file ?? "build.spec";
   const contextDir = resolve(io.cwd, positionals[0]!);
-  const render = createBuildRenderer(io, { verbose: values.verbose ?? false, json: values.json ?? false });
+  const render = createBuildRenderer(io, {
+    verbose: values.verbose ?? false,
+    json: values.json ?? false,
+  });
   const build = async (signal: AbortSignal) => {
     const spec = await loadSpecFile(specPath, io);
     const secrets = await loadSecrets(values.secret ?? []);

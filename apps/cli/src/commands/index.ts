@@ -3,13 +3,19 @@ import { buildCommand } from "./build.js";
 import { cacheCommand } from "./cache.js";
 import { dockerfileCommand } from "./dockerfile.js";
 import { fmtCommand } from "./fmt.js";
+import { healthcheckCommand } from "./healthcheck.js";
+import { logCommand } from "./log.js";
+import { shellCommand } from "./shell.js";
 import { storeCommands } from "./store-commands.js";
 
 /** Every subcommand, in `strata --help` order: add one import and one entry per command. */
 export const commands: readonly Command[] = [
-  cacheCommand,
   buildCommand,
   dockerfileCommand,
   fmtCommand,
+  shellCommand,
+  logCommand,
+  healthcheckCommand,
+  cacheCommand,
   ...storeCommands,
 ];

@@ -20,7 +20,10 @@ const IGNORED = /(^|[\\/])(\.git|node_modules|\.turbo|_build)([\\/]|$)/;
  */
 export async function watchBuild(o: WatchBuildOptions): Promise<number> {
   const { io } = o;
-  const watcher = watch([o.specPath, o.contextDir], { ignored: (p) => IGNORED.test(p), ignoreInitial: true });
+  const watcher = watch([o.specPath, o.contextDir], {
+    ignored: (p) => IGNORED.test(p),
+    ignoreInitial: true,
+  });
   let current: AbortController | undefined;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -36,7 +39,10 @@ export async function watchBuild(o: WatchBuildOptions): Promise<number> {
         io.stderr.write("strata: build done; watching for changes (Ctrl-C to stop)\n");
       } catch (err) {
         if (signal.aborted) io.stderr.write("strata: build cancelled\n");
-        else io.stderr.write(`strata: ${(err as Error).message}\nstrata: watching for changes (Ctrl-C to stop)\n`);
+        else
+          io.stderr.write(
+            `strata: ${(err as Error).message}\nstrata: watching for changes (Ctrl-C to stop)\n`,
+          );
       }
     });
   };
@@ -49,7 +55,9 @@ export async function watchBuild(o: WatchBuildOptions): Promise<number> {
   });
   await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   start();
-  await new Promise<void>((resolve) => io.signal.addEventListener("abort", () => resolve(), { once: true }));
+  await new Promise<void>((resolve) =>
+    io.signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
   clearTimeout(timer);
   current?.abort(io.signal.reason);
   await running;

@@ -1,0 +1,51 @@
+import { bootLayer } from "@strata/builder";
+import { type Command, parseCommandArgs } from "../command.js";
+import { EXIT_OK } from "../exit-codes.js";
+import { openStoreFor, requireOne, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+
+export const shellCommand: Command = {
+  name: "shell",
+  summary: "an interactive shell in a VM booted from a layer (changes are discarded)",
+  usage: `usage: strata shell [--store=qemu:DIR] [--network] ID
+
+Boots a VM on a throw-away overlay of layer ID and opens an interactive shell in it. Nothing
+done there is kept. The session ends when the shell exits.
+
+options:
+  --network         give the guest outbound network
+${STORE_USAGE}`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs("shell", argv, {
+      ...STORE_OPTION,
+      network: { type: "boolean" },
+    });
+    const id = requireOne(positionals, "layer ID", "shell");
+    await using store = await openStoreFor(values.store, io);
+    io.stderr.write(`strata: booting layer ${id.slice(0, 12)}...\n`);
+    await using guest = await bootLayer({
+      store,
+      id,
+      network: values.network ? "host" : "restricted",
+      signal: io.signal,
+    });
+    const stdin = process.stdin;
+    const tty = stdin.isTTY === true;
+    if (tty) stdin.setRawMode(true);
+    try {
+      const session = await guest.ssh.openShell({
+        stdin,
+        stdout: process.stdout,
+        rows: process.stdout.rows ?? 24,
+        cols: process.stdout.columns ?? 80,
+      });
+      const onResize = () =>
+        session.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
+      process.stdout.on("resize", onResize);
+      const exit = await session.exited.finally(() => process.stdout.off("resize", onResize));
+      return exit.exitCode ?? EXIT_OK;
+    } finally {
+      if (tty) stdin.setRawMode(false);
+      stdin.pause();
+    }
+  },
+};

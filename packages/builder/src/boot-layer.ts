@@ -1,0 +1,68 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultManifest, loadImageManifest } from "@strata/qemu-runner";
+import { ensureKeyPair } from "@strata/ssh-transport";
+import type { Store } from "@strata/store";
+import { execa } from "execa";
+import { BuildError } from "./errors.js";
+import { bootGuest, type Guest, type MachineOptions } from "./guest.js";
+
+export interface BootLayerOptions extends MachineOptions {
+  store: Store;
+  /** Layer ID to boot. */
+  id: string;
+  network?: "host" | "restricted";
+  signal?: AbortSignal;
+}
+
+/**
+ * Boots a VM on a throw-away overlay of a finished layer (for `strata shell`): the layer itself
+ * is never written, and everything the session changes is gone when the guest is disposed.
+ */
+export async function bootLayer(o: BootLayerOptions): Promise<Guest> {
+  const info = o.store.lookup(o.id);
+  if (!info)
+    throw new BuildError(
+      "LAYER_NOT_FOUND",
+      `no layer "${o.id}" in ${o.store.root}; "strata ls" lists them`,
+    );
+  const lease = o.store.pin(o.id);
+  const dir = await mkdtemp(join(tmpdir(), "strata-shell-"));
+  const cleanup = async () => {
+    lease.release();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const base = o.store.findBaseImage(info.base);
+    const manifest = base.manifestPath
+      ? await loadImageManifest(base.image)
+      : defaultManifest(info.base);
+    const overlay = join(dir, "overlay.qcow2");
+    await execa("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-F",
+      "qcow2",
+      "-b",
+      o.store.layerImage(o.id),
+      overlay,
+    ]);
+    const privateKeyPath =
+      manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
+    const guest = await bootGuest({
+      ...o,
+      image: overlay,
+      manifest,
+      privateKeyPath,
+      network: o.network ?? "restricted",
+    });
+    guest.defer(cleanup);
+    return guest;
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -20,7 +20,8 @@ export interface DriveSpec {
  * A guest TCP address answered by the host (slirp's `guestfwd`): each connection the guest opens
  * to `address:port` goes to `to`, a QEMU chardev spec. Prefer `cmd:PROGRAM ARGS` (run once per
  * connection) over `tcp:HOST:PORT`: in QEMU 7.2 a tcp chardev is one connection made at start-up,
- * which every guest connection would share. Allowed with `restrict=on`.
+ * which every guest connection would share. Allowed with `restrict=on`; the address must lie
+ * inside slirp's network (10.0.2.0/24 by default), or QEMU refuses to start.
  */
 export interface GuestForward {
   address: string;

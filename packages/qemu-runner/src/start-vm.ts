@@ -58,7 +58,7 @@ export interface StartVmOptions {
   firmwarePath?: string;
   /** "host" lets the guest reach the network; "restricted" only allows the SSH forward. @default "restricted" */
   network?: NetworkMode;
-  /** Guest addresses answered by the host, e.g. a metadata service at 169.254.169.254:80. @default [] */
+  /** Guest addresses answered by the host, e.g. a metadata service; slirp only takes addresses inside its 10.0.2.0/24. @default [] */
   guestForwards?: GuestForward[];
   /** Guest network card model. @default "virtio-net-pci" */
   nicModel?: string;

@@ -83,8 +83,8 @@ export class Vm implements AsyncDisposable {
     this.runDir = parts.runDir;
     const controller = new AbortController();
     this.signal = controller.signal;
-    this.exited = parts.processExit;
-    this.exited.then(async (exit) => {
+    // `exited` settles only after `signal` has aborted, so both agree once it resolves.
+    this.exited = parts.processExit.then(async (exit) => {
       this.#exit = exit;
       parts.untrack();
       debug("exited", this.pid, exit);
@@ -97,6 +97,7 @@ export class Vm implements AsyncDisposable {
           stderrTail: parts.stderrTail(),
         }),
       );
+      return exit;
     });
   }
 

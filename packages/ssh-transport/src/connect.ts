@@ -136,11 +136,12 @@ export async function waitForSsh(options: WaitForSshOptions): Promise<SshSession
         options.onAttempt?.(attempt, lastError);
         const pause = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)]!;
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, pause);
           const stop = () => {
             clearTimeout(t);
+            signal.removeEventListener("abort", stop);
             resolve();
           };
+          const t = setTimeout(stop, pause);
           signal.addEventListener("abort", stop, { once: true });
         });
       }

@@ -117,6 +117,19 @@ describe("copy strategy (real tar through a local shell)", () => {
     expect(scratch()).toEqual([]);
   });
 
+  it("a cache that was not sent in whole is not brought back", async () => {
+    const { session } = localSession();
+    const target = join(dir.path, "g");
+    await using caches = await openCaches(options(target, { strategy: "copy" }));
+    const checkout = readdirSync(store.cacheTmpDir()).find((e) => !e.endsWith(".lock"))!;
+    rmSync(join(store.cacheTmpDir(), checkout, "tree"), { recursive: true });
+    await expect(caches.attach(session)).rejects.toBeInstanceOf(CacheTransferFailedError);
+    writeFileSync(join(target, "partial"), "x");
+    await caches.detach(session);
+    expect(await caches.commit()).toEqual([{ cache: "dl", outcome: "incomplete", generation: 0 }]);
+    expect(existsSync(store.cacheDir("dl"))).toBe(false);
+  });
+
   it("rejects bad options before touching anything, listing every problem", async () => {
     const error = await openCaches({
       ...options("relative"),

@@ -20,6 +20,7 @@ export class CopyCache implements CacheHandle {
   readonly strategy = "copy";
   readonly drive = undefined;
   readonly #c: HandleContext;
+  #attached = false;
   #complete = false;
 
   constructor(context: HandleContext) {
@@ -57,9 +58,12 @@ export class CopyCache implements CacheHandle {
       stdin: counter,
       signal,
     });
+    this.#attached = true;
   }
 
   async detach(ssh: SshSession): Promise<void> {
+    // Never fully sent in: what the target holds is not the cache, so it must not come back.
+    if (!this.#attached) return;
     const { target, signal } = this.#c;
     const back = join(this.#c.checkout.dir, BACK_DIR);
     await rm(back, { recursive: true, force: true });

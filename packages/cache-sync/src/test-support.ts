@@ -35,9 +35,18 @@ export function localSession(): { session: SshSession; commands: string[] } {
       stdout: o.stdout ? "pipe" : "pipe",
       encoding: "buffer",
     });
-    if (o.stdin) o.stdin.pipe(child.stdin!);
+    let inputError: Error | undefined;
+    if (o.stdin) {
+      // As SshSession does: a failing input stream closes the channel and fails the command.
+      o.stdin.on("error", (e) => {
+        inputError = e;
+        child.kill();
+      });
+      o.stdin.pipe(child.stdin!);
+    }
     if (o.stdout) child.stdout!.on("data", (chunk: Buffer) => o.stdout!.write(chunk));
     const result = await child;
+    if (inputError) throw new Error(`Reading stdin for ${command} failed: ${inputError.message}`);
     const stderr = Buffer.from(result.stderr ?? []).toString();
     if (o.check && result.exitCode !== 0) {
       throw new SshCommandError(command, result.exitCode, undefined, stderr);

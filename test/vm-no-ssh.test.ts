@@ -51,6 +51,29 @@ describe("a guest that never answers SSH", () => {
       expect(timeout.consoleTail).toMatch(/No bootable device/);
       expect(timeout.message).toMatch(/No bootable device/);
       expect(vm.running).toBe(true);
+      // The runner's own boot guard: a readiness check that never succeeds.
+      const never = (signal: AbortSignal) =>
+        new Promise<never>((_, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason)),
+        );
+      await expect(vm.waitUntilReady(never, { timeoutMs: 1000 })).rejects.toMatchObject({
+        code: "QEMU_BOOT_TIMEOUT",
+        consoleTail: expect.stringMatching(/No bootable device/),
+      });
+      // QEMU dying during the wait ends it at once with QEMU_EXITED and the console tail.
+      const waiting = waitForSsh({
+        port: vm.sshPort,
+        username: "opam",
+        privateKey: { path: keys.privateKeyPath },
+        timeoutMs: 60_000,
+        signal: vm.signal,
+      });
+      await vm.qmp.execute("quit");
+      await expect(waiting).rejects.toMatchObject({
+        code: "QEMU_EXITED",
+        consoleTail: expect.stringMatching(/No bootable device/),
+      });
+      expect(vm.running).toBe(false);
     }
     expect(() => process.kill(pid, 0)).toThrow();
   });

@@ -79,4 +79,5 @@ export {
   type ShutdownResult,
   Vm,
   type VmExit,
+  type WaitUntilReadyOptions,
 } from "./vm.js";

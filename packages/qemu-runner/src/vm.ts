@@ -2,7 +2,12 @@ import { rm } from "node:fs/promises";
 import type { Accelerator } from "./argv.js";
 import { readFileTail } from "./console-log.js";
 import { createDebug } from "./debug.js";
-import { MAX_TAIL_BYTES, QemuExitedError } from "./errors.js";
+import {
+  MAX_TAIL_BYTES,
+  QemuBootTimeoutError,
+  QemuCancelledError,
+  QemuExitedError,
+} from "./errors.js";
 import type { ImageManifest } from "./manifest.js";
 import type { QmpClient } from "./qmp.js";
 
@@ -22,6 +27,12 @@ export interface VmExit {
 export interface ShutdownOptions {
   /** Time for the guest to power off after ACPI power-down. @default DEFAULT_SHUTDOWN_TIMEOUT_MS */
   timeoutMs?: number;
+}
+
+export interface WaitUntilReadyOptions {
+  /** Give up after this long with a QemuBootTimeoutError carrying the console tail. */
+  timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 export interface ShutdownResult extends VmExit {
@@ -109,6 +120,29 @@ export class Vm implements AsyncDisposable {
   /** The last `bytes` of the serial console, without terminal escapes. */
   consoleTail(bytes = MAX_TAIL_BYTES): Promise<string> {
     return readFileTail(this.serialLogPath, bytes);
+  }
+
+  /**
+   * Runs `ready` (e.g. a wait for SSH) with a signal that aborts when QEMU exits, the timeout
+   * passes or `opts.signal` aborts. Rejects with QemuExitedError (QEMU died during boot) or
+   * QemuBootTimeoutError, both with the console tail, instead of `ready`'s own error.
+   */
+  async waitUntilReady<T>(
+    ready: (signal: AbortSignal) => Promise<T>,
+    opts: WaitUntilReadyOptions,
+  ): Promise<T> {
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const signals = [this.signal, timeout, ...(opts.signal ? [opts.signal] : [])];
+    const combined = AbortSignal.any(signals);
+    try {
+      return await ready(combined);
+    } catch (e) {
+      if (this.signal.aborted) throw this.signal.reason;
+      if (opts.signal?.aborted) throw new QemuCancelledError("Waiting for the guest", { cause: e });
+      if (timeout.aborted)
+        throw new QemuBootTimeoutError(opts.timeoutMs, await this.consoleTail(), { cause: e });
+      throw e;
+    }
   }
 
   /**

@@ -21,7 +21,7 @@ export interface RunFirstBootOptions {
   seed: NoCloudSeed;
   /**
    * "iso": a NoCloud seed ISO; done when the guest powers off (user-data's power_state).
-   * "metadata": served at 169.254.169.254; done when the guest phones home.
+   * "metadata": served by the metadata service (METADATA_URL); done when the guest phones home.
    */
   via: "iso" | "metadata";
   /** @default "restricted" (the metadata service works with it; packages need "host") */

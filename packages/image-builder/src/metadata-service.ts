@@ -7,8 +7,13 @@ import type { GuestForward } from "@strata/qemu-runner";
 import { parsePhoneHome } from "./cloud-init.js";
 import { type NoCloudSeed, seedFiles } from "./nocloud-seed.js";
 
-/** The link-local address cloud platforms answer metadata requests on. */
-export const METADATA_ADDRESS = "169.254.169.254";
+/**
+ * Where the guest reaches the service. Clouds use 169.254.169.254, but QEMU's user-mode network
+ * (libslirp, QEMU 7.2) refuses a guestfwd outside its virtual network 10.0.2.0/24 ("Conflicting/
+ * invalid host:port in guest forwarding rule"), so the service takes a free address inside it;
+ * slirp answers ARP for guestfwd addresses, and NoCloud takes any seed URL.
+ */
+export const METADATA_ADDRESS = "10.0.2.254";
 /** The URL the guest reaches the service at. */
 export const METADATA_URL = `http://${METADATA_ADDRESS}/`;
 /** Path the guest's `phone_home` posts to (see `cloudConfig`'s `phoneHomeUrl`). */
@@ -26,7 +31,7 @@ export interface StartMetadataServiceOptions {
   onRequest?: (request: MetadataRequest) => void;
 }
 
-/** A host HTTP server the guest reaches at 169.254.169.254:80 through slirp's guestfwd. */
+/** A host HTTP server the guest reaches at METADATA_ADDRESS:80 through slirp's guestfwd. */
 export interface MetadataService extends AsyncDisposable {
   /** The host port on 127.0.0.1. */
   readonly port: number;

@@ -1,0 +1,178 @@
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { execa } from "execa";
+import tar from "tar-stream";
+import { ARCHIVE_SUMS } from "./archive-export.js";
+import { parseSha256Sums } from "./download.js";
+import { ArchiveError } from "./errors.js";
+import {
+  assertImageAbsent,
+  checkImageName,
+  IMAGE_FILE_SUFFIXES,
+  moveImageInto,
+  readManifestJson,
+  renameManifestFiles,
+} from "./image-files.js";
+import { readQcow2Backing } from "./qcow2-header.js";
+
+/** Largest entry accepted. @default 1 TiB */
+export const DEFAULT_MAX_ENTRY_BYTES = 2 ** 40;
+
+export interface ImportImageOptions {
+  archive: string;
+  baseImageDir: string;
+  /** Import under this name instead of the archive's. */
+  name?: string | undefined;
+  /** @default DEFAULT_MAX_ENTRY_BYTES */
+  maxEntryBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** Why an entry name may not be written: checked before any byte of it is. */
+export function checkEntryName(entry: string): string | undefined {
+  if (entry.startsWith("/") || entry.split(/[\\/]/).includes(".."))
+    return `"${entry}" points outside the archive (path traversal)`;
+  if (entry.includes("/") || entry.includes("\\"))
+    return `"${entry}" is in a directory; image archives are flat`;
+  return undefined;
+}
+
+/**
+ * Imports an archive written by `exportImage`, refusing anything unexpected before it reaches
+ * the store: links, directories, names with paths or `..`, entries over the size limit, files the
+ * checksums do not list or do not match, a qcow2 with a backing file (it could read host files).
+ */
+export async function importImage(
+  options: ImportImageOptions,
+): Promise<{ name: string; image: string; files: string[] }> {
+  const dir = options.baseImageDir;
+  const max = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  await mkdir(dir, { recursive: true });
+  const work = join(dir, `.import-${process.pid}-${Date.now()}`);
+  await mkdir(work);
+  try {
+    const sums = new Map<string, string>();
+    const got: string[] = [];
+    let sawSums = false;
+    const extract = tar.extract();
+    const zstd = execa("zstd", ["-dc", "-q", options.archive], {
+      stdout: "pipe",
+      reject: false,
+      buffer: { stdout: false },
+      ...(options.signal ? { cancelSignal: options.signal } : {}),
+    });
+    const reading = (async () => {
+      for await (const entry of extract) {
+        const h = entry.header;
+        const bad = (why: string) =>
+          new ArchiveError(`${options.archive}: ${why}; the archive was not imported`);
+        if (h.type === "symlink" || h.type === "link")
+          throw bad(
+            `"${h.name}" is a ${h.type === "link" ? "hard " : "symbolic "}link (to "${h.linkname}"); links are not allowed`,
+          );
+        if (h.type !== "file")
+          throw bad(`"${h.name}" is a ${h.type}; only regular files are allowed`);
+        const nameProblem = checkEntryName(h.name);
+        if (nameProblem) throw bad(nameProblem);
+        if ((h.size ?? 0) > max)
+          throw bad(`"${h.name}" is ${h.size} bytes, over the limit of ${max}`);
+        if (!sawSums) {
+          if (h.name !== ARCHIVE_SUMS)
+            throw bad(`the first entry is "${h.name}", not ${ARCHIVE_SUMS}`);
+          if ((h.size ?? 0) > 65_536) throw bad(`${ARCHIVE_SUMS} is too large`);
+          const chunks: Buffer[] = [];
+          for await (const c of entry) chunks.push(c as Buffer);
+          for (const [k, v] of parseSha256Sums(Buffer.concat(chunks).toString("utf8")))
+            sums.set(k, v);
+          for (const k of sums.keys()) {
+            const problem = checkEntryName(k);
+            if (problem) throw bad(`${ARCHIVE_SUMS} lists ${problem}`);
+          }
+          sawSums = true;
+          continue;
+        }
+        const want = sums.get(h.name);
+        if (!want) throw bad(`"${h.name}" is not listed in ${ARCHIVE_SUMS}`);
+        if (got.includes(h.name)) throw bad(`"${h.name}" appears twice`);
+        const hash = createHash("sha256");
+        let seen = 0;
+        const count = new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            seen += chunk.length;
+            if (seen > max) return cb(bad(`"${h.name}" is larger than its header says`));
+            hash.update(chunk);
+            cb(null, chunk);
+          },
+        });
+        await pipeline(
+          entry,
+          count,
+          createWriteStream(join(work, h.name), { mode: h.name.endsWith(".key") ? 0o600 : 0o644 }),
+        );
+        if (hash.digest("hex") !== want)
+          throw bad(`"${h.name}" does not match its checksum (corrupt or altered)`);
+        got.push(h.name);
+      }
+    })();
+    zstd.stdout?.pipe(extract);
+    const [decompressed] = await Promise.all([
+      zstd,
+      reading.catch(async (e) => {
+        zstd.kill();
+        throw e;
+      }),
+    ]);
+    if (decompressed.failed)
+      throw new ArchiveError(
+        `${options.archive}: not a zstd-compressed archive (${decompressed.stderr.trim() || `exit ${decompressed.exitCode}`})`,
+      );
+    const missing = [...sums.keys()].filter((k) => !got.includes(k));
+    if (missing.length > 0)
+      throw new ArchiveError(
+        `${options.archive}: ${missing.join(", ")} listed in ${ARCHIVE_SUMS} but missing`,
+      );
+    const qcow2s = got.filter((f) => f.endsWith(".qcow2"));
+    if (qcow2s.length !== 1)
+      throw new ArchiveError(
+        `${options.archive}: holds ${qcow2s.length} qcow2 images; expected one`,
+      );
+    const from = qcow2s[0]!.slice(0, -6);
+    checkImageName(from, "image name in the archive");
+    for (const f of got)
+      if (!IMAGE_FILE_SUFFIXES.some((s) => f === `${from}.${s}`))
+        throw new ArchiveError(`${options.archive}: unexpected file "${f}" beside ${from}.qcow2`);
+    const backing = await readQcow2Backing(join(work, `${from}.qcow2`)).catch((e: Error) => {
+      throw new ArchiveError(`${options.archive}: ${e.message}`);
+    });
+    if (backing !== undefined)
+      throw new ArchiveError(
+        `${options.archive}: ${from}.qcow2 has a backing file ("${backing}"); only standalone images are imported`,
+      );
+    const name = options.name ?? from;
+    await assertImageAbsent(dir, name);
+    let files = got;
+    if (name !== from) {
+      const out = join(work, "renamed");
+      await mkdir(out);
+      const json = await readManifestJson(work, from).catch(() => undefined);
+      const renamed = json
+        ? await renameManifestFiles(json, work, out, name)
+        : { manifest: undefined, files: [] };
+      if (renamed.manifest)
+        await writeFile(
+          join(out, `${name}.json`),
+          `${JSON.stringify(renamed.manifest, null, 2)}\n`,
+        );
+      await rename(join(work, `${from}.qcow2`), join(out, `${name}.qcow2`));
+      files = [`${name}.qcow2`, ...(renamed.manifest ? [`${name}.json`] : []), ...renamed.files];
+      await moveImageInto(out, dir, name, files);
+    } else await moveImageInto(work, dir, name, files);
+    return { name, image: join(dir, `${name}.qcow2`), files };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

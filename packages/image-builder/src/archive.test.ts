@@ -26,15 +26,14 @@ async function craft(path: string, entries: Entry[]): Promise<void> {
   pack.pipe(zstd.stdin);
   for (const e of entries) {
     const body = e.body === undefined ? undefined : Buffer.from(e.body);
-    pack.entry(
-      {
-        name: e.name,
-        type: e.type ?? "file",
-        ...(e.linkname ? { linkname: e.linkname } : {}),
-        size: e.size ?? body?.length ?? 0,
-      },
-      body,
-    );
+    const header = {
+      name: e.name,
+      type: e.type ?? "file",
+      size: e.size ?? body?.length ?? 0,
+      ...(e.linkname ? { linkname: e.linkname } : {}),
+    } as const;
+    if (body) pack.entry(header, body);
+    else pack.entry(header).end();
   }
   pack.finalize();
   await zstd;

@@ -33,7 +33,7 @@ async function craft(path: string, entries: Entry[]): Promise<void> {
       ...(e.linkname ? { linkname: e.linkname } : {}),
     } as const;
     if (body) pack.entry(header, body);
-    else pack.entry(header).end();
+    else pack.entry(header, "");
   }
   pack.finalize();
   await zstd;

@@ -66,6 +66,7 @@ export {
   type QmpWaitOptions,
 } from "./qmp.js";
 export { liveProcessIds } from "./registry.js";
+export { RUN_DIR_PREFIX, reapStaleVms } from "./stale.js";
 export {
   DEFAULT_PORT_ATTEMPTS,
   DEFAULT_START_TIMEOUT_MS,

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { execa } from "execa";
@@ -17,6 +17,7 @@ import { type ImageManifest, loadImageManifest } from "./manifest.js";
 import { findFreePort, isHostForwardFailure } from "./ports.js";
 import { listenQmp } from "./qmp.js";
 import { trackProcess } from "./registry.js";
+import { RUN_DIR_PREFIX } from "./stale.js";
 import { validateStartVmOptions } from "./validate.js";
 import { Vm } from "./vm.js";
 
@@ -96,8 +97,10 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
     onWarning: (message) => emit({ type: "warning", code: "ACCEL_FALLBACK", message }),
   });
   const removeRunDir = options.runDir === undefined;
-  const runDir = options.runDir ?? (await mkdtemp(join(tmpdir(), "strata-vm-")));
+  const runDir = options.runDir ?? (await mkdtemp(join(tmpdir(), RUN_DIR_PREFIX)));
   await mkdir(runDir, { recursive: true });
+  // With QEMU's -pidfile, lets reapStaleVms find VMs whose owner was SIGKILLed.
+  await writeFile(join(runDir, "owner.pid"), `${process.pid}\n`);
   const attempts = options.sshPort ? 1 : (options.portAttempts ?? DEFAULT_PORT_ATTEMPTS);
   try {
     for (let attempt = 1; ; attempt++) {

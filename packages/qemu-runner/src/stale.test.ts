@@ -1,0 +1,58 @@
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterEach, describe, expect, it } from "vitest";
+import { listenQmp } from "./qmp.js";
+import { reapStaleVms } from "./stale.js";
+
+describe("reapStaleVms", () => {
+  let base = "";
+  let child: ReturnType<typeof execa> | undefined;
+  afterEach(async () => {
+    child?.kill("SIGKILL");
+    await child?.catch(() => {});
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it("kills QEMU whose owner is dead, spares one whose owner lives", async () => {
+    base = await mkdtemp(join(tmpdir(), "strata-stale-"));
+    const orphanDir = join(base, "strata-vm-orphan");
+    const ownedDir = join(base, "strata-vm-owned");
+    await mkdir(orphanDir);
+    await mkdir(ownedDir);
+    // A pid that certainly belonged to a process that has exited.
+    const deadPid = Number(
+      execFileSync("sh", ["-c", "sh -c 'echo $$'"], { encoding: "utf8" }).trim(),
+    );
+    await writeFile(join(orphanDir, "owner.pid"), `${deadPid}\n`);
+    await writeFile(join(ownedDir, "owner.pid"), `${process.pid}\n`);
+    await writeFile(join(ownedDir, "qemu.pid"), `${process.pid}\n`);
+    const sock = join(base, "qmp.sock");
+    const listener = await listenQmp(sock);
+    const pidFile = join(orphanDir, "qemu.pid");
+    child = execa(
+      "qemu-system-x86_64",
+      [
+        "-machine",
+        "none",
+        "-nodefaults",
+        "-display",
+        "none",
+        "-pidfile",
+        pidFile,
+        "-qmp",
+        `unix:${sock}`,
+      ],
+      { reject: false, stdin: "ignore" },
+    );
+    const qmp = await listener.accept({ timeoutMs: 10_000 }); // connected: the pid file exists
+    expect(Number(await readFile(pidFile, "utf8"))).toBe(child.pid);
+    expect(await reapStaleVms(base)).toEqual([child.pid]);
+    expect((await child).signal).toBe("SIGKILL");
+    await qmp.closed;
+    expect(await reapStaleVms(base)).toEqual([]);
+    expect(await readFile(join(ownedDir, "owner.pid"), "utf8")).toBe(`${process.pid}\n`);
+  });
+});

@@ -39,8 +39,9 @@ describe("buildQemuArgv", () => {
       "user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,restrict=on",
     ]);
     expect(values(argv, "-drive")).toEqual([
-      "file=/s/a,,b.qcow2,format=qcow2,if=virtio,discard=unmap",
+      "file=/s/a,,b.qcow2,format=qcow2,if=none,id=disk0,discard=unmap",
     ]);
+    expect(values(argv, "-device")).toContain("virtio-blk-pci,drive=disk0");
     expect(values(argv, "-pidfile")).toEqual(["/run/x/qemu.pid"]);
     expect(values(argv, "-mon")).toEqual(["chardev=qmp,mode=control"]);
     expect(values(argv, "-chardev")).toEqual([
@@ -164,6 +165,15 @@ describe("buildQemuArgv", () => {
 });
 
 describe("drive serials", () => {
+  it("creates the root disk's device before any extra disk's, so the root is /dev/vda", () => {
+    const argv = buildQemuArgv({ ...base, drives: [{ path: "/src.qcow2", serial: "strata-src" }] });
+    const devices = values(argv, "-device").filter((d) => d.startsWith("virtio-blk-pci"));
+    expect(devices).toEqual([
+      "virtio-blk-pci,drive=disk0",
+      "virtio-blk-pci,drive=disk1,serial=strata-src",
+    ]);
+  });
+
   it("puts a virtio drive's serial on its device so the guest finds it by id", () => {
     const argv = buildQemuArgv({
       ...base,

@@ -96,16 +96,18 @@ function driveArgs(drive: DriveSpec, iface: DiskInterface, id: string): string[]
     drive.readOnly ? ",readonly=on" : ""
   }`;
   switch (iface) {
-    case "virtio":
-      // A serial is a device property: -drive serial= no longer exists in QEMU.
-      return drive.serial
-        ? [
-            "-drive",
-            `${base},if=none,id=${id},discard=unmap`,
-            "-device",
-            `virtio-blk-pci,drive=${id},serial=${escapeOptionValue(drive.serial)}`,
-          ]
-        : ["-drive", `${base},if=virtio,discard=unmap`];
+    case "virtio": {
+      // Always an explicit device: QEMU realises if=virtio drives after every -device, so an
+      // extra disk given as a device would become /dev/vda and the root disk /dev/vdb.
+      // Explicit devices are created in command-line order, root disk first.
+      const serial = drive.serial ? `,serial=${escapeOptionValue(drive.serial)}` : "";
+      return [
+        "-drive",
+        `${base},if=none,id=${id},discard=unmap`,
+        "-device",
+        `virtio-blk-pci,drive=${id}${serial}`,
+      ];
+    }
     case "ide":
       return ["-drive", `${base},if=${iface},discard=unmap`];
     case "nvme":

@@ -71,14 +71,12 @@ export class SshSession implements AsyncDisposable {
    * `maxBuffer` bytes are returned. A dropped connection rejects with SshConnectionLostError.
    */
   exec(command: string | readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const bad = invalidEnvNames(opts.env);
-    if (bad.length > 0)
-      throw new SshOptionsError(
-        bad.map((k) => `env: ${JSON.stringify(k)} is not a valid variable name`),
-      );
-    if (opts.user && this.dialect === "cmd") {
-      throw new SshOptionsError(["user: Windows guests run commands as the SSH user only"]);
-    }
+    const problems = invalidEnvNames(opts.env).map(
+      (k) => `env: ${JSON.stringify(k)} is not a valid variable name`,
+    );
+    if (opts.user && this.dialect === "cmd")
+      problems.push("user: Windows guests run commands as the SSH user only");
+    if (problems.length > 0) return Promise.reject(new SshOptionsError(problems));
     const line =
       opts.raw && typeof command === "string"
         ? command

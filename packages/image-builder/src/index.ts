@@ -1,5 +1,19 @@
+export type { ExportImageOptions } from "./archive-export.js";
+export { ARCHIVE_SUMS, exportImage } from "./archive-export.js";
+export type { ImportImageOptions } from "./archive-import.js";
+export { checkEntryName, DEFAULT_MAX_ENTRY_BYTES, importImage } from "./archive-import.js";
+export type { BaseImageDetails, BaseImageSummary, RemoveBaseImageOptions } from "./base-images.js";
+export {
+  BaseImageInUseError,
+  inspectBaseImage,
+  layersUsingBaseImage,
+  listBaseImages,
+  removeBaseImage,
+} from "./base-images.js";
 export type { BuildDebianImageOptions, BuiltImage } from "./build-debian.js";
 export { buildDebianImage } from "./build-debian.js";
+export type { BuildRecipeOptions, RecipeName } from "./build-recipe.js";
+export { buildRecipe, checkRecipeOptions, RECIPES } from "./build-recipe.js";
 export type { CloudConfigOptions, CloudInitFile, CloudInitUser } from "./cloud-init.js";
 export { cloudConfig, cloudMetaData, noCloudUrlCmdline, parsePhoneHome } from "./cloud-init.js";
 export type { CustomisedImage, CustomiseImageOptions } from "./customise.js";
@@ -19,6 +33,8 @@ export {
   debianSetupScript,
   validateDebianRecipe,
 } from "./debian-recipe.js";
+export type { DownloadFileOptions, DownloadResult } from "./download.js";
+export { downloadFile, fetchPublishedSha256, parseSha256Sums, sha256File } from "./download.js";
 export {
   ArchiveError,
   DownloadError,
@@ -53,3 +69,15 @@ export {
 export type { NoCloudSeed, WriteSeedIsoOptions } from "./nocloud-seed.js";
 export { NOCLOUD_LABEL, seedFiles, writeSeedIso } from "./nocloud-seed.js";
 export type { ImageProgress, ImageProgressListener } from "./progress.js";
+export { readQcow2Backing } from "./qcow2-header.js";
+export type { BuildUbuntuImageOptions } from "./ubuntu.js";
+export { buildUbuntuImage, UBUNTU_NOBLE_FILE, UBUNTU_NOBLE_URL } from "./ubuntu.js";
+export type { BuildWindowsImageOptions, WriteUnattendIsoOptions } from "./windows.js";
+export {
+  buildWindowsImage,
+  DEFAULT_WINDOWS_INSTALL_TIMEOUT_MS,
+  UNATTEND_CD_LABEL,
+  writeUnattendIso,
+} from "./windows.js";
+export type { WindowsUnattendOptions } from "./windows-unattend.js";
+export { windowsSetupScript, windowsUnattendXml } from "./windows-unattend.js";

@@ -1,0 +1,55 @@
+import { resolve } from "node:path";
+import { customiseImage } from "@strata/image-builder";
+import { type Command, parseCommandArgs, requirePositionals } from "../command.js";
+import { UsageError } from "../errors.js";
+import { EXIT_OK } from "../exit-codes.js";
+import { createProgressRenderer } from "../render-progress.js";
+import { baseImageDir, resolveStoreRoot, STORE_OPTION, STORE_USAGE } from "../store-options.js";
+
+const OPTIONS = {
+  ...STORE_OPTION,
+  cd: { type: "string" },
+  network: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+export const customise: Command = {
+  name: "customise",
+  summary: "boot a base image with a setup CD and save the result as a new one",
+  usage: `usage: strata-image customise FROM NEW --cd DIR [OPTIONS]
+
+Boots base image FROM (on an overlay; FROM is not changed) with an ISO made from DIR attached
+(label "strata-setup"), runs DIR/setup.sh as root over SSH (setup.ps1 on Windows), powers off and
+saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.
+
+options:
+${STORE_USAGE}  --cd=DIR          the directory to put on the CD (required)
+  --network         give the guest the host's network (default: none)
+  -v, --verbose     print the script's output as it runs (it is shown on failure anyway)
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs("customise", argv, OPTIONS);
+    const [from, name] = requirePositionals(positionals, ["FROM", "NEW"], "customise");
+    if (!values.cd)
+      throw new UsageError('option "--cd" is required: the directory holding setup.sh');
+    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
+    const progress = createProgressRenderer(io, values.verbose);
+    try {
+      const done = await customiseImage({
+        baseImageDir: baseImageDir(storeRoot),
+        from: from!,
+        name: name!,
+        cdDir: resolve(io.cwd, values.cd),
+        privateKeyPath: resolve(storeRoot, "keys", "id_ed25519"),
+        network: values.network ? "host" : "restricted",
+        onProgress: progress.onProgress,
+        signal: io.signal,
+      });
+      progress.done();
+      io.stdout.write(`${done.name}: ${done.image}\n`);
+    } finally {
+      progress.done();
+    }
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,16 @@
+import type { Command } from "../command.js";
+import { exportCommand, importCommand } from "./archive.js";
+import { build } from "./build.js";
+import { customise } from "./customise.js";
+import { inspect, list, rm } from "./manage.js";
+
+/** Every `strata-image` command, in help order. */
+export const commands: readonly Command[] = [
+  build,
+  customise,
+  exportCommand,
+  importCommand,
+  list,
+  inspect,
+  rm,
+];

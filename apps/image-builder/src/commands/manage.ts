@@ -1,0 +1,98 @@
+import { inspectBaseImage, listBaseImages, removeBaseImage } from "@strata/image-builder";
+import { type Command, parseCommandArgs, requirePositionals } from "../command.js";
+import { EXIT_OK } from "../exit-codes.js";
+import {
+  baseImageDir,
+  formatBytes,
+  resolveStoreRoot,
+  STORE_OPTION,
+  STORE_USAGE,
+} from "../store-options.js";
+
+export const list: Command = {
+  name: "list",
+  summary: "list the store's base images",
+  usage: `usage: strata-image list [OPTIONS]\n\noptions:\n${STORE_USAGE}  --json            one JSON array\n`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs("list", argv, {
+      ...STORE_OPTION,
+      json: { type: "boolean" },
+    });
+    const images = await listBaseImages(
+      baseImageDir(resolveStoreRoot(values.store, io.cwd, io.env)),
+    );
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
+      return EXIT_OK;
+    }
+    if (images.length === 0) {
+      io.stderr.write('no base images; build one with "strata-image build debian-bookworm"\n');
+      return EXIT_OK;
+    }
+    const width = Math.max(4, ...images.map((i) => i.name.length));
+    io.stdout.write(
+      `${"NAME".padEnd(width)}  ${"OS".padEnd(7)}  ${"BOOT".padEnd(6)}  ${"ON DISK".padStart(10)}  CREATED\n`,
+    );
+    for (const i of images)
+      io.stdout.write(
+        `${i.name.padEnd(width)}  ${i.os.padEnd(7)}  ${i.bootMode.padEnd(6)}  ${formatBytes(i.diskBytes).padStart(10)}  ${i.created ?? (i.hasManifest ? "-" : "(no manifest)")}\n`,
+      );
+    return EXIT_OK;
+  },
+};
+
+export const inspect: Command = {
+  name: "inspect",
+  summary: "show a base image's files and manifest",
+  usage: `usage: strata-image inspect NAME [OPTIONS]\n\noptions:\n${STORE_USAGE}  --json            one JSON object\n`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs("inspect", argv, {
+      ...STORE_OPTION,
+      json: { type: "boolean" },
+    });
+    const [name] = requirePositionals(positionals, ["NAME"], "inspect");
+    const d = await inspectBaseImage(
+      baseImageDir(resolveStoreRoot(values.store, io.cwd, io.env)),
+      name!,
+    );
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+      return EXIT_OK;
+    }
+    io.stdout.write(
+      `name:          ${d.name}\nvirtual size:  ${formatBytes(d.virtualBytes)}\nbacking file:  ${d.backingFile ?? "(none, standalone)"}\nfiles:\n`,
+    );
+    for (const f of d.files)
+      io.stdout.write(`  ${f.name.padEnd(32)} ${formatBytes(f.bytes).padStart(10)}\n`);
+    io.stdout.write(
+      `manifest:\n${d.manifest ? JSON.stringify(d.manifest, null, 2) : "  (none: OBuilder's defaults apply)"}\n`,
+    );
+    return EXIT_OK;
+  },
+};
+
+export const rm: Command = {
+  name: "rm",
+  summary: "remove a base image and its files",
+  usage: `usage: strata-image rm NAME [OPTIONS]
+
+Refuses while cached layers are built on the image, unless --force.
+
+options:
+${STORE_USAGE}  --force           remove even if layers use it (they become unusable)
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs("rm", argv, {
+      ...STORE_OPTION,
+      force: { type: "boolean" },
+    });
+    const [name] = requirePositionals(positionals, ["NAME"], "rm");
+    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
+    const files = await removeBaseImage(baseImageDir(storeRoot), name!, {
+      storeRoot,
+      force: values.force ?? false,
+    });
+    io.stdout.write(`removed ${files.join(", ")}\n`);
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,149 @@
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { CliIo } from "./io.js";
+import { main } from "./main.js";
+import { formatBar } from "./render-progress.js";
+
+function capture(cwd: string, isTTY = false) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    stdout: { write: (t: string) => out.push(t) },
+    stderr: { write: (t: string) => err.push(t) },
+    isTTY,
+    cwd,
+    env: {},
+    signal: new AbortController().signal,
+  };
+  return { io, stdout: () => out.join(""), stderr: () => err.join("") };
+}
+
+describe("strata-image", () => {
+  let dir = "";
+  let store = "";
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "strata-image-cli-"));
+    store = join(dir, "store");
+    await mkdir(join(store, "base-image"), { recursive: true });
+    execFileSync("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      join(store, "base-image", "tiny.qcow2"),
+      "16M",
+    ]);
+    await writeFile(
+      join(store, "base-image", "tiny.json"),
+      JSON.stringify({ name: "tiny", os: "linux", created: "2026-11-22T00:00:00Z" }),
+    );
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const run = async (...argv: string[]) => {
+    const c = capture(dir);
+    const code = await main(argv, c.io);
+    return { code, stdout: c.stdout(), stderr: c.stderr() };
+  };
+
+  it("usage errors exit 2 with a message naming the problem", async () => {
+    expect((await run()).code).toBe(2);
+    expect(await run("frobnicate")).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command "frobnicate"'),
+    });
+    expect(await run("build", "gentoo")).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown recipe "gentoo"'),
+    });
+    expect(await run("build", "debian-bookworm", "--bogus")).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown option "--bogus"'),
+    });
+    expect(await run("list", "--store=s3:bucket")).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("not supported"),
+    });
+    expect(await run("customise", "tiny", "new")).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('"--cd" is required'),
+    });
+  });
+
+  it("checks recipe options before touching the store", async () => {
+    const r = await run("build", "windows-server-2022", `--store=qemu:${join(dir, "fresh")}`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--iso: required");
+    expect(r.stderr).toContain("--virtio-iso: required");
+    await expect(readdir(join(dir, "fresh"))).rejects.toThrow();
+    expect((await run("build", "debian-bookworm", "--iso=x.iso")).stderr).toContain(
+      "only for windows-server-2022",
+    );
+  });
+
+  it("lists, inspects and removes base images", async () => {
+    const list = await run("list", `--store=qemu:${store}`);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^NAME\s+OS\s+BOOT/);
+    expect(list.stdout).toMatch(/tiny\s+linux\s+disk\s+.*2026-11-22/);
+    const json = JSON.parse((await run("list", "--json", `--store=${store}`)).stdout);
+    expect(json).toEqual([expect.objectContaining({ name: "tiny", hasManifest: true })]);
+    const inspect = await run("inspect", "tiny", `--store=${store}`);
+    expect(inspect.stdout).toContain("virtual size:  16.0 MiB");
+    expect(inspect.stdout).toContain("tiny.json");
+    expect(await run("inspect", "nope", `--store=${store}`)).toMatchObject({
+      code: 3,
+      stderr: expect.stringContaining('no base image "nope"'),
+    });
+    expect(await run("rm", "tiny", `--store=${store}`)).toMatchObject({
+      code: 0,
+      stdout: "removed tiny.qcow2, tiny.json\n",
+    });
+    expect(await readdir(join(store, "base-image"))).toEqual([]);
+  });
+
+  it("refuses to remove an image that cached layers are built on, unless --force", async () => {
+    const layer = join(store, "result", "a".repeat(64), "rootfs");
+    await mkdir(layer, { recursive: true });
+    execFileSync("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-F",
+      "qcow2",
+      "-b",
+      "../../../base-image/tiny.qcow2",
+      join(layer, "image.qcow2"),
+    ]);
+    const r = await run("rm", "tiny", `--store=${store}`);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("backs 1 cached layer");
+    expect((await run("rm", "tiny", "--force", `--store=${store}`)).code).toBe(0);
+  });
+
+  it("exports and imports through the command line; a bad archive exits 2", async () => {
+    const archive = join(dir, "tiny.tar.zst");
+    expect((await run("export", "tiny", archive, `--store=${store}`)).code).toBe(0);
+    const other = join(dir, "other");
+    expect(await run("import", archive, `--store=${other}`, "--name=copy")).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining("copy: "),
+    });
+    expect((await run("list", `--store=${other}`)).stdout).toContain("copy");
+    await writeFile(join(dir, "junk.tar.zst"), "junk");
+    expect(await run("import", join(dir, "junk.tar.zst"), `--store=${other}`)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("not a zstd"),
+    });
+  });
+
+  it("draws a byte bar", () => {
+    expect(formatBar(512, 1024)).toBe(`[${"#".repeat(15)}${".".repeat(15)}]  50%  512 B / 1.0 KiB`);
+    expect(formatBar(2048, undefined)).toBe("2.0 KiB");
+  });
+});

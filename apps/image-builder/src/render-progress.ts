@@ -1,0 +1,65 @@
+import type { ImageProgress } from "@strata/image-builder";
+import type { CliIo } from "./io.js";
+import { formatBytes } from "./store-options.js";
+
+export interface ProgressRenderer {
+  onProgress: (event: ImageProgress) => void;
+  /** Clears the status line (TTY) before the command prints its result. */
+  done: () => void;
+}
+
+const BAR_WIDTH = 30;
+
+/** A text bar: `[#########.....]  45%  270.0 MiB / 600.0 MiB`. */
+export function formatBar(done: number, total: number | undefined): string {
+  if (!total) return formatBytes(done);
+  const ratio = Math.min(1, done / total);
+  const filled = Math.round(ratio * BAR_WIDTH);
+  const pct = `${Math.floor(ratio * 100)}%`.padStart(4);
+  return `[${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}] ${pct}  ${formatBytes(done)} / ${formatBytes(total)}`;
+}
+
+/**
+ * On a terminal: one status line redrawn in place (stage, latest tool output or a byte bar).
+ * Elsewhere (CI, pipes): stage lines as they come, a byte line every 10 %, tool output only with
+ * `verbose`.
+ */
+export function createProgressRenderer(io: CliIo, verbose = false): ProgressRenderer {
+  let stage = "";
+  let status = false;
+  let lastTenth = -1;
+  const columns = Math.max(40, (process.stderr.columns ?? 100) - 1);
+  const draw = (text: string) => {
+    io.stderr.write(`\r\x1b[K${text.slice(0, columns)}`);
+    status = true;
+  };
+  const clear = () => {
+    if (status) io.stderr.write("\r\x1b[K");
+    status = false;
+  };
+  const onProgress = (e: ImageProgress) => {
+    if (e.type === "stage") {
+      stage = e.stage;
+      lastTenth = -1;
+      if (io.isTTY) {
+        clear();
+        io.stderr.write(`==> ${e.message}\n`);
+      } else io.stderr.write(`[${e.stage}] ${e.message}\n`);
+      return;
+    }
+    if (e.type === "bytes") {
+      if (io.isTTY) return draw(`    ${formatBar(e.done, e.total)}`);
+      const tenth = e.total ? Math.floor((e.done / e.total) * 10) : -1;
+      if (tenth > lastTenth) {
+        lastTenth = tenth;
+        io.stderr.write(`[${e.stage}] ${formatBar(e.done, e.total)}\n`);
+      }
+      return;
+    }
+    if (verbose) {
+      clear();
+      io.stderr.write(`    ${e.line}\n`);
+    } else if (io.isTTY && e.line.trim()) draw(`    ${stage}: ${e.line.trim()}`);
+  };
+  return { onProgress, done: clear };
+}

@@ -1,0 +1,94 @@
+import { join } from "node:path";
+import { ensureKeyPair } from "@strata/ssh-transport";
+import { storeLayout } from "@strata/store";
+import { buildDebianImage } from "./build-debian.js";
+import { DEFAULT_DEBIAN_RECIPE } from "./debian-recipe.js";
+import { ImageInputError } from "./errors.js";
+import { assertImageAbsent } from "./image-files.js";
+import type { ImageProgressListener } from "./progress.js";
+import { buildUbuntuImage } from "./ubuntu.js";
+import { buildWindowsImage } from "./windows.js";
+
+/** The recipes `buildRecipe` knows, each with its home under `images/`. */
+export const RECIPES = ["debian-bookworm", "ubuntu-noble", "windows-server-2022"] as const;
+export type RecipeName = (typeof RECIPES)[number];
+
+export interface BuildRecipeOptions {
+  recipe: string;
+  /** The store root (`--store=qemu:DIR`); the image goes to `<root>/base-image/`. */
+  storeRoot: string;
+  /** @default the recipe's name */
+  name?: string | undefined;
+  /** Extra packages (Debian: installed by mmdebstrap; Ubuntu: by cloud-init). */
+  packages?: readonly string[];
+  /** Windows: the install ISO and the virtio-win ISO. */
+  iso?: string | undefined;
+  virtioIso?: string | undefined;
+  /** Ubuntu: where SHA256SUMS and the image are. */
+  baseUrl?: string | undefined;
+  onProgress?: ImageProgressListener;
+  signal?: AbortSignal;
+}
+
+/** Checks recipe options before anything is written; every problem, with its flag. */
+export function checkRecipeOptions(o: BuildRecipeOptions): string[] {
+  const problems: string[] = [];
+  if (!(RECIPES as readonly string[]).includes(o.recipe))
+    problems.push(`recipe "${o.recipe}": unknown; recipes: ${RECIPES.join(", ")}`);
+  const windows = o.recipe === "windows-server-2022";
+  if (windows && !o.iso)
+    problems.push("--iso: required for windows-server-2022 (the Windows Server 2022 ISO)");
+  if (windows && !o.virtioIso)
+    problems.push("--virtio-iso: required for windows-server-2022 (virtio-win.iso)");
+  if (!windows && (o.iso || o.virtioIso))
+    problems.push("--iso, --virtio-iso: only for windows-server-2022");
+  if (o.baseUrl && o.recipe !== "ubuntu-noble") problems.push("--base-url: only for ubuntu-noble");
+  if (o.packages?.length && windows) problems.push("--package: not for windows-server-2022");
+  return problems;
+}
+
+/**
+ * Builds a recipe into a store: the store's SSH key (generated on first use in `<store>/keys/`)
+ * is installed for the image's user, and a copy of the private key lands beside the image as
+ * `<name>.key` (mode 0600), named by the manifest's `ssh.privateKey`.
+ */
+export async function buildRecipe(options: BuildRecipeOptions) {
+  const problems = checkRecipeOptions(options);
+  if (problems.length > 0) throw new ImageInputError(problems.join("\n"));
+  const layout = storeLayout(options.storeRoot);
+  const name = options.name ?? options.recipe;
+  await assertImageAbsent(layout.baseImageDir, name);
+  const keys = await ensureKeyPair(layout.keysDir);
+  const common = {
+    outDir: layout.baseImageDir,
+    publicKey: keys.publicKey,
+    privateKeyPath: keys.privateKeyPath,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  switch (options.recipe as RecipeName) {
+    case "debian-bookworm":
+      return buildDebianImage({
+        ...common,
+        recipe: {
+          name,
+          packages: [...DEFAULT_DEBIAN_RECIPE.packages, ...(options.packages ?? [])],
+        },
+      });
+    case "ubuntu-noble":
+      return buildUbuntuImage({
+        ...common,
+        name,
+        downloadDir: join(options.storeRoot, "downloads"),
+        packages: options.packages ?? [],
+        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+      });
+    case "windows-server-2022":
+      return buildWindowsImage({
+        ...common,
+        name,
+        iso: options.iso!,
+        virtioIso: options.virtioIso!,
+      });
+  }
+}

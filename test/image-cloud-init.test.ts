@@ -75,8 +75,6 @@ describe("cloud-init first boots and customise on the Debian image", () => {
           users: [{ name: "alice", publicKeys: [alice.publicKey] }],
           files: [{ path: "/etc/strata-iso-marker", content: "written from the ISO seed\n" }],
         }),
-        networkConfig:
-          'version: 2\nethernets:\n  nic:\n    match: {name: "en*"}\n    dhcp4: true\n',
       },
     });
     expect(iso.poweredOff).toBe(true);

@@ -44,12 +44,22 @@ export interface FirstBootResult {
   durationMs: number;
 }
 
-/** The manifest with the words a first boot needs on a kernel-mode command line. */
-export function firstBootManifest(manifest: ImageManifest, via: "iso" | "metadata"): ImageManifest {
+/**
+ * The manifest with the words a first boot needs on a kernel-mode command line: cloud-init on,
+ * the seed URL (metadata mode), and, unless the seed brings a network config, cloud-init's own
+ * network config off: its DHCP fallback would otherwise be written over the image's network
+ * setup (the Debian image's static address) and slow every later boot.
+ */
+export function firstBootManifest(
+  manifest: ImageManifest,
+  via: "iso" | "metadata",
+  seed?: NoCloudSeed,
+): ImageManifest {
   if (manifest.boot.mode !== "kernel") return manifest;
   const words = [
     "cloud-init=enabled",
     ...(via === "metadata" ? [noCloudUrlCmdline(METADATA_URL)] : []),
+    ...(seed?.networkConfig === undefined ? ["network-config=disabled"] : []),
   ];
   return {
     ...manifest,
@@ -96,7 +106,7 @@ export async function runFirstBoot(options: RunFirstBootOptions): Promise<FirstB
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }
-  const manifest = firstBootManifest(options.manifest, options.via);
+  const manifest = firstBootManifest(options.manifest, options.via, options.seed);
   // Disk-boot images have no command line to set: cloud-init also reads ds= from the SMBIOS serial.
   const extraArgs =
     service && manifest.boot.mode === "disk"

@@ -7,7 +7,6 @@ import { type QmpEvent, startVm, type VmEvent } from "@strata/qemu-runner";
 import {
   connectSsh,
   SshCancelledError,
-  SshCommandError,
   SshConnectionLostError,
   waitForSsh,
 } from "@strata/ssh-transport";

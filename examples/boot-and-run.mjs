@@ -23,34 +23,39 @@ try {
   const overlay = join(dir, "overlay.qcow2");
   execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base, overlay]);
   const manifest = await loadImageManifest(base); // <name>.json beside the image, or defaults
-  await using vm = await startVm({
+  const vm = await startVm({
     image: overlay,
     manifest,
     onEvent: (e) => e.type === "warning" && console.error(`warning: ${e.message}`),
   });
-  console.error(
-    `QEMU ${vm.pid} (${vm.accel}), SSH on 127.0.0.1:${vm.sshPort}, console ${vm.serialLogPath}`,
-  );
-  await using ssh = await waitForSsh({
-    port: vm.sshPort,
-    username: manifest.ssh.user,
-    privateKey: {
-      path: manifest.ssh.privateKey ?? join(process.env.HOME ?? "", ".ssh/id_ed25519"),
-    },
-    shell: manifest.shell,
-    signal: vm.signal, // QEMU dying during boot rejects with its console tail
-    diagnostics: () => vm.consoleTail(),
-  });
-  const result = await ssh.exec(command, {
-    onStdout: (chunk) => process.stdout.write(chunk),
-    onStderr: (chunk) => process.stderr.write(chunk),
-  });
-  await ssh.close();
-  const down = await vm.shutdown({ timeoutMs: 60_000 });
-  console.error(
-    `exit ${result.exitCode ?? result.signal}; powered off ${down.graceful ? "by ACPI" : "by force"}`,
-  );
-  process.exitCode = result.exitCode ?? 1;
+  // Node 20 has no `await using` syntax (TypeScript compiles it): dispose by hand.
+  try {
+    console.error(
+      `QEMU ${vm.pid} (${vm.accel}), SSH on 127.0.0.1:${vm.sshPort}, console ${vm.serialLogPath}`,
+    );
+    const ssh = await waitForSsh({
+      port: vm.sshPort,
+      username: manifest.ssh.user,
+      privateKey: {
+        path: manifest.ssh.privateKey ?? join(process.env.HOME ?? "", ".ssh/id_ed25519"),
+      },
+      shell: manifest.shell,
+      signal: vm.signal, // QEMU dying during boot rejects with its console tail
+      diagnostics: () => vm.consoleTail(),
+    });
+    const result = await ssh.exec(command, {
+      onStdout: (chunk) => process.stdout.write(chunk),
+      onStderr: (chunk) => process.stderr.write(chunk),
+    });
+    await ssh.close();
+    const down = await vm.shutdown({ timeoutMs: 60_000 });
+    console.error(
+      `exit ${result.exitCode ?? result.signal}; powered off ${down.graceful ? "by ACPI" : "by force"}`,
+    );
+    process.exitCode = result.exitCode ?? 1;
+  } finally {
+    await vm[Symbol.asyncDispose](); // kills QEMU if anything above failed
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

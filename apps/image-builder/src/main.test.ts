@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CliIo } from "./io.js";
 import { main } from "./main.js";
-import { formatBar } from "./render-progress.js";
+import { createProgressRenderer, formatBar } from "./render-progress.js";
 
 function capture(cwd: string, isTTY = false) {
   const out: string[] = [];
@@ -140,6 +140,34 @@ describe("strata-image", () => {
       code: 2,
       stderr: expect.stringContaining("not a zstd"),
     });
+  });
+
+  it("renders plain lines off a terminal: stages, a bar line per 10 %, no tool output", () => {
+    const c = capture(dir, false);
+    const r = createProgressRenderer(c.io);
+    r.onProgress({ type: "stage", stage: "convert", message: "converting" });
+    for (const p of [1, 5, 12, 14, 55, 100])
+      r.onProgress({ type: "percent", stage: "convert", percent: p });
+    r.onProgress({ type: "output", stage: "convert", line: "noise" });
+    expect(c.stderr().split("\n").filter(Boolean)).toEqual([
+      "[convert] converting",
+      `[convert] [${".".repeat(30)}]   1%`,
+      `[convert] [${"#".repeat(4)}${".".repeat(26)}]  12%`,
+      `[convert] [${"#".repeat(17)}${".".repeat(13)}]  55%`,
+      `[convert] [${"#".repeat(30)}] 100%`,
+    ]);
+  });
+
+  it("redraws one status line on a terminal", () => {
+    const c = capture(dir, true);
+    const r = createProgressRenderer(c.io);
+    r.onProgress({ type: "stage", stage: "download", message: "downloading" });
+    r.onProgress({ type: "bytes", stage: "download", done: 512, total: 1024 });
+    r.onProgress({ type: "output", stage: "download", line: "tool says hi" });
+    r.done();
+    expect(c.stderr()).toBe(
+      `==> downloading\n\r\x1b[K    ${formatBar(512, 1024)}\r\x1b[K    download: tool says hi\r\x1b[K`,
+    );
   });
 
   it("draws a byte bar", () => {

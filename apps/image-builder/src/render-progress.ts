@@ -19,6 +19,13 @@ export function formatBar(done: number, total: number | undefined): string {
   return `[${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}] ${pct}  ${formatBytes(done)} / ${formatBytes(total)}`;
 }
 
+/** A text bar for work counted in percent (qemu-img convert). */
+export function formatPercentBar(percent: number): string {
+  const ratio = Math.min(1, Math.max(0, percent / 100));
+  const filled = Math.round(ratio * BAR_WIDTH);
+  return `[${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}] ${`${Math.floor(ratio * 100)}%`.padStart(4)}`;
+}
+
 /**
  * On a terminal: one status line redrawn in place (stage, latest tool output or a byte bar).
  * Elsewhere (CI, pipes): stage lines as they come, a byte line every 10 %, tool output only with
@@ -53,6 +60,16 @@ export function createProgressRenderer(io: CliIo, verbose = false): ProgressRend
       if (tenth > lastTenth) {
         lastTenth = tenth;
         io.stderr.write(`[${e.stage}] ${formatBar(e.done, e.total)}\n`);
+      }
+      return;
+    }
+    if (e.type === "percent") {
+      const bar = formatPercentBar(e.percent);
+      if (io.isTTY) return draw(`    ${bar}`);
+      const tenth = Math.floor(e.percent / 10);
+      if (tenth > lastTenth) {
+        lastTenth = tenth;
+        io.stderr.write(`[${e.stage}] ${bar}\n`);
       }
       return;
     }

@@ -52,8 +52,9 @@ export async function exportImage(
         message: "flattening the image into a standalone qcow2",
       });
       qcow2 = join(work, `${name}.qcow2`);
-      await runTool("qemu-img", ["convert", "-O", "qcow2", image, qcow2], {
+      await runTool("qemu-img", ["convert", "-p", "-O", "qcow2", image, qcow2], {
         stage: "convert",
+        onProgress: options.onProgress,
         signal,
       });
     }

@@ -109,7 +109,7 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     progress?.({ type: "stage", stage: "convert", message: "converting to qcow2" });
     await runTool(
       "qemu-img",
-      ["convert", "-f", "raw", "-O", "qcow2", raw, join(work, `${name}.qcow2`)],
+      ["convert", "-p", "-f", "raw", "-O", "qcow2", raw, join(work, `${name}.qcow2`)],
       { stage: "convert", onProgress: progress, signal: options.signal },
     );
     await rm(raw, { force: true });

@@ -149,8 +149,8 @@ export async function customiseImage(options: CustomiseImageOptions): Promise<Cu
     });
     await runTool(
       "qemu-img",
-      ["convert", "-O", "qcow2", overlay, join(work, `${options.name}.qcow2`)],
-      { stage: "convert", signal },
+      ["convert", "-p", "-O", "qcow2", overlay, join(work, `${options.name}.qcow2`)],
+      { stage: "convert", onProgress: progress, signal },
     );
     const fromJson = (await readManifestJson(dir, options.from)) ?? { name: options.from };
     const renamed = await renameManifestFiles(fromJson, dir, work, options.name);

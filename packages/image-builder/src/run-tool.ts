@@ -1,6 +1,7 @@
 import { execa } from "execa";
 import { ImageCommandError, MissingToolError } from "./errors.js";
 import type { ImageProgressListener } from "./progress.js";
+import { classifyToolLine } from "./tool-progress.js";
 
 /** Debian package that ships each host tool we call, for "install it with" messages. */
 const TOOL_PACKAGES: Record<string, string> = {
@@ -32,7 +33,7 @@ export async function runTool(
   const onLine = (line: string) => {
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
-    options.onProgress?.({ type: "output", stage: options.stage, line });
+    if (options.onProgress) options.onProgress(classifyToolLine(options.stage, line));
   };
   const child = execa(file, args, {
     all: true,
@@ -46,7 +47,8 @@ export async function runTool(
   let pending = "";
   child.all?.on("data", (chunk: Buffer) => {
     pending += chunk.toString("utf8");
-    const lines = pending.split("\n");
+    // qemu-img -p redraws its counter with \r: each redraw counts as a line.
+    const lines = pending.split(/\r\n|\r|\n/);
     pending = lines.pop() ?? "";
     for (const l of lines) onLine(l);
   });

@@ -72,8 +72,9 @@ export async function buildUbuntuImage(options: BuildUbuntuImageOptions) {
       stage: "convert",
       message: `copying the cloud image, ${sizeGiB} GiB`,
     });
-    await runTool("qemu-img", ["convert", "-O", "qcow2", download.path, qcow2], {
+    await runTool("qemu-img", ["convert", "-p", "-O", "qcow2", download.path, qcow2], {
       stage: "convert",
+      onProgress: progress,
       signal,
     });
     await runTool("qemu-img", ["resize", "-q", qcow2, `${sizeGiB}G`], { stage: "convert", signal });

@@ -47,8 +47,11 @@ export interface CustomisedImage {
 
 /** The command that mounts the setup CD in the guest and runs its script as root. */
 export function setupCommand(os: string): string {
-  if (os === "windows")
-    return `powershell -NoProfile -ExecutionPolicy Bypass -Command "$d = (Get-Volume -FileSystemLabel '${SETUP_CD_LABEL}').DriveLetter; & \\"$($d):\\setup.ps1\\"; exit $LASTEXITCODE"`;
+  if (os === "windows") {
+    // -EncodedCommand (base64 of UTF-16LE) passes through cmd.exe with no quoting to get wrong.
+    const script = `$d = (Get-Volume -FileSystemLabel '${SETUP_CD_LABEL}').DriveLetter; & "$($d):\\setup.ps1"; exit $LASTEXITCODE`;
+    return `powershell -NoProfile -ExecutionPolicy Bypass -EncodedCommand ${Buffer.from(script, "utf16le").toString("base64")}`;
+  }
   const mnt = "/run/strata-setup";
   return [
     `sudo -n mkdir -p ${mnt}`,

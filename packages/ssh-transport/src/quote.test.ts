@@ -68,7 +68,7 @@ describe("buildCommandLine", () => {
       user: { uid: 1000, gid: 1000 },
     });
     expect(line).toBe(
-      "sudo -n -u '#1000' -g '#1000' -- env 'A=1 2' /bin/bash -c 'cd '\\''/home/opam/src dir'\\'' && make -j2'",
+      "sudo -n -u '#1000' -g '#1000' -- env 'A=1 2' /bin/bash -c 'cd '\\''/home/opam/src dir'\\'' || exit 1\nmake -j2'",
     );
   });
 
@@ -96,5 +96,33 @@ describe("buildCommandLine", () => {
 
   it("flags invalid environment names", () => {
     expect(invalidEnvNames({ OK_1: "", "BAD-NAME": "", "1X": "" })).toEqual(["BAD-NAME", "1X"]);
+  });
+});
+
+describe("cwd in a real shell", () => {
+  it("runs none of a multi-command script when the directory is missing", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const line = buildCommandLine("echo a; echo b", {
+      dialect: "posix",
+      cwd: "/nonexistent-strata-dir",
+    });
+    let out = "";
+    let status = 0;
+    try {
+      out = execFileSync("/bin/sh", ["-c", line], {
+        stdio: ["ignore", "pipe", "ignore"],
+      }).toString();
+    } catch (e) {
+      status = (e as { status: number }).status;
+      out = String((e as { stdout: Buffer }).stdout);
+    }
+    expect(status).toBe(1);
+    expect(out).toBe("");
+    expect(
+      execFileSync("/bin/sh", [
+        "-c",
+        buildCommandLine("pwd; echo b", { dialect: "posix", cwd: "/tmp" }),
+      ]).toString(),
+    ).toBe("/tmp\nb\n");
   });
 });

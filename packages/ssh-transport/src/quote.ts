@@ -86,7 +86,8 @@ export function buildCommandLine(
     return [...cd, ...sets, line].join(" && ");
   }
   let script = typeof command === "string" ? command : `exec ${quotePosixArgv(command)}`;
-  if (o.cwd) script = `cd ${quotePosix(o.cwd)} && ${script}`;
+  // Not `cd DIR && SCRIPT`: in `cd DIR && a; b`, b would still run in the wrong directory.
+  if (o.cwd) script = `cd ${quotePosix(o.cwd)} || exit 1\n${script}`;
   const words: string[] = [];
   if (o.user) words.push("sudo", "-n", "-u", `'#${o.user.uid}'`, "-g", `'#${o.user.gid}'`, "--");
   if (env.length > 0) words.push("env", ...env.map(([k, v]) => quotePosix(`${k}=${v}`)));

@@ -8,6 +8,7 @@ import { bootGuest, type Guest } from "./guest.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { copyLayerId } from "./layer-id.js";
 import type { StepEnv } from "./step-env.js";
+import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
 
 /** A finished stage of a multi-stage build, as `(copy (from (build NAME)))` reads it. */
 export interface StageResult {
@@ -92,20 +93,19 @@ export async function copyStep(
       onLog: (chunk) => env.emit({ type: "output", chunk }),
     },
     async (layer) => {
-      await using guest = await bootGuest({
-        ...env.machine,
+      await using guest = await startStepGuest(env, {
         image: layer.image,
-        manifest: env.manifest,
-        privateKeyPath: env.privateKeyPath,
+        parent,
         network: "restricted",
         drives,
         signal: layer.signal,
       });
       await fill(guest);
-      await guest.shutdown();
+      await finishStepGuest(env, guest, layer.dir);
     },
   );
   env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
+  if (!result.cached) await trimWarmStates(env, id);
   return id;
 }
 

@@ -1,10 +1,12 @@
 import { stat } from "node:fs/promises";
 import type { CacheStrategy } from "@strata/cache-sync";
 import {
+  chooseAccelerator,
   defaultManifest,
   type GuestOs,
   type ImageManifest,
   loadImageManifest,
+  qemuBinary,
 } from "@strata/qemu-runner";
 import { printOperation, type Spec } from "@strata/spec-parser";
 import { ensureKeyPair } from "@strata/ssh-transport";
@@ -17,6 +19,12 @@ import { baseLayerId } from "./layer-id.js";
 import { runStep } from "./run-step.js";
 import { checkSecrets, type SecretValues } from "./secrets.js";
 import type { StepEnv } from "./step-env.js";
+import { machineIdentity } from "./warm-state.js";
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
 
 export interface RunBuildOptions extends MachineOptions {
   store: Store;
@@ -30,7 +38,15 @@ export interface RunBuildOptions extends MachineOptions {
   /** @default "auto": disk caches on Linux and BSD guests, copy on Windows */
   cacheStrategy?: CacheStrategy | "auto";
   /** Limit on one step's command. @default none */
-  stepTimeoutMs?: number;
+  stepTimeoutMs?: number | undefined;
+  /**
+   * "auto": a step resumes its parent's saved VM state when this machine can (no boot), and
+   * each step's state is saved beside its layer. "off": every step boots and powers off.
+   * @default "auto"
+   */
+  warm?: "auto" | "off" | undefined;
+  /** Keep saved VM states only for the last N layers of each chain. @default all */
+  warmKeep?: number | undefined;
   signal?: AbortSignal;
   onEvent?: BuildEventListener;
 }
@@ -83,6 +99,14 @@ async function runStage(
     stepTimeoutMs: o.stepTimeoutMs,
     signal: o.signal,
     emit,
+    warm: o.warm ?? "auto",
+    warmKeep: o.warmKeep,
+    identity: once(async () => {
+      const { accel } = await chooseAccelerator(o.accel ?? "auto", {
+        qemuBinary: qemuBinary(manifest.arch),
+      });
+      return machineIdentity(manifest, accel, o.memoryMiB, o.cpus);
+    }),
   };
   let ctx: BuildContext = initialContext(manifest.os, manifest.shell);
   const fromText = `(from ${spec.from})`;

@@ -1,5 +1,18 @@
-import type { Accelerator, DriveSpec, ImageManifest, Vm, VmEvent } from "@strata/qemu-runner";
-import { startVm } from "@strata/qemu-runner";
+import { randomBytes } from "node:crypto";
+import {
+  type Accelerator,
+  type HotplugDrive,
+  hotAddDrive,
+  hotplugPortArgs,
+  hotRemoveDrive,
+  type ImageManifest,
+  INCOMING_ARGS,
+  resumeVmState,
+  saveVmState,
+  startVm,
+  type Vm,
+  type VmEvent,
+} from "@strata/qemu-runner";
 import { type SshSession, waitForSsh } from "@strata/ssh-transport";
 
 /** How every VM of a build is started; fixed for the whole build. */
@@ -10,9 +23,9 @@ export interface MachineOptions {
   cpus?: number | undefined;
   /** @default "auto" */
   accel?: Accelerator | "auto" | undefined;
-  /** Time from QEMU's start to a working SSH connection. @default DEFAULT_BOOT_TIMEOUT_MS */
+  /** Time from QEMU's start to a working SSH connection. @default DEFAULT_GUEST_BOOT_TIMEOUT_MS */
   bootTimeoutMs?: number | undefined;
-  /** Time the guest gets to power off after ACPI power-down. @default 60 s */
+  /** Time the guest gets to power off after ACPI power-down. @default DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS */
   shutdownTimeoutMs?: number | undefined;
 }
 
@@ -22,18 +35,24 @@ export interface BootGuestOptions extends MachineOptions {
   /** The private key to log in with (the manifest's, else the store's). */
   privateKeyPath: string;
   network: "host" | "restricted";
-  drives?: DriveSpec[] | undefined;
+  /** Disks plugged in once the guest is up (every VM starts with the same devices). */
+  drives?: readonly HotplugDrive[] | undefined;
+  /** A state saved by {@link Guest.suspend} on exactly this disk's parent: resume, don't boot. */
+  resumeFrom?: string | undefined;
   signal?: AbortSignal | undefined;
   onEvent?: ((event: VmEvent) => void) | undefined;
 }
 
 export const DEFAULT_GUEST_BOOT_TIMEOUT_MS = 300_000;
 export const DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS = 60_000;
+const ROOT = { uid: 0, gid: 0 };
 
-/** A booted guest with one SSH connection. Disposing powers it off (or kills it). */
+/** A running guest with one SSH connection. Disposing stops it at once. */
 export class Guest implements AsyncDisposable {
   #stopped = false;
   readonly #cleanups: (() => Promise<void>)[] = [];
+  readonly #ports: number[] = [];
+
   constructor(
     readonly vm: Vm,
     readonly ssh: SshSession,
@@ -41,13 +60,30 @@ export class Guest implements AsyncDisposable {
     readonly shutdownTimeoutMs: number,
   ) {}
 
-  /** Runs `fn` once the VM is gone (after shutdown or dispose). */
+  /** Runs `fn` once the VM is gone (after shutdown, suspend or dispose). */
   defer(fn: () => Promise<void>): void {
     this.#cleanups.push(fn);
   }
 
   async #cleanup(): Promise<void> {
     for (const fn of this.#cleanups.splice(0).reverse()) await fn().catch(() => {});
+  }
+
+  /** Plugs disks in and waits until the guest sees each as /dev/disk/by-id/virtio-<serial>. */
+  async attachDrives(drives: readonly HotplugDrive[]): Promise<void> {
+    for (const d of drives) {
+      const port = this.#ports.length;
+      await hotAddDrive(this.vm, port, d);
+      this.#ports.push(port);
+    }
+    if (drives.length === 0 || this.os === "windows") return;
+    const links = drives.map((d) => `/dev/disk/by-id/virtio-${d.serial}`).join(" ");
+    const wait = `for i in $(seq 300); do ok=1; for l in ${links}; do [ -e "$l" ] || ok=; done; [ -n "$ok" ] && udevadm settle && exit 0; sleep 0.1; done; echo "plugged disks did not appear: ${links}" >&2; exit 1`;
+    await this.ssh.exec(wait, { shell: ["/bin/sh", "-c"], check: true });
+  }
+
+  async #detachDrives(): Promise<void> {
+    for (const port of this.#ports.splice(0).reverse()) await hotRemoveDrive(this.vm, port);
   }
 
   /**
@@ -57,16 +93,35 @@ export class Guest implements AsyncDisposable {
   async shutdown(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.os !== "windows")
-      await this.ssh.exec("sync", { user: { uid: 0, gid: 0 } }).catch(() => {});
-    await this.ssh.close().catch(() => {});
-    const result = await this.vm
-      .shutdown({ timeoutMs: this.shutdownTimeoutMs })
-      .finally(() => this.#cleanup());
-    if (!result.graceful)
-      throw new Error(
-        `the guest did not power off within ${Math.round(this.shutdownTimeoutMs / 1000)} s after ACPI power-down`,
-      );
+    try {
+      if (this.os !== "windows") await this.ssh.exec("sync", { user: ROOT }).catch(() => {});
+      await this.ssh.close().catch(() => {});
+      const result = await this.vm.shutdown({ timeoutMs: this.shutdownTimeoutMs });
+      if (!result.graceful)
+        throw new Error(
+          `the guest did not power off within ${Math.round(this.shutdownTimeoutMs / 1000)} s after ACPI power-down`,
+        );
+    } finally {
+      await this.#cleanup();
+    }
+  }
+
+  /**
+   * Unplugs the step's disks (unmounted by now), saves the VM's memory and devices to `path`
+   * and stops QEMU. The disk, flushed by QEMU, is the layer; a child resumes from both.
+   */
+  async suspend(path: string): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    try {
+      if (this.os !== "windows") await this.ssh.exec("sync", { user: ROOT }).catch(() => {});
+      await this.#detachDrives();
+      await this.ssh.close().catch(() => {});
+      await saveVmState(this.vm, path);
+      await this.vm[Symbol.asyncDispose]();
+    } finally {
+      await this.#cleanup();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -74,11 +129,16 @@ export class Guest implements AsyncDisposable {
     this.#stopped = true;
     await this.ssh.close().catch(() => {});
     await this.vm.kill().catch(() => {});
+    await this.vm[Symbol.asyncDispose]().catch(() => {});
     await this.#cleanup();
   }
 }
 
-/** Starts QEMU on `image` and waits until SSH answers; the console tail explains a timeout. */
+/**
+ * Starts QEMU on `image` and waits until SSH answers (the console tail explains a timeout), or
+ * resumes a saved state and then sets the guest's clock and reseeds its entropy, since the
+ * guest slept through the time between save and resume. Then plugs in `drives`.
+ */
 export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
   const vm = await startVm({
     image: o.image,
@@ -86,12 +146,13 @@ export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
     memoryMiB: o.memoryMiB,
     cpus: o.cpus,
     accel: o.accel ?? "auto",
-    drives: o.drives ?? [],
     network: o.network,
+    extraArgs: [...hotplugPortArgs(), ...(o.resumeFrom ? INCOMING_ARGS : [])],
     signal: o.signal,
     onEvent: o.onEvent,
   });
   try {
+    if (o.resumeFrom) await resumeVmState(vm, o.resumeFrom);
     const ssh = await waitForSsh({
       port: vm.sshPort,
       username: o.manifest.ssh.user,
@@ -102,14 +163,31 @@ export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
       diagnostics: () => vm.consoleTail(),
       signal: o.signal,
     });
-    return new Guest(
+    const guest = new Guest(
       vm,
       ssh,
       o.manifest.os,
       o.shutdownTimeoutMs ?? DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS,
     );
+    try {
+      if (o.resumeFrom && o.manifest.os !== "windows") {
+        const now = (Date.now() / 1000).toFixed(3);
+        await ssh.exec(`date -u -s @${now} >/dev/null && cat > /dev/urandom`, {
+          user: ROOT,
+          shell: ["/bin/sh", "-c"],
+          stdin: randomBytes(512),
+          check: true,
+        });
+      }
+      await guest.attachDrives(o.drives ?? []);
+      return guest;
+    } catch (err) {
+      await guest[Symbol.asyncDispose]();
+      throw err;
+    }
   } catch (err) {
     await vm.kill().catch(() => {});
+    await vm[Symbol.asyncDispose]().catch(() => {});
     throw err;
   }
 }

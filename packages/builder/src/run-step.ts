@@ -1,13 +1,14 @@
 import type { CacheEvent } from "@strata/cache-sync";
 import { openCaches } from "@strata/cache-sync";
 import type { RunOp } from "@strata/spec-parser";
+import { quotePosix } from "@strata/ssh-transport";
 import type { BuildContext } from "./build-context.js";
 import { BuildStepFailedError, StepTimeoutError } from "./errors.js";
-import { bootGuest } from "./guest.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { runLayerId } from "./layer-id.js";
 import { installSecrets, secretDigest } from "./secrets.js";
 import type { StepEnv } from "./step-env.js";
+import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
 
 /**
  * A `run` step: boot the parent layer's overlay, bring caches and secrets in, run the command
@@ -56,21 +57,13 @@ export async function runStep(
             ? env.emit({ type: "warning", message: `cache ${e.cache}: ${e.message}` })
             : info(describeCacheEvent(e)),
       });
-      const started = Date.now();
-      await using guest = await bootGuest({
-        ...env.machine,
+      await using guest = await startStepGuest(env, {
         image: layer.image,
-        manifest: env.manifest,
-        privateKeyPath: env.privateKeyPath,
+        parent,
         network,
         drives: caches.drives,
         signal: layer.signal,
-        onEvent: (e) =>
-          e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined,
       });
-      info(
-        `guest up after ${((Date.now() - started) / 1000).toFixed(1)} s (ssh port ${guest.vm.sshPort})`,
-      );
       const posix = env.manifest.os !== "windows";
       const user = posix ? await resolveGuestUser(guest.ssh, ctx.user) : undefined;
       const removeSecrets = await installSecrets(
@@ -79,6 +72,13 @@ export async function runStep(
         user ?? { uid: 0, gid: 0 },
         env.manifest.os,
       );
+      // As with Docker's WORKDIR, the directory is created (by root) when it is missing.
+      if (posix)
+        await guest.ssh.exec(`mkdir -p -- ${quotePosix(ctx.workdir)}`, {
+          user: { uid: 0, gid: 0 },
+          shell: ["/bin/sh", "-c"],
+          check: true,
+        });
       await caches.attach(guest.ssh);
       const timeout = env.stepTimeoutMs ? AbortSignal.timeout(env.stepTimeoutMs) : undefined;
       const signal = timeout ? AbortSignal.any([layer.signal, timeout]) : layer.signal;
@@ -102,13 +102,16 @@ export async function runStep(
       await removeSecrets();
       // Caches come back whatever the command's status: downloads survive a failed step.
       await caches.detach(guest.ssh);
-      await guest.shutdown();
+      // A failed step is not kept, so its VM state is not worth saving.
+      if (exec.exitCode === 0) await finishStepGuest(env, guest, layer.dir);
+      else await guest.shutdown();
       await caches.commit();
       if (exec.exitCode !== 0)
         throw new BuildStepFailedError(op.shell, exec.exitCode ?? null, exec.signal ?? null);
     },
   );
   env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
+  if (!result.cached) await trimWarmStates(env, id);
   return id;
 }
 

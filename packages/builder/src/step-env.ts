@@ -4,6 +4,7 @@ import type { Store } from "@strata/store";
 import type { BuildEventListener } from "./events.js";
 import type { MachineOptions } from "./guest.js";
 import type { SecretValues } from "./secrets.js";
+import type { MachineIdentity } from "./warm-state.js";
 
 /** What every step of one build shares. */
 export interface StepEnv {
@@ -16,4 +17,10 @@ export interface StepEnv {
   readonly stepTimeoutMs: number | undefined;
   readonly signal: AbortSignal | undefined;
   readonly emit: BuildEventListener;
+  /** Resume steps from their parent's saved VM state where possible, and save each step's. */
+  readonly warm: "auto" | "off";
+  /** Keep saved states only for the last N layers of a chain. @default all */
+  readonly warmKeep: number | undefined;
+  /** The machine a saved state must match, worked out once per build. */
+  readonly identity: () => Promise<MachineIdentity>;
 }

@@ -18,7 +18,9 @@ export type QemuErrorCode =
   | "QEMU_BOOT_TIMEOUT"
   | "QEMU_QMP_ERROR"
   | "QEMU_QMP_CLOSED"
-  | "QEMU_CANCELLED";
+  | "QEMU_CANCELLED"
+  | "QEMU_STATE_FAILED"
+  | "QEMU_HOTPLUG_FAILED";
 
 /** Base class of every error thrown by @strata/qemu-runner; branch on `code`. */
 export class QemuError extends Error {
@@ -154,5 +156,19 @@ export class QemuCancelledError extends QemuError {
   readonly cancelled = true;
   constructor(what: string, options?: { cause?: unknown }) {
     super("QEMU_CANCELLED", `${what} was cancelled.`, options);
+  }
+}
+
+/** Saving a VM's state to a file, or resuming from one, failed (a corrupt or mismatched file). */
+export class QemuStateError extends QemuError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("QEMU_STATE_FAILED", message, options);
+  }
+}
+
+/** A drive could not be plugged into or out of a running VM. */
+export class QemuHotplugError extends QemuError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("QEMU_HOTPLUG_FAILED", message, options);
   }
 }

@@ -30,12 +30,21 @@ export {
   QemuError,
   type QemuErrorCode,
   QemuExitedError,
+  QemuHotplugError,
   QemuOptionsError,
   QemuPortInUseError,
   QemuStartError,
+  QemuStateError,
   QmpClosedError,
   QmpCommandError,
 } from "./errors.js";
+export {
+  HOTPLUG_PORTS,
+  type HotplugDrive,
+  hotAddDrive,
+  hotplugPortArgs,
+  hotRemoveDrive,
+} from "./hotplug.js";
 export {
   type BootConfig,
   DEFAULT_CPUS,
@@ -82,3 +91,4 @@ export {
   type VmExit,
   type WaitUntilReadyOptions,
 } from "./vm.js";
+export { DEFAULT_STATE_TIMEOUT_MS, INCOMING_ARGS, resumeVmState, saveVmState } from "./vm-state.js";

@@ -23,6 +23,8 @@ const OPTIONS = {
   "step-timeout": { type: "string" },
   json: { type: "boolean" },
   watch: { type: "boolean" },
+  warm: { type: "string" },
+  "warm-keep": { type: "string" },
 } as const;
 
 function positiveNumber(
@@ -78,6 +80,8 @@ function prepare(argv: readonly string[], io: CliIo) {
     "disk",
   ] as const);
   const stepTimeoutS = positiveNumber(values["step-timeout"], "--step-timeout", false);
+  const warm = oneOf(values.warm, "--warm", ["auto", "off"] as const);
+  const warmKeep = positiveNumber(values["warm-keep"], "--warm-keep", true);
   const specPath = values.file ?? "build.spec";
   const contextDir = resolve(io.cwd, positionals[0]!);
   const render = createBuildRenderer(io, {
@@ -97,6 +101,8 @@ function prepare(argv: readonly string[], io: CliIo) {
       guestOs,
       cacheStrategy,
       stepTimeoutMs: stepTimeoutS ? stepTimeoutS * 1000 : undefined,
+      warm,
+      warmKeep,
       signal,
       onEvent: render,
     });
@@ -123,6 +129,9 @@ options:
   --accel auto|kvm|tcg     accelerator; auto uses KVM only where a probe shows it works
   --cache-strategy S       auto, copy or disk (default: auto: disk on Linux, copy on Windows)
   --step-timeout S         fail a step whose command runs longer than S seconds
+  --warm auto|off          auto (default): resume each step from its parent's saved VM state
+                           instead of booting, and save each step's state beside its layer
+  --warm-keep N            keep saved VM states only for the last N layers of a chain
   --json                   one JSON event per line on stdout
   --watch                  rebuild when the spec or a context file changes (Ctrl-C to stop)
 ${STORE_USAGE}`,

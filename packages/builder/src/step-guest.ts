@@ -1,0 +1,79 @@
+import { join } from "node:path";
+import { type DriveSpec, QemuStateError } from "@strata/qemu-runner";
+import { bootGuest, type Guest } from "./guest.js";
+import type { StepEnv } from "./step-env.js";
+import { dropWarmState, findWarmState, STATE_FILE, writeWarmMeta } from "./warm-state.js";
+
+export interface StepGuestOptions {
+  /** The new layer's image (an overlay of `parent`'s). */
+  image: string;
+  parent: string;
+  network: "host" | "restricted";
+  drives?: readonly DriveSpec[];
+  signal: AbortSignal;
+}
+
+/**
+ * The VM a step runs in: resumed from the parent layer's saved state when there is one this
+ * machine can use (`--warm=auto`), else booted cold; verbose output says which and why. A saved
+ * state that fails to load is removed and the step boots cold.
+ */
+export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise<Guest> {
+  const info = (message: string) => env.emit({ type: "info", message });
+  const parentDir = env.store.layerDir(o.parent);
+  let resumeFrom: string | undefined;
+  if (env.warm === "auto") {
+    const found = await findWarmState(parentDir, await env.identity());
+    if ("path" in found) resumeFrom = found.path;
+    else info(`cold boot: ${found.reason}`);
+  }
+  const boot = (from: string | undefined) =>
+    bootGuest({
+      ...env.machine,
+      image: o.image,
+      manifest: env.manifest,
+      privateKeyPath: env.privateKeyPath,
+      network: o.network,
+      drives: (o.drives ?? []).map((d, i) => ({ ...d, serial: d.serial ?? `strata-d${i}` })),
+      resumeFrom: from,
+      signal: o.signal,
+      onEvent: (e) =>
+        e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined,
+    });
+  const started = Date.now();
+  const took = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  let guest: Guest;
+  try {
+    guest = await boot(resumeFrom);
+  } catch (err) {
+    if (!(resumeFrom && err instanceof QemuStateError)) throw err;
+    env.emit({
+      type: "warning",
+      message: `the saved VM state of ${o.parent.slice(0, 12)} is unusable (${err.message}); removed, booting cold`,
+    });
+    await dropWarmState(parentDir);
+    resumeFrom = undefined;
+    guest = await boot(undefined);
+  }
+  info(
+    `${resumeFrom ? "resumed from the parent's saved state" : "booted"} in ${took()} (ssh port ${guest.vm.sshPort})`,
+  );
+  return guest;
+}
+
+/** Ends a step's VM: saved for its children to resume (`--warm=auto`), or powered off. */
+export async function finishStepGuest(env: StepEnv, guest: Guest, layerDir: string): Promise<void> {
+  if (env.warm !== "auto") return guest.shutdown();
+  await guest.suspend(join(layerDir, STATE_FILE));
+  await writeWarmMeta(layerDir, await env.identity());
+}
+
+/** Keeps saved states only on the last `keep` layers of the chain ending at `id`. */
+export async function trimWarmStates(env: StepEnv, id: string): Promise<void> {
+  if (env.warmKeep === undefined) return;
+  let current = env.store.lookup(id)?.parent;
+  for (let depth = 1; current; depth++) {
+    if (depth >= env.warmKeep) await dropWarmState(env.store.layerDir(current));
+    current = env.store.lookup(current)?.parent;
+  }
+}

@@ -1,0 +1,106 @@
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type Accelerator,
+  HOTPLUG_PORTS,
+  type ImageManifest,
+  qemuBinary,
+} from "@strata/qemu-runner";
+import { execa } from "execa";
+
+/** Beside a layer: its VM's memory and devices, saved when the step ended (zstd). */
+export const STATE_FILE = "vmstate.zst";
+/** Beside a layer: what the saved state needs to be resumed (see {@link machineIdentity}). */
+export const STATE_META = "vmstate.json";
+
+/** Everything a saved state depends on; a state is resumed only by an identical machine. */
+export interface MachineIdentity {
+  qemu: string;
+  arch: string;
+  accel: Accelerator;
+  memoryMiB: number;
+  cpus: number;
+  boot: string;
+  firmware: string;
+  disk: string;
+  hotplugPorts: number;
+}
+
+const versions = new Map<string, Promise<string>>();
+
+function qemuVersion(binary: string): Promise<string> {
+  let v = versions.get(binary);
+  if (!v) {
+    v = execa(binary, ["--version"]).then(
+      (r) => r.stdout.split("\n")[0] ?? "",
+      () => "unknown",
+    );
+    versions.set(binary, v);
+  }
+  return v;
+}
+
+async function fileIdentity(path: string | undefined): Promise<string> {
+  if (!path) return "";
+  const s = await stat(path).catch(() => undefined);
+  return s ? `${s.size}:${Math.round(s.mtimeMs)}` : "missing";
+}
+
+export async function machineIdentity(
+  manifest: ImageManifest,
+  accel: Accelerator,
+  memoryMiB: number | undefined,
+  cpus: number | undefined,
+): Promise<MachineIdentity> {
+  const b = manifest.boot;
+  const boot =
+    b.mode === "kernel"
+      ? `kernel ${await fileIdentity(b.kernel)} ${await fileIdentity(b.initrd)} ${b.cmdline ?? ""}`
+      : "disk";
+  return {
+    qemu: await qemuVersion(qemuBinary(manifest.arch)),
+    arch: manifest.arch,
+    accel,
+    memoryMiB: memoryMiB ?? manifest.memoryMiB,
+    cpus: cpus ?? manifest.cpus,
+    boot,
+    firmware: manifest.firmware,
+    disk: manifest.disk.interface,
+    hotplugPorts: HOTPLUG_PORTS,
+  };
+}
+
+/** The saved state of the layer in `layerDir` if this machine can resume it, else why not. */
+export async function findWarmState(
+  layerDir: string,
+  now: MachineIdentity,
+): Promise<{ path: string } | { reason: string }> {
+  const meta = await readFile(join(layerDir, STATE_META), "utf8").catch(() => undefined);
+  if (meta === undefined) return { reason: "the parent layer has no saved VM state" };
+  let saved: Partial<MachineIdentity>;
+  try {
+    saved = JSON.parse(meta) as Partial<MachineIdentity>;
+  } catch {
+    return { reason: `${STATE_META} of the parent layer is not JSON` };
+  }
+  const differs = (Object.keys(now) as (keyof MachineIdentity)[]).filter(
+    (k) => saved[k] !== now[k],
+  );
+  if (differs.length > 0)
+    return {
+      reason: `the saved VM state was made by another machine (${differs.map((k) => `${k}: ${saved[k]} then, ${now[k]} now`).join("; ")})`,
+    };
+  const path = join(layerDir, STATE_FILE);
+  if (!(await stat(path).catch(() => undefined))) return { reason: `${STATE_FILE} is missing` };
+  return { path };
+}
+
+export async function writeWarmMeta(layerDir: string, identity: MachineIdentity): Promise<void> {
+  await writeFile(join(layerDir, STATE_META), `${JSON.stringify(identity, null, 2)}\n`);
+}
+
+/** Removes a layer's saved state (unusable, or older than the ones kept). The layer stays. */
+export async function dropWarmState(layerDir: string): Promise<void> {
+  await rm(join(layerDir, STATE_META), { force: true });
+  await rm(join(layerDir, STATE_FILE), { force: true });
+}

@@ -1,0 +1,101 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { QemuStateError } from "./errors.js";
+import type { Vm } from "./vm.js";
+
+/** Time to write or load a saved state. @default 300_000 */
+export const DEFAULT_STATE_TIMEOUT_MS = 300_000;
+
+/** QEMU's `-incoming defer`: start paused, waiting for {@link resumeVmState}. */
+export const INCOMING_ARGS: readonly string[] = ["-incoming", "defer"];
+
+interface MigrationInfo {
+  status?: string;
+  "error-desc"?: string;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+async function whileRunning<T>(vm: Vm, what: string, work: Promise<T>): Promise<T> {
+  const exited = vm.exited.then(() => {
+    const reason = vm.signal.reason as Error | undefined;
+    throw new QemuStateError(`QEMU exited while ${what}: ${reason?.message ?? "no message"}`, {
+      cause: reason,
+    });
+  });
+  return Promise.race([work, exited]);
+}
+
+async function pollMigration(
+  vm: Vm,
+  what: string,
+  timeoutMs: number,
+  done: (i: MigrationInfo) => boolean,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await vm.qmp.execute<MigrationInfo>("query-migrate");
+    if (done(info)) return;
+    if (info.status === "failed" || info.status === "cancelled")
+      throw new QemuStateError(`${what} failed: ${info["error-desc"] ?? info.status}`);
+    if (Date.now() > deadline)
+      throw new QemuStateError(`${what} did not finish within ${timeoutMs / 1000} s`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Pauses the guest and writes its memory and device state to `path` (zstd-compressed, through
+ * QEMU's exec: migration, since QEMU 7.2 has no file: URI). The VM stays paused: quit it after.
+ * The disk is not in the file: resume on an overlay of exactly the disk the VM had here.
+ */
+export async function saveVmState(
+  vm: Vm,
+  path: string,
+  timeoutMs = DEFAULT_STATE_TIMEOUT_MS,
+): Promise<void> {
+  await whileRunning(
+    vm,
+    `saving its state to ${path}`,
+    (async () => {
+      await vm.qmp.execute("stop");
+      // The default bandwidth cap (128 MiB/s) only makes sense across a network.
+      await vm.qmp.execute("migrate-set-parameters", { "max-bandwidth": 64 * 2 ** 30 });
+      await vm.qmp.execute("migrate", { uri: `exec:zstd -q -1 -T0 -f -o ${shellQuote(path)}` });
+      await pollMigration(vm, "saving the VM state", timeoutMs, (i) => i.status === "completed");
+    })(),
+  );
+}
+
+/**
+ * Loads a state saved by {@link saveVmState} into a VM started with {@link INCOMING_ARGS} and the
+ * same devices, and lets the guest continue. A corrupt or mismatched file makes QEMU exit: that
+ * is a {@link QemuStateError}, and the VM is gone.
+ */
+export async function resumeVmState(
+  vm: Vm,
+  path: string,
+  timeoutMs = DEFAULT_STATE_TIMEOUT_MS,
+): Promise<void> {
+  await whileRunning(
+    vm,
+    `loading the state in ${path}`,
+    (async () => {
+      await vm.qmp.execute("migrate-incoming", { uri: `exec:zstd -q -dc ${shellQuote(path)}` });
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { status } = await vm.qmp.execute<{ status: string }>("query-status");
+        if (status === "running") return;
+        // Without -S the guest starts by itself when the load completes; "paused" means it will not.
+        if (status === "paused" || status === "postmigrate") {
+          await vm.qmp.execute("cont");
+          return;
+        }
+        if (Date.now() > deadline)
+          throw new QemuStateError(`loading ${path} did not finish within ${timeoutMs / 1000} s`);
+        await sleep(50);
+      }
+    })(),
+  );
+}

@@ -4,7 +4,7 @@ import { type BuildContext, joinGuestPath } from "./build-context.js";
 import { buildCopyManifest } from "./copy-manifest.js";
 import { packCopyManifest, splitGuestRoot } from "./copy-tar.js";
 import { BuildError } from "./errors.js";
-import { bootGuest, type Guest } from "./guest.js";
+import type { Guest } from "./guest.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { copyLayerId } from "./layer-id.js";
 import type { StepEnv } from "./step-env.js";

@@ -52,6 +52,7 @@ export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise
       message: `the saved VM state of ${o.parent.slice(0, 12)} is unusable (${err.message}); removed, booting cold`,
     });
     await dropWarmState(parentDir);
+    await env.store.remeasure(o.parent);
     resumeFrom = undefined;
     guest = await boot(undefined);
   }
@@ -73,7 +74,8 @@ export async function trimWarmStates(env: StepEnv, id: string): Promise<void> {
   if (env.warmKeep === undefined) return;
   let current = env.store.lookup(id)?.parent;
   for (let depth = 1; current; depth++) {
-    if (depth >= env.warmKeep) await dropWarmState(env.store.layerDir(current));
+    if (depth >= env.warmKeep && (await dropWarmState(env.store.layerDir(current))))
+      await env.store.remeasure(current);
     current = env.store.lookup(current)?.parent;
   }
 }

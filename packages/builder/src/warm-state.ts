@@ -99,8 +99,13 @@ export async function writeWarmMeta(layerDir: string, identity: MachineIdentity)
   await writeFile(join(layerDir, STATE_META), `${JSON.stringify(identity, null, 2)}\n`);
 }
 
-/** Removes a layer's saved state (unusable, or older than the ones kept). The layer stays. */
-export async function dropWarmState(layerDir: string): Promise<void> {
+/**
+ * Removes a layer's saved state (unusable, or older than the ones kept); the layer stays.
+ * Resolves true when there was one.
+ */
+export async function dropWarmState(layerDir: string): Promise<boolean> {
+  const had = (await stat(join(layerDir, STATE_FILE)).catch(() => undefined)) !== undefined;
   await rm(join(layerDir, STATE_META), { force: true });
   await rm(join(layerDir, STATE_FILE), { force: true });
+  return had;
 }

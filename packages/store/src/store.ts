@@ -22,6 +22,7 @@ import {
   toLayerInfo,
   touchLayer,
 } from "./database.js";
+import { allocatedBytes } from "./disk-usage.js";
 import { LayerNotFoundError, StepCancelledError, StoreOptionsError } from "./errors.js";
 import { type DiskUsage, inspectLayer, type LayerInspection, measureStore } from "./inspect.js";
 import { validateLayerId } from "./layer-id.js";
@@ -183,6 +184,18 @@ export class Store implements AsyncDisposable {
   inspect(id: string): Promise<LayerInspection> {
     return inspectLayer(this.#ctx, validateLayerId(id));
   }
+  /**
+   * Measures a finished layer's directory again and records its size: for optional files
+   * beside the image (a saved VM state) added or removed after the layer was built.
+   */
+  async remeasure(id: string): Promise<number> {
+    validateLayerId(id);
+    if (!selectLayer(this.#ctx.db, id)) throw new LayerNotFoundError(id);
+    const bytes = await allocatedBytes(this.layerDir(id));
+    this.#ctx.db.prepare("UPDATE layers SET bytes = ? WHERE id = ?").run(bytes, id);
+    return bytes;
+  }
+
   du(): Promise<DiskUsage> {
     return measureStore(this.#ctx);
   }

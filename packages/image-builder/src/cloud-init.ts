@@ -78,10 +78,15 @@ export function cloudMetaData(instanceId: string, hostname = "strata"): string {
   return `${JSON.stringify({ "instance-id": instanceId, "local-hostname": hostname }, null, 2)}\n`;
 }
 
-/** The kernel command-line words that point cloud-init's NoCloud source at an HTTP seed. */
+/**
+ * The kernel command-line word (or SMBIOS serial) that points cloud-init's NoCloud source at an
+ * HTTP seed. `nocloud-net`, not `nocloud`: cloud-init 22.4 (Debian 12) gives `ds=nocloud` the
+ * dsmode "local", and then drops a seed fetched in the network stage ("[net] Exiting ... in local
+ * mode") and falls back to no datasource at all.
+ */
 export function noCloudUrlCmdline(url: string): string {
   // cloud-init wants the seed URL to end with "/"; it appends user-data, meta-data...
-  return `ds=nocloud;s=${url.endsWith("/") ? url : `${url}/`}`;
+  return `ds=nocloud-net;s=${url.endsWith("/") ? url : `${url}/`}`;
 }
 
 /** What cloud-init's phone_home module POSTs: form fields, urlencoded. */

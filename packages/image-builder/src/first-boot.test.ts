@@ -26,7 +26,7 @@ describe("firstBootManifest", () => {
   it("points NoCloud at the metadata service", () => {
     const m = firstBootManifest(kernel, "metadata");
     expect(m.boot).toMatchObject({
-      cmdline: expect.stringContaining(`ds=nocloud;s=${METADATA_URL}`),
+      cmdline: expect.stringContaining(`ds=nocloud-net;s=${METADATA_URL}`),
     });
     expect(kernel.boot).toMatchObject({ cmdline: "root=/dev/vda quiet" });
   });
@@ -74,7 +74,7 @@ describe("cloud-config", () => {
       "instance-id": "i-1",
       "local-hostname": "h",
     });
-    expect(noCloudUrlCmdline("http://x/seed")).toBe("ds=nocloud;s=http://x/seed/");
+    expect(noCloudUrlCmdline("http://x/seed")).toBe("ds=nocloud-net;s=http://x/seed/");
     expect(parsePhoneHome("instance_id=i-1&hostname=strata")).toEqual({
       instance_id: "i-1",
       hostname: "strata",

@@ -97,7 +97,7 @@ describe("strata build in real VMs", () => {
     expect(output).toContain("no-secret-now");
     expect(events.filter((e) => e.type === "saved")).toHaveLength(7);
     expect(events.at(-1)).toEqual({ type: "done", id: first.id });
-  });
+  }, 1_800_000);
 
   it("keeps the secret out of every layer and log", async () => {
     const result = join(store.root, "result");

@@ -1,4 +1,4 @@
-import { existsSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -88,5 +88,34 @@ describe("remeasure", () => {
     expect(after).toBeGreaterThanOrEqual(before + 4 * 1024 * 1024);
     expect(store.lookup(ids[1]!)!.bytes).toBe(after);
     expect(await store.check()).toEqual({ layersChecked: 3, problems: [] });
+  });
+});
+
+describe("disposal", () => {
+  it("waits for a cancelled step's clean-up, leaving no result-tmp behind", async () => {
+    const controller = new AbortController();
+    let cleaned = false;
+    const id = layerId("cancelled");
+    const started = new Promise<void>((resolve) => {
+      void store
+        .build(
+          id,
+          { parent: ids[2]!, description: "slow", signal: controller.signal },
+          async (layer) => {
+            resolve();
+            await new Promise((r) => layer.signal.addEventListener("abort", r, { once: true }));
+            // Stopping a VM takes a while: disposal must wait for it.
+            await new Promise((r) => setTimeout(r, 300));
+            cleaned = true;
+            throw layer.signal.reason;
+          },
+        )
+        .catch(() => {});
+    });
+    await started;
+    controller.abort();
+    await store[Symbol.asyncDispose]();
+    expect(cleaned).toBe(true);
+    expect(readdirSync(join(dir.path, "result-tmp")).filter((f) => !f.startsWith("."))).toEqual([]);
   });
 });

@@ -73,6 +73,7 @@ export class Store implements AsyncDisposable {
   readonly #ctx: StoreContext;
   readonly #runs = new Map<string, SharedRun>();
   #closing = false;
+  readonly #idle: (() => void)[] = [];
   /** What start-up recovery found. */
   readonly recovery: RecoveryReport;
 
@@ -151,6 +152,7 @@ export class Store implements AsyncDisposable {
         const spec = { id, description, ...(base ? { base } : {}), ...(parent ? { parent } : {}) };
         void runOwnedStep(this.#ctx, run, claim, spec, fn, () => {
           this.#runs.delete(id);
+          if (this.#runs.size === 0) for (const wake of this.#idle.splice(0)) wake();
           if (this.#closing) queueMicrotask(() => this.close());
         });
         return result;
@@ -228,8 +230,13 @@ export class Store implements AsyncDisposable {
     this.#closing = true;
     if (this.#runs.size === 0 && this.#ctx.db.open) this.#ctx.db.close();
   }
+  /**
+   * Closes the store once the steps this process runs have finished, cancelled ones included:
+   * after Ctrl-C, awaiting this is what leaves no `result-tmp` behind before the process exits.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    while (this.#runs.size > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 }
 

@@ -167,7 +167,7 @@ describe("buildQemuArgv", () => {
 describe("drive serials", () => {
   it("creates the root disk's device before any extra disk's, so the root is /dev/vda", () => {
     const argv = buildQemuArgv({ ...base, drives: [{ path: "/src.qcow2", serial: "strata-src" }] });
-    const devices = values(argv, "-device").filter((d) => d.startsWith("virtio-blk-pci"));
+    const devices = values(argv, "-device").filter((d) => d?.startsWith("virtio-blk-pci"));
     expect(devices).toEqual([
       "virtio-blk-pci,drive=disk0",
       "virtio-blk-pci,drive=disk1,serial=strata-src",

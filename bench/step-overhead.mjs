@@ -16,7 +16,8 @@ function freshStore() {
   const root = mkdtempSync(join(tmpdir(), "strata-bench-steps-"));
   mkdirSync(join(root, "base-image"));
   for (const f of readdirSync(imageDir()))
-    if (f.startsWith("debian-bookworm.")) linkSync(join(imageDir(), f), join(root, "base-image", f));
+    if (f.startsWith("debian-bookworm."))
+      linkSync(join(imageDir(), f), join(root, "base-image", f));
   return root;
 }
 
@@ -60,5 +61,9 @@ console.log(`per-step time of a ${STEPS}-step build of trivial commands (s), ste
 console.log(`  cold (--warm=off) ${fmt(cold.times)}   total ${cold.total.toFixed(1)} s`);
 console.log(`  warm (--warm=auto)${fmt(warm.times)}   total ${warm.total.toFixed(1)} s`);
 const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log(`  mean overhead: cold ${avg(cold.times).toFixed(1)} s, warm after the first ${avg(warm.times.slice(1)).toFixed(1)} s`);
-console.log(`  disk used by saved states: ${(warm.stateBytes / 2 ** 20).toFixed(0)} MiB (${(warm.stateBytes / 2 ** 20 / STEPS).toFixed(0)} MiB a layer)`);
+console.log(
+  `  mean overhead: cold ${avg(cold.times).toFixed(1)} s, warm after the first ${avg(warm.times.slice(1)).toFixed(1)} s`,
+);
+console.log(
+  `  disk used by saved states: ${(warm.stateBytes / 2 ** 20).toFixed(0)} MiB (${(warm.stateBytes / 2 ** 20 / STEPS).toFixed(0)} MiB a layer)`,
+);

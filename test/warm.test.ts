@@ -44,7 +44,11 @@ describe("warm starts", () => {
     await cold?.[Symbol.asyncDispose]();
   });
 
-  async function build(store: TestStore, text: string, extra: { warm?: "auto" | "off"; memoryMiB?: number } = {}): Promise<Built> {
+  async function build(
+    store: TestStore,
+    text: string,
+    extra: { warm?: "auto" | "off"; memoryMiB?: number } = {},
+  ): Promise<Built> {
     const events: BuildEvent[] = [];
     await using s = await openStore({ root: store.root });
     const before = Date.now() / 1000;
@@ -70,7 +74,9 @@ describe("warm starts", () => {
     const boots = infos(warmBuild).filter((m) => /^(booted|resumed)/.test(m));
     expect(boots).toHaveLength(3);
     expect(boots[0]).toMatch(/^booted/);
-    expect(boots.slice(1).every((m) => m.startsWith("resumed from the parent's saved state"))).toBe(true);
+    expect(boots.slice(1).every((m) => m.startsWith("resumed from the parent's saved state"))).toBe(
+      true,
+    );
     expect(warmBuild.output).toContain("secret-ok");
     expect(warmBuild.output).toContain("cache-lines=1");
     const clock = Number(/clock=(\d+)/.exec(warmBuild.output)?.[1]);
@@ -89,7 +95,9 @@ describe("warm starts", () => {
   it("boots cold when the saved state was made by another machine, and says why", async () => {
     const next = SPEC.replace(/\)\n$/, `\n (run (shell "cat one")))\n`);
     const b = await build(warm, next, { memoryMiB: 1536 });
-    expect(infos(b).join("\n")).toMatch(/cold boot: the saved VM state was made by another machine \(memoryMiB: 1024 then, 1536 now\)/);
+    expect(infos(b).join("\n")).toMatch(
+      /cold boot: the saved VM state was made by another machine \(memoryMiB: 1024 then, 1536 now\)/,
+    );
     expect(b.output).toContain("one");
   });
 
@@ -99,7 +107,11 @@ describe("warm starts", () => {
     await truncate(state, Math.floor(size / 3));
     const next = SPEC.replace(/\)\n$/, `\n (run (shell "cat sub/f")))\n`);
     const b = await build(warm, next);
-    expect(b.events.some((e) => e.type === "warning" && /saved VM state of .* is unusable/.test(e.message))).toBe(true);
+    expect(
+      b.events.some(
+        (e) => e.type === "warning" && /saved VM state of .* is unusable/.test(e.message),
+      ),
+    ).toBe(true);
     expect(b.output).toContain("deep");
     await expect(stat(state)).rejects.toMatchObject({ code: "ENOENT" });
   });

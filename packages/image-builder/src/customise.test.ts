@@ -5,7 +5,7 @@ describe("setupCommand", () => {
   it("mounts the CD by label and runs setup.sh as root, keeping its exit status", () => {
     const cmd = setupCommand("linux");
     expect(cmd).toContain(`mount -o ro /dev/disk/by-label/${SETUP_CD_LABEL}`);
-    expect(cmd).toContain("sudo -n sh ./setup.sh); rc=$?");
+    expect(cmd).toContain("sudo -n sh -c 'cd /run/strata-setup && sh ./setup.sh'; rc=$?");
     expect(cmd.trim().endsWith("exit $rc")).toBe(true);
   });
 

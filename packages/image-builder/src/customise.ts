@@ -58,7 +58,7 @@ export function setupCommand(os: string): string {
     // udev may still be creating the by-label link when SSH first answers.
     `for i in $(seq 30); do [ -e /dev/disk/by-label/${SETUP_CD_LABEL} ] && break; sleep 1; done`,
     `sudo -n mount -o ro /dev/disk/by-label/${SETUP_CD_LABEL} ${mnt}`,
-    `(cd ${mnt} && sudo -n sh ./setup.sh); rc=$?`,
+    `sudo -n sh -c 'cd ${mnt} && sh ./setup.sh'; rc=$?`,
     `sudo -n umount ${mnt}; sync; exit $rc`,
   ].join("\n");
 }

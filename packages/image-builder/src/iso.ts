@@ -27,7 +27,8 @@ async function hasTool(tool: string): Promise<boolean> {
 
 /**
  * Writes an ISO 9660 image with Joliet and Rock Ridge names (so `user-data` and `setup.sh` keep
- * their names and modes) with xorriso, or genisoimage where xorriso is missing.
+ * their names and exec bits). `-r`, not `-R`: owner root and read permission for all, or a
+ * source made by mkdtemp (mode 0700) becomes a disc only root can enter with xorriso, or genisoimage where xorriso is missing.
  */
 export async function writeIso(options: WriteIsoOptions): Promise<void> {
   if (!LABEL.test(options.volumeLabel))
@@ -59,7 +60,7 @@ export async function writeIso(options: WriteIsoOptions): Promise<void> {
           "-V",
           options.volumeLabel,
           "-J",
-          "-R",
+          "-r",
           "-o",
           options.outPath,
           ...roots,
@@ -69,7 +70,7 @@ export async function writeIso(options: WriteIsoOptions): Promise<void> {
     } else if (await hasTool("genisoimage")) {
       await runTool(
         "genisoimage",
-        ["-quiet", "-V", options.volumeLabel, "-J", "-R", "-o", options.outPath, ...roots],
+        ["-quiet", "-V", options.volumeLabel, "-J", "-r", "-o", options.outPath, ...roots],
         run,
       );
     } else {

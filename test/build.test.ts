@@ -209,4 +209,32 @@ describe("strata build in real VMs", () => {
     expect(qemu).toBe("");
     expect(await readdir(join(store.root, "result-tmp"))).toEqual([]);
   });
+
+  it("prints a layer's saved output with strata log", async () => {
+    const r = await exec("node", [CLI, "log", `--store=qemu:${store.root}`, first.id]);
+    expect(r.stdout).toContain("version one");
+  });
+
+  it("opens a shell in a VM on a layer with strata shell, changes discarded", async () => {
+    const child = spawn("node", [CLI, "shell", `--store=qemu:${store.root}`, first.id], {
+      cwd: context,
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.stdin.write(
+      "cat /home/opam/tool/VERSION; touch /tmp/shell-was-here; echo from-shell-$((6*7)); exit 3\n",
+    );
+    const code = await new Promise<number | null>((resolve) =>
+      child.once("exit", (c) => resolve(c)),
+    );
+    expect(out).toContain("tool-v1");
+    expect(out).toContain("from-shell-42");
+    expect(code).toBe(3);
+    const qemu = await exec("pgrep", ["-f", store.root]).then(
+      (r) => r.stdout,
+      () => "",
+    );
+    expect(qemu).toBe("");
+  });
 });

@@ -1,12 +1,19 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultManifest, loadImageManifest } from "@strata/qemu-runner";
+import {
+  chooseAccelerator,
+  defaultManifest,
+  loadImageManifest,
+  QemuStateError,
+  qemuBinary,
+} from "@strata/qemu-runner";
 import { ensureKeyPair } from "@strata/ssh-transport";
 import type { Store } from "@strata/store";
 import { execa } from "execa";
 import { BuildError } from "./errors.js";
 import { bootGuest, type Guest, type MachineOptions } from "./guest.js";
+import { findWarmState, machineIdentity } from "./warm-state.js";
 
 export interface BootLayerOptions extends MachineOptions {
   store: Store;

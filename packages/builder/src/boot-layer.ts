@@ -59,13 +59,28 @@ export async function bootLayer(o: BootLayerOptions): Promise<Guest> {
     ]);
     const privateKeyPath =
       manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
-    const guest = await bootGuest({
-      ...o,
-      image: overlay,
-      manifest,
-      privateKeyPath,
-      network: o.network ?? "restricted",
+    // The layer's own saved state fits an overlay of the layer: resume it instead of booting.
+    const { accel } = await chooseAccelerator(o.accel ?? "auto", {
+      qemuBinary: qemuBinary(manifest.arch),
     });
+    const identity = await machineIdentity(manifest, accel, o.memoryMiB, o.cpus);
+    const found = await findWarmState(o.store.layerDir(o.id), identity);
+    const boot = (resumeFrom: string | undefined) =>
+      bootGuest({
+        ...o,
+        image: overlay,
+        manifest,
+        privateKeyPath,
+        network: o.network ?? "restricted",
+        resumeFrom,
+      });
+    let guest: Guest;
+    try {
+      guest = await boot("path" in found ? found.path : undefined);
+    } catch (err) {
+      if (!("path" in found && err instanceof QemuStateError)) throw err;
+      guest = await boot(undefined);
+    }
     guest.defer(cleanup);
     return guest;
   } catch (err) {

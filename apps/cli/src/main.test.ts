@@ -25,8 +25,8 @@ describe("main: the error boundary", () => {
   it("lists the commands for --help and a command's usage for CMD --help", async () => {
     const help = await runMain(["--help"]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^  dockerfile +print the Dockerfile equivalent of a spec$/m);
-    expect(help.stdout).toMatch(/^  build +build a spec in QEMU virtual machines/m);
+    expect(help.stdout).toMatch(/^ {2}dockerfile +print the Dockerfile equivalent of a spec$/m);
+    expect(help.stdout).toMatch(/^ {2}build +build a spec in QEMU virtual machines/m);
     expect(help.stdout).toContain("  fmt ");
     const fmt = await runMain(["fmt", "--help"]);
     expect(fmt).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage: strata fmt /) });

@@ -10,9 +10,9 @@ import {
 } from "node:fs/promises";
 import { homedir, hostname, release, tmpdir } from "node:os";
 import { join } from "node:path";
+import createDebug from "debug";
 import { execa } from "execa";
 import type { Accelerator } from "./argv.js";
-import { createDebug } from "./debug.js";
 
 const debug = createDebug("strata:qemu");
 

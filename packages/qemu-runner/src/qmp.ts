@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { createDebug } from "./debug.js";
+import createDebug from "debug";
 import { QemuCancelledError, QemuError, QmpClosedError, QmpCommandError } from "./errors.js";
 
 const debug = createDebug("strata:qmp");

@@ -1,4 +1,4 @@
-import { createDebug } from "./debug.js";
+import createDebug from "debug";
 
 const debug = createDebug("strata:qemu");
 

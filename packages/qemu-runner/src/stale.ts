@@ -1,7 +1,7 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDebug } from "./debug.js";
+import createDebug from "debug";
 
 const debug = createDebug("strata:qemu");
 

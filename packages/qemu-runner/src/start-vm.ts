@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import createDebug from "debug";
 import { execa } from "execa";
 import { chooseAccelerator } from "./accel.js";
 import {
@@ -11,7 +12,6 @@ import {
   type NetworkMode,
 } from "./argv.js";
 import { readFileTail } from "./console-log.js";
-import { createDebug } from "./debug.js";
 import { boundTail, QemuCancelledError, QemuPortInUseError, QemuStartError } from "./errors.js";
 import { type ImageManifest, loadImageManifest } from "./manifest.js";
 import { findFreePort, isHostForwardFailure } from "./ports.js";

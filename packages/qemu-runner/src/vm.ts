@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
+import createDebug from "debug";
 import type { Accelerator } from "./argv.js";
 import { readFileTail } from "./console-log.js";
-import { createDebug } from "./debug.js";
 import {
   MAX_TAIL_BYTES,
   QemuBootTimeoutError,

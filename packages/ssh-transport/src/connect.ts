@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
+import createDebug from "debug";
 import ssh2 from "ssh2";
-import { createDebug } from "./debug.js";
 import {
   SshAuthFailedError,
   SshCancelledError,

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from "node:stream";
+import createDebug from "debug";
 import type { Client, ClientChannel } from "ssh2";
-import { createDebug } from "./debug.js";
 import {
   SshCancelledError,
   SshCommandError,

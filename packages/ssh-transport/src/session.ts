@@ -1,7 +1,7 @@
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import createDebug from "debug";
 import type { Client, SFTPWrapper } from "ssh2";
-import { createDebug } from "./debug.js";
 import { SshConnectionLostError, SshOptionsError, SshTransferError } from "./errors.js";
 import { type ExecOptions, type ExecResult, execOnClient } from "./exec.js";
 import { buildCommandLine, invalidEnvNames, quotePosix, type ShellDialect } from "./quote.js";

@@ -6,7 +6,7 @@ import {
   type ImageManifest,
   qemuBinary,
 } from "@strata/qemu-runner";
-import { execa } from "execa";
+// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 
 /** Beside a layer: its VM's memory and devices, saved when the step ended (zstd). */
 export const STATE_FILE = "vmstate.zst";
@@ -31,10 +31,12 @@ const versions = new Map<string, Promise<string>>();
 function qemuVersion(binary: string): Promise<string> {
   let v = versions.get(binary);
   if (!v) {
-    v = execa(binary, ["--version"]).then(
-      (r) => r.stdout.split("\n")[0] ?? "",
-      () => "unknown",
-    );
+    v = import("execa")
+      .then(({ execa }) => execa(binary, ["--version"]))
+      .then(
+        (r) => r.stdout.split("\n")[0] ?? "",
+        () => "unknown",
+      );
     versions.set(binary, v);
   }
   return v;

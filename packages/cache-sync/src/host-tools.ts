@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunAs } from "@strata/ssh-transport";
-import { execa } from "execa";
+// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import { CacheToolError } from "./errors.js";
 
 /** Virtual size of a new cache disk; qcow2 is sparse, so only what the cache holds is stored. */
@@ -19,6 +19,7 @@ export async function runTool(
   args: readonly string[],
   signal?: AbortSignal,
 ): Promise<string> {
+  const { execa } = await import("execa");
   const result = await execa(file, args, {
     reject: false,
     stdin: "ignore",

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import createDebug from "debug";
-import { execa } from "execa";
+// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import { chooseAccelerator } from "./accel.js";
 import {
   type Accelerator,
@@ -170,6 +170,7 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
   await rm(qmpSocketPath, { force: true });
   const listener = await listenQmp(qmpSocketPath);
   debug("spawn", argv.join(" "));
+  const { execa } = await import("execa");
   const subprocess = execa(argv[0]!, argv.slice(1), {
     stdin: "ignore",
     stdout: "ignore",

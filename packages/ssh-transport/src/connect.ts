@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import createDebug from "debug";
-import ssh2 from "ssh2";
 import {
   SshAuthFailedError,
   SshCancelledError,
@@ -9,6 +8,7 @@ import {
 } from "./errors.js";
 import type { ShellDialect } from "./quote.js";
 import { SshSession } from "./session.js";
+import { ssh2 } from "./ssh2-lazy.js";
 
 const debug = createDebug("strata:ssh");
 
@@ -63,7 +63,7 @@ function checkOptions(o: ConnectOptions): void {
 export async function connectSsh(options: ConnectOptions): Promise<SshSession> {
   checkOptions(options);
   const privateKey = await loadKey(options.privateKey);
-  const client = new ssh2.Client();
+  const client = new (ssh2().Client)();
   // ssh2 can emit a second error after the first ended the attempt; never let it go unhandled.
   client.on("error", (e) => debug("ssh2 error", e.message));
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import ssh2 from "ssh2";
+import { ssh2 } from "./ssh2-lazy.js";
 
 export interface KeyPair {
   privateKeyPath: string;
@@ -18,7 +18,7 @@ export interface EnsureKeyPairOptions {
 
 /** The OpenSSH public-key line of a private key (in any format ssh2 reads). */
 export function publicKeyLine(privateKey: string | Buffer, comment = ""): string {
-  const parsed = ssh2.utils.parseKey(privateKey);
+  const parsed = ssh2().utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error)
     throw new Error(`Not a private key: ${key?.message ?? "empty"}`);
@@ -38,7 +38,7 @@ export async function ensureKeyPair(
   const privateKeyPath = join(dir, name);
   const publicKeyPath = `${privateKeyPath}.pub`;
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment });
+  const pair = ssh2().utils.generateKeyPairSync("ed25519", { comment });
   try {
     await writeFile(privateKeyPath, pair.private, { mode: 0o600, flag: "wx" });
   } catch (e) {

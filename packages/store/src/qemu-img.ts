@@ -1,4 +1,4 @@
-import { execa } from "execa";
+// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import { QemuImgError } from "./errors.js";
 
 /** What `qemu-img info --output=json` reports about one image of a chain. */
@@ -22,6 +22,7 @@ export interface QemuImgOptions {
 export const DEFAULT_QEMU_IMG_TIMEOUT_MS = 60 * 60 * 1000;
 
 async function runQemuImg(args: string[], options: QemuImgOptions = {}): Promise<string> {
+  const { execa } = await import("execa");
   const result = await execa("qemu-img", args, {
     reject: false,
     cancelSignal: options.signal,

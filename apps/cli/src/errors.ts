@@ -1,10 +1,6 @@
 import type { SpecProblem } from "@strata/spec-parser";
 
-/** Wrong command line: unknown command or flag, missing or bad value. Exit code 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-  readonly code = "USAGE";
-}
+export { UsageError } from "@strata/cli-kit";
 
 /** An input file that cannot be read. Exit code 2. */
 export class InputError extends Error {

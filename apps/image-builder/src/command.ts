@@ -1,4 +1,8 @@
-import { parseArgs } from "node:util";
+import {
+  type OptionSpec,
+  type OptionValues,
+  parseCommandArgs as parseArgsFor,
+} from "@strata/cli-kit";
 import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 
@@ -10,48 +14,13 @@ export interface Command {
   run(argv: readonly string[], io: CliIo): Promise<number>;
 }
 
-export interface OptionSpec {
-  readonly type: "string" | "boolean";
-  readonly short?: string;
-  readonly multiple?: boolean;
-}
-
-type Values<T extends Record<string, OptionSpec>> = {
-  [K in keyof T]?: T[K]["type"] extends "string"
-    ? T[K]["multiple"] extends true
-      ? string[]
-      : string
-    : boolean;
-};
-
-/** `node:util` parseArgs with exact messages naming the flag (as apps/cli does). */
+/** Flag parsing shared with the other app, naming `strata-image` in its messages. */
 export function parseCommandArgs<T extends Record<string, OptionSpec>>(
   command: string,
   argv: readonly string[],
   options: T,
-): { values: Values<T>; positionals: string[] } {
-  const hint = `; see "strata-image ${command} --help"`;
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  for (const token of tokens) {
-    if (token.kind !== "option") continue;
-    const spec = options[token.name];
-    if (spec === undefined)
-      throw new UsageError(
-        `unknown option "${token.rawName}" for "strata-image ${command}"${hint}`,
-      );
-    if (spec.type === "string" && token.value === undefined)
-      throw new UsageError(`option "${token.rawName}" needs a value${hint}`);
-    if (spec.type === "boolean" && token.inlineValue)
-      throw new UsageError(`option "${token.rawName}" takes no value${hint}`);
-  }
-  const parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
-  return { values: parsed.values as Values<T>, positionals: parsed.positionals };
+): { values: OptionValues<T>; positionals: string[] } {
+  return parseArgsFor("strata-image", command, argv, options);
 }
 
 export function requirePositionals(
@@ -63,3 +32,5 @@ export function requirePositionals(
     throw new UsageError(`expected ${names.join(" ")}; see "strata-image ${command} --help"`);
   return [...positionals];
 }
+
+export type { OptionSpec };

@@ -1,5 +1,1 @@
-/** Wrong command line: unknown command or flag, missing or bad value. Exit code 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-  readonly code = "USAGE";
-}
+export { UsageError } from "@strata/cli-kit";

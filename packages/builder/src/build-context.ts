@@ -1,6 +1,7 @@
+import type { GuestOs } from "@strata/qemu-runner";
 import type { Op, User } from "@strata/spec-parser";
 
-export type GuestOs = "linux" | "windows" | "openbsd" | "freebsd";
+export type { GuestOs };
 
 /** What earlier operations set for later `run` and `copy` steps. */
 export interface BuildContext {

@@ -7,6 +7,7 @@ import { BuildError } from "./errors.js";
 import type { Guest } from "./guest.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { copyLayerId } from "./layer-id.js";
+import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 import type { StepEnv } from "./step-env.js";
 import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
 
@@ -44,15 +45,12 @@ export async function copyStep(
     id = copyLayerId(parent, ctx, dst, manifest);
     fill = async (guest) => {
       if (env.manifest.os === "windows") {
-        await guest.ssh.putTar(
-          packCopyManifest(manifest, { uid: 0, gid: 0 }),
-          splitGuestRoot(dst).root,
-        );
+        await guest.ssh.putTar(packCopyManifest(manifest, GUEST_ROOT), splitGuestRoot(dst).root);
         return;
       }
       const owner = await resolveGuestUser(guest.ssh, ctx.user);
       // Extracted by root, so tar keeps the owners and modes the stream carries.
-      await guest.ssh.putTar(packCopyManifest(manifest, owner), "/", { user: { uid: 0, gid: 0 } });
+      await guest.ssh.putTar(packCopyManifest(manifest, owner), "/", { user: GUEST_ROOT });
     };
   } else {
     const name = op.from.build;
@@ -74,8 +72,8 @@ export async function copyStep(
       const owner = await resolveGuestUser(guest.ssh, ctx.user);
       const script = copyFromStageScript(op, dst, owner);
       const r = await guest.ssh.exec(script, {
-        user: { uid: 0, gid: 0 },
-        shell: ["/bin/sh", "-c"],
+        user: GUEST_ROOT,
+        shell: POSIX_SH,
       });
       if (r.exitCode !== 0)
         throw new BuildError(

@@ -14,6 +14,7 @@ import {
   type VmEvent,
 } from "@strata/qemu-runner";
 import { type SshSession, waitForSsh } from "@strata/ssh-transport";
+import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 
 /** How every VM of a build is started; fixed for the whole build. */
 export interface MachineOptions {
@@ -45,7 +46,6 @@ export interface BootGuestOptions extends MachineOptions {
 
 export const DEFAULT_GUEST_BOOT_TIMEOUT_MS = 300_000;
 export const DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS = 60_000;
-const ROOT = { uid: 0, gid: 0 };
 
 /** A running guest with one SSH connection. Disposing stops it at once. */
 export class Guest implements AsyncDisposable {
@@ -79,7 +79,7 @@ export class Guest implements AsyncDisposable {
     if (drives.length === 0 || this.os === "windows") return;
     const links = drives.map((d) => `/dev/disk/by-id/virtio-${d.serial}`).join(" ");
     const wait = `for i in $(seq 300); do ok=1; for l in ${links}; do [ -e "$l" ] || ok=; done; [ -n "$ok" ] && udevadm settle && exit 0; sleep 0.1; done; echo "plugged disks did not appear: ${links}" >&2; exit 1`;
-    await this.ssh.exec(wait, { shell: ["/bin/sh", "-c"], check: true });
+    await this.ssh.exec(wait, { shell: POSIX_SH, check: true });
   }
 
   async #detachDrives(): Promise<void> {
@@ -94,7 +94,7 @@ export class Guest implements AsyncDisposable {
     if (this.#stopped) return;
     this.#stopped = true;
     try {
-      if (this.os !== "windows") await this.ssh.exec("sync", { user: ROOT }).catch(() => {});
+      if (this.os !== "windows") await this.ssh.exec("sync", { user: GUEST_ROOT }).catch(() => {});
       await this.ssh.close().catch(() => {});
       const result = await this.vm.shutdown({ timeoutMs: this.shutdownTimeoutMs });
       if (!result.graceful)
@@ -114,7 +114,7 @@ export class Guest implements AsyncDisposable {
     if (this.#stopped) return;
     this.#stopped = true;
     try {
-      if (this.os !== "windows") await this.ssh.exec("sync", { user: ROOT }).catch(() => {});
+      if (this.os !== "windows") await this.ssh.exec("sync", { user: GUEST_ROOT }).catch(() => {});
       await this.#detachDrives();
       await this.ssh.close().catch(() => {});
       await saveVmState(this.vm, path);
@@ -173,8 +173,8 @@ export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
       if (o.resumeFrom && o.manifest.os !== "windows") {
         const now = (Date.now() / 1000).toFixed(3);
         await ssh.exec(`date -u -s @${now} >/dev/null && cat > /dev/urandom`, {
-          user: ROOT,
-          shell: ["/bin/sh", "-c"],
+          user: GUEST_ROOT,
+          shell: POSIX_SH,
           stdin: randomBytes(512),
           check: true,
         });

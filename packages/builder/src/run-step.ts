@@ -6,6 +6,7 @@ import type { BuildContext } from "./build-context.js";
 import { BuildStepFailedError, StepTimeoutError } from "./errors.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { runLayerId } from "./layer-id.js";
+import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 import { installSecrets, secretDigest } from "./secrets.js";
 import type { StepEnv } from "./step-env.js";
 import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
@@ -69,14 +70,14 @@ export async function runStep(
       const removeSecrets = await installSecrets(
         guest.ssh,
         secrets,
-        user ?? { uid: 0, gid: 0 },
+        user ?? GUEST_ROOT,
         env.manifest.os,
       );
       // As with Docker's WORKDIR, the directory is created (by root) when it is missing.
       if (posix)
         await guest.ssh.exec(`mkdir -p -- ${quotePosix(ctx.workdir)}`, {
-          user: { uid: 0, gid: 0 },
-          shell: ["/bin/sh", "-c"],
+          user: GUEST_ROOT,
+          shell: POSIX_SH,
           check: true,
         });
       await caches.attach(guest.ssh);

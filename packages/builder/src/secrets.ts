@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import type { Spec } from "@strata/spec-parser";
+import type { RunOp, Spec } from "@strata/spec-parser";
 import { quotePosix, type RunAs, type SshSession } from "@strata/ssh-transport";
 import { SecretMissingError } from "./errors.js";
 import type { SecretDigest } from "./layer-id.js";
+import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 
 /** Secret values by ID, read from `--secret ID:FILE`. Never logged, never in a layer. */
 export type SecretValues = ReadonlyMap<string, Buffer>;
@@ -29,7 +30,7 @@ export async function loadSecrets(flags: readonly string[]): Promise<SecretValue
   return values;
 }
 
-function* runOps(spec: Spec): Generator<import("@strata/spec-parser").RunOp> {
+function* runOps(spec: Spec): Generator<RunOp> {
   for (const b of spec.builds) yield* runOps(b.spec);
   for (const op of spec.ops) if (op.op === "run") yield op;
 }
@@ -50,7 +51,6 @@ export function secretDigest(id: string, target: string, value: Buffer): SecretD
 }
 
 const STAGING = "/run/strata-secrets";
-const SH = ["/bin/sh", "-c"];
 
 /**
  * Puts each secret at its target for the duration of a step, readable only by the step's user.
@@ -64,7 +64,6 @@ export async function installSecrets(
   user: RunAs,
   os: string,
 ): Promise<() => Promise<void>> {
-  const root = { uid: 0, gid: 0 };
   if (secrets.length === 0) return async () => {};
   if (os === "windows") {
     for (const s of secrets)
@@ -93,7 +92,7 @@ export async function installSecrets(
       `if [ ! -e ${t} ]; then : > ${t}; touch ${staged}.placeholder; fi`,
       `mount --bind ${staged} ${t}`,
     ].join("\n");
-    await ssh.exec(script, { stdin: s.value, user: root, check: true, shell: SH });
+    await ssh.exec(script, { stdin: s.value, user: GUEST_ROOT, check: true, shell: POSIX_SH });
   }
   return async () => {
     const cmds = secrets.map((s, i) => {
@@ -101,6 +100,6 @@ export async function installSecrets(
       return `umount ${t} || true; if [ -e ${STAGING}/${i}.placeholder ]; then rm -f ${t}; fi`;
     });
     cmds.push(`umount ${STAGING} || true; rmdir ${STAGING} || true`);
-    await ssh.exec(cmds.join("\n"), { user: root, shell: SH, check: true });
+    await ssh.exec(cmds.join("\n"), { user: GUEST_ROOT, shell: POSIX_SH, check: true });
   };
 }

@@ -30,3 +30,28 @@ export interface HandleContext {
   emit: (event: CacheEvent) => void;
   signal: AbortSignal | undefined;
 }
+
+/** What both strategies' handles share: the checkout's facts, and whether it came back whole. */
+export abstract class BaseCacheHandle {
+  protected readonly c: HandleContext;
+  protected completed = false;
+
+  constructor(context: HandleContext) {
+    this.c = context;
+  }
+  get id(): string {
+    return this.c.id;
+  }
+  get target(): string {
+    return this.c.target;
+  }
+  get generation(): number {
+    return this.c.generation;
+  }
+  get checkout(): CacheCheckout {
+    return this.c.checkout;
+  }
+  get complete(): boolean {
+    return this.completed;
+  }
+}

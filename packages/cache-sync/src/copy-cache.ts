@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { extractTar, packDirectory, type RunAs, type SshSession } from "@strata/ssh-transport";
-import type { CacheHandle, HandleContext } from "./cache-handle.js";
+import { BaseCacheHandle, type CacheHandle } from "./cache-handle.js";
 import { countBytes } from "./events.js";
 import {
   clearCopyTargetCommand,
@@ -16,34 +16,13 @@ export const TREE_DIR = "tree";
 const BACK_DIR = "back";
 
 /** The copy strategy: a tar stream over SSH in before the step, and back after it. */
-export class CopyCache implements CacheHandle {
+export class CopyCache extends BaseCacheHandle implements CacheHandle {
   readonly strategy = "copy";
   readonly drive = undefined;
-  readonly #c: HandleContext;
   #attached = false;
-  #complete = false;
-
-  constructor(context: HandleContext) {
-    this.#c = context;
-  }
-  get id(): string {
-    return this.#c.id;
-  }
-  get target(): string {
-    return this.#c.target;
-  }
-  get generation(): number {
-    return this.#c.generation;
-  }
-  get checkout() {
-    return this.#c.checkout;
-  }
-  get complete(): boolean {
-    return this.#complete;
-  }
 
   async attach(ssh: SshSession, owner: RunAs): Promise<void> {
-    const { target, signal } = this.#c;
+    const { target, signal } = this.c;
     await ssh.exec(prepareCopyTargetCommand(ssh.dialect, target, owner), {
       raw: true,
       check: true,
@@ -51,7 +30,7 @@ export class CopyCache implements CacheHandle {
     });
     const counter = countBytes((bytes, done) => this.#progress("in", bytes, done));
     // pipeline destroys the counter if packing fails, which fails the exec (SSH_TRANSFER_FAILED).
-    pipeline(packDirectory(join(this.#c.checkout.dir, TREE_DIR)), counter).catch(() => {});
+    pipeline(packDirectory(join(this.c.checkout.dir, TREE_DIR)), counter).catch(() => {});
     await ssh.exec(extractCommand(ssh.dialect, target, owner), {
       raw: true,
       check: true,
@@ -64,8 +43,8 @@ export class CopyCache implements CacheHandle {
   async detach(ssh: SshSession): Promise<void> {
     // Never fully sent in: what the target holds is not the cache, so it must not come back.
     if (!this.#attached) return;
-    const { target, signal } = this.#c;
-    const back = join(this.#c.checkout.dir, BACK_DIR);
+    const { target, signal } = this.c;
+    const back = join(this.c.checkout.dir, BACK_DIR);
     await rm(back, { recursive: true, force: true });
     const counter = countBytes((bytes, done) => this.#progress("out", bytes, done));
     const consumer = extractTar(counter, back);
@@ -84,13 +63,13 @@ export class CopyCache implements CacheHandle {
       await consumer.catch(() => {});
       throw error;
     }
-    this.#complete = true;
+    this.completed = true;
     // The cache is safe on the host now: empty the target so the layer does not keep a copy.
     const clear = await ssh
       .exec(clearCopyTargetCommand(ssh.dialect, target), { raw: true, signal })
       .catch((e: Error) => ({ exitCode: undefined, stderr: e.message }));
     if (clear.exitCode !== 0) {
-      this.#c.emit({
+      this.c.emit({
         type: "warning",
         cache: this.id,
         message: `could not empty ${target} in the guest: ${clear.stderr.trim()}`,
@@ -99,10 +78,10 @@ export class CopyCache implements CacheHandle {
   }
 
   async build(): Promise<string> {
-    return join(this.#c.checkout.dir, BACK_DIR);
+    return join(this.c.checkout.dir, BACK_DIR);
   }
 
   #progress(direction: "in" | "out", bytes: number, done: boolean): void {
-    this.#c.emit({ type: "transfer", cache: this.id, direction, bytes, done });
+    this.c.emit({ type: "transfer", cache: this.id, direction, bytes, done });
   }
 }

@@ -1,21 +1,19 @@
 import { join } from "node:path";
 import type { DriveSpec } from "@strata/qemu-runner";
 import type { RunAs, SshSession } from "@strata/ssh-transport";
-import type { CacheHandle, HandleContext } from "./cache-handle.js";
+import { BaseCacheHandle, type CacheHandle, type HandleContext } from "./cache-handle.js";
 import { mountDiskCommand, unmountDiskCommand } from "./guest-commands.js";
 import { buildNextDisk, OVERLAY_DISK } from "./host-tools.js";
 
 /** The disk strategy: the step writes to a qcow2 overlay on the cache's ext4 disk. */
-export class DiskCache implements CacheHandle {
+export class DiskCache extends BaseCacheHandle implements CacheHandle {
   readonly strategy = "disk";
   readonly drive: DriveSpec;
-  readonly #c: HandleContext;
   readonly #uuid: string;
   #attached = false;
-  #complete = false;
 
   constructor(context: HandleContext, uuid: string) {
-    this.#c = context;
+    super(context);
     this.#uuid = uuid;
     this.drive = {
       path: join(context.checkout.dir, OVERLAY_DISK),
@@ -23,31 +21,16 @@ export class DiskCache implements CacheHandle {
       interface: "virtio",
     };
   }
-  get id(): string {
-    return this.#c.id;
-  }
-  get target(): string {
-    return this.#c.target;
-  }
-  get generation(): number {
-    return this.#c.generation;
-  }
-  get checkout() {
-    return this.#c.checkout;
-  }
-  get complete(): boolean {
-    return this.#complete;
-  }
 
   async attach(ssh: SshSession, owner: RunAs): Promise<void> {
-    const fresh = this.#c.generation === 0;
+    const fresh = this.c.generation === 0;
     await ssh.exec(mountDiskCommand(this.#uuid, this.target, owner, fresh), {
       raw: true,
       check: true,
-      signal: this.#c.signal,
+      signal: this.c.signal,
     });
     this.#attached = true;
-    this.#c.emit({ type: "mounted", cache: this.id, target: this.target });
+    this.c.emit({ type: "mounted", cache: this.id, target: this.target });
   }
 
   async detach(ssh: SshSession): Promise<void> {
@@ -56,14 +39,14 @@ export class DiskCache implements CacheHandle {
     await ssh.exec(unmountDiskCommand(this.target), {
       raw: true,
       check: true,
-      signal: this.#c.signal,
+      signal: this.c.signal,
     });
     this.#attached = false;
-    this.#complete = true;
-    this.#c.emit({ type: "unmounted", cache: this.id, target: this.target });
+    this.completed = true;
+    this.c.emit({ type: "unmounted", cache: this.id, target: this.target });
   }
 
   build(signal?: AbortSignal): Promise<string> {
-    return buildNextDisk(this.#c.checkout.dir, signal);
+    return buildNextDisk(this.c.checkout.dir, signal);
   }
 }

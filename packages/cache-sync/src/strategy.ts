@@ -7,8 +7,9 @@ export type GuestOs = "linux" | "windows" | "openbsd" | "freebsd";
 
 /**
  * The strategy for one cache. `auto` follows what the cache already is (a tree is copied; a disk
- * is attached when the guest can mount ext4), else the OS default: `disk` on Linux, `copy`
- * elsewhere (Windows cannot mount ext4; BSD device discovery is not implemented, see README).
+ * is attached when the guest can mount ext4), else the OS default: `disk` on Linux, where the
+ * cache is an ext4 image; `copy` on Windows and the BSDs, which mount no ext4 and get the cache
+ * as a tar stream over SSH.
  */
 export function chooseStrategy(
   cache: string,

@@ -1,15 +1,14 @@
 /** Exit codes of `strata`, documented in apps/cli/README.md. */
-export const EXIT_OK = 0;
-/** A build step failed, or `fmt --check` found files to reformat. */
-export const EXIT_FAILURE = 1;
-/** Usage error or invalid input (bad flag, bad spec). */
-export const EXIT_USAGE = 2;
-/** Store or host environment error (locked store, missing tool, disk). */
-export const EXIT_ENVIRONMENT = 3;
-/** VM or SSH error (QEMU would not boot, SSH refused). */
-export const EXIT_VM = 4;
-/** Interrupted by SIGINT (Ctrl-C). */
-export const EXIT_INTERRUPTED = 130;
+import {
+  EXIT_ENVIRONMENT,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_USAGE,
+  EXIT_VM,
+} from "@strata/cli-kit";
+
+export { EXIT_ENVIRONMENT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_VM };
 
 /**
  * Error `code` → exit code: the one table to extend when a package adds an error code.

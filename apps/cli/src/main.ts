@@ -1,3 +1,4 @@
+import { runWithInterrupt } from "@strata/cli-kit";
 import type { Command } from "./command.js";
 import { commands as allCommands } from "./commands/index.js";
 import { UsageError } from "./errors.js";
@@ -94,13 +95,6 @@ export async function main(
 }
 
 /** Entry of the `strata` binary: wires Ctrl-C to an AbortSignal and exits with main's code. */
-export async function start(): Promise<never> {
-  const controller = new AbortController();
-  process.once("SIGINT", () => {
-    controller.abort();
-    // A second Ctrl-C while cleanup runs leaves at once.
-    process.once("SIGINT", () => process.exit(EXIT_INTERRUPTED));
-  });
-  const code = await main(process.argv.slice(2), createProcessIo(controller.signal));
-  process.exit(code);
+export function start(): Promise<never> {
+  return runWithInterrupt((signal) => main(process.argv.slice(2), createProcessIo(signal)));
 }

@@ -1,15 +1,14 @@
 /** Exit codes of `strata-image`, documented in apps/image-builder/README.md. */
-export const EXIT_OK = 0;
-/** The work failed (a setup script, an image build step). */
-export const EXIT_FAILURE = 1;
-/** Usage error or invalid input (bad flag, unknown recipe, bad archive). */
-export const EXIT_USAGE = 2;
-/** Host or store problem (missing tool, image missing or already there, download failed). */
-export const EXIT_ENVIRONMENT = 3;
-/** VM or SSH error (QEMU would not boot, first boot timed out, SSH refused). */
-export const EXIT_VM = 4;
-/** Interrupted by SIGINT (Ctrl-C). */
-export const EXIT_INTERRUPTED = 130;
+import {
+  EXIT_ENVIRONMENT,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_USAGE,
+  EXIT_VM,
+} from "@strata/cli-kit";
+
+export { EXIT_ENVIRONMENT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_VM };
 
 /** Error `code` → exit code. Known errors missing here exit with {@link EXIT_FAILURE}. */
 export const EXIT_CODES: Readonly<Record<string, number>> = {

@@ -1,3 +1,4 @@
+import { runWithInterrupt } from "@strata/cli-kit";
 import type { Command } from "./command.js";
 import { commands as allCommands } from "./commands/index.js";
 import { UsageError } from "./errors.js";
@@ -82,12 +83,6 @@ export async function main(
 }
 
 /** Entry of the `strata-image` binary: Ctrl-C aborts the work (VMs are stopped), then exits. */
-export async function start(): Promise<never> {
-  const controller = new AbortController();
-  process.once("SIGINT", () => {
-    controller.abort();
-    process.once("SIGINT", () => process.exit(EXIT_INTERRUPTED));
-  });
-  const code = await main(process.argv.slice(2), createProcessIo(controller.signal));
-  process.exit(code);
+export function start(): Promise<never> {
+  return runWithInterrupt((signal) => main(process.argv.slice(2), createProcessIo(signal)));
 }

@@ -1,0 +1,27 @@
+/** Exit codes both apps use; each app's README says what they mean for its commands. */
+export const EXIT_OK = 0;
+/** The work failed: a build step, a setup script, `fmt --check` finding files to reformat. */
+export const EXIT_FAILURE = 1;
+/** Usage error or invalid input. */
+export const EXIT_USAGE = 2;
+/** Store or host environment error. */
+export const EXIT_ENVIRONMENT = 3;
+/** VM or SSH error. */
+export const EXIT_VM = 4;
+/** Interrupted by SIGINT (Ctrl-C). */
+export const EXIT_INTERRUPTED = 130;
+
+/**
+ * Runs an app's entry with Ctrl-C wired to an AbortSignal, then exits with its code: the only
+ * place a process exits. A second Ctrl-C while clean-up runs leaves at once.
+ */
+export async function runWithInterrupt(
+  run: (signal: AbortSignal) => Promise<number>,
+): Promise<never> {
+  const controller = new AbortController();
+  process.once("SIGINT", () => {
+    controller.abort();
+    process.once("SIGINT", () => process.exit(EXIT_INTERRUPTED));
+  });
+  process.exit(await run(controller.signal));
+}

@@ -3,6 +3,8 @@
 # dependencies, then builds it. Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# turbo would otherwise try to send usage telemetry: nothing here talks to the network.
+export TURBO_TELEMETRY_DISABLED=1
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprogs zstd openssh-client ovmf)
 missing=()

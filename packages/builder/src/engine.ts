@@ -37,6 +37,12 @@ export interface RunBuildOptions extends MachineOptions {
   guestOs?: GuestOs;
   /** @default "auto": disk caches on Linux and BSD guests, copy on Windows */
   cacheStrategy?: CacheStrategy | "auto";
+  /**
+   * Largest a cache may be: a `copy` cache that comes back bigger is refused (the step fails
+   * with CACHE_TRANSFER_FAILED and the cache keeps its previous version), and a new `disk` cache
+   * gets this virtual size. @default DEFAULT_CACHE_COPY_MAX_BYTES (64 GiB)
+   */
+  cacheMaxBytes?: number | undefined;
   /** Limit on one step's command. @default none */
   stepTimeoutMs?: number | undefined;
   /**
@@ -96,6 +102,7 @@ async function runStage(
     machine: o,
     secrets,
     cacheStrategy: o.cacheStrategy ?? "auto",
+    cacheMaxBytes: o.cacheMaxBytes,
     stepTimeoutMs: o.stepTimeoutMs,
     signal: o.signal,
     emit,

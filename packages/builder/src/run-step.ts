@@ -51,6 +51,9 @@ export async function runStep(
         caches: op.cache,
         os: env.manifest.os,
         strategy: env.cacheStrategy,
+        ...(env.cacheMaxBytes === undefined
+          ? {}
+          : { copyMaxBytes: env.cacheMaxBytes, diskSizeBytes: env.cacheMaxBytes }),
         user: ctx.user,
         signal: layer.signal,
         onEvent: (e) =>
@@ -101,12 +104,18 @@ export async function runStep(
         throw err;
       }
       await removeSecrets();
-      // Caches come back whatever the command's status: downloads survive a failed step.
-      await caches.detach(guest.ssh);
+      // Caches come back whatever the command's status: downloads survive a failed step. One
+      // that did not come back whole (or was refused: a hostile tar stream) keeps its previous
+      // version and fails the step, after the others are committed.
+      const detached = await caches.detach(guest.ssh).then(
+        () => undefined,
+        (e: unknown) => ({ error: e }),
+      );
       // A failed step is not kept, so its VM state is not worth saving.
-      if (exec.exitCode === 0) await finishStepGuest(env, guest, layer.dir);
+      if (exec.exitCode === 0 && !detached) await finishStepGuest(env, guest, layer.dir);
       else await guest.shutdown();
       await caches.commit();
+      if (detached) throw detached.error;
       if (exec.exitCode !== 0)
         throw new BuildStepFailedError(op.shell, exec.exitCode ?? null, exec.signal ?? null);
     },

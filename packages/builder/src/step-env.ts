@@ -14,6 +14,8 @@ export interface StepEnv {
   readonly machine: MachineOptions;
   readonly secrets: SecretValues;
   readonly cacheStrategy: CacheStrategy | "auto";
+  /** Largest a cache may be (see RunBuildOptions.cacheMaxBytes); undefined: cache-sync's default. */
+  readonly cacheMaxBytes: number | undefined;
   readonly stepTimeoutMs: number | undefined;
   readonly signal: AbortSignal | undefined;
   readonly emit: BuildEventListener;

@@ -1,5 +1,5 @@
 import type { DriveSpec } from "@strata/qemu-runner";
-import type { RunAs, SshSession } from "@strata/ssh-transport";
+import type { ExtractTarOptions, RunAs, SshSession } from "@strata/ssh-transport";
 import type { CacheCheckout } from "@strata/store";
 import type { CacheEvent } from "./events.js";
 import type { CacheStrategy } from "./strategy.js";
@@ -27,6 +27,8 @@ export interface HandleContext {
   target: string;
   generation: number;
   checkout: CacheCheckout;
+  /** Bounds on what a copy cache may bring back. */
+  copyLimits: ExtractTarOptions;
   emit: (event: CacheEvent) => void;
   signal: AbortSignal | undefined;
 }

@@ -5,9 +5,11 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { TarRefusedError } from "@strata/ssh-transport";
 import { openStore, type Store } from "@strata/store";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -115,6 +117,75 @@ describe("copy strategy (real tar through a local shell)", () => {
     expect(readdirSync(store.cacheDir("dl"))).toEqual(["v1.tree"]);
     expect(readdirSync(join(store.cacheDir("dl"), "v1.tree"))).toEqual(["keep"]);
     expect(scratch()).toEqual([]);
+  });
+
+  it("a hostile tar stream back is refused: nothing written outside, the previous version stays", async () => {
+    const { session } = localSession();
+    const target = join(dir.path, "g");
+    {
+      await using caches = await openCaches(options(target, { strategy: "copy" }));
+      await caches.attach(session);
+      writeFileSync(join(target, "keep"), "k");
+      await caches.detach(session);
+      await caches.commit();
+    }
+    // The guest's root replaced `tar`: its "archive" plants links and writes through them.
+    const outside = join(dir.path, "host");
+    mkdirSync(outside);
+    writeFileSync(join(outside, "victim"), "host file");
+    const evil = join(dir.path, "evil.tar");
+    const [d1, d2] = [join(dir.path, "d1"), join(dir.path, "d2")];
+    mkdirSync(join(d2, "esc"), { recursive: true });
+    mkdirSync(d1);
+    symlinkSync(outside, join(d1, "esc"));
+    symlinkSync(join(outside, "victim"), join(d1, "v"));
+    writeFileSync(join(d2, "esc", "planted"), "pwned");
+    writeFileSync(join(d2, "v"), "pwned");
+    // GNU tar appends a second archive's entries: symlinks first, then files through them.
+    await execa("tar", ["-cf", evil, "-C", d1, "./esc", "./v"]);
+    await execa("tar", ["-rf", evil, "-C", d2, "./esc/planted", "./v"]);
+    const bin = join(dir.path, "bin");
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, "tar"),
+      `#!/bin/sh\ncase "$1" in -cf) exec cat ${evil} ;; esac\nexec /usr/bin/tar "$@"\n`,
+      { mode: 0o755 },
+    );
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      await using caches = await openCaches(options(target));
+      await caches.attach(session);
+      writeFileSync(join(target, "lost"), "x");
+      const error = await caches.detach(session).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CacheTransferFailedError);
+      const cause = (error as CacheTransferFailedError).failures[0]?.error;
+      expect(cause).toBeInstanceOf(TarRefusedError);
+      expect((cause as TarRefusedError).entry).toBe("./esc/planted");
+      expect(await caches.commit()).toEqual([
+        { cache: "dl", outcome: "incomplete", generation: 1 },
+      ]);
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(readdirSync(outside)).toEqual(["victim"]);
+    expect(readFileSync(join(outside, "victim"), "utf8")).toBe("host file");
+    expect(readdirSync(join(store.cacheDir("dl"), "v1.tree"))).toEqual(["keep"]);
+    expect(scratch()).toEqual([]);
+  });
+
+  it("a copy coming back over the size limit is refused and not committed", async () => {
+    const { session } = localSession();
+    const target = join(dir.path, "g");
+    await using caches = await openCaches(
+      options(target, { strategy: "copy", copyMaxBytes: 1000 }),
+    );
+    await caches.attach(session);
+    writeFileSync(join(target, "big"), Buffer.alloc(2000));
+    const error = await caches.detach(session).catch((e: unknown) => e);
+    const cause = (error as CacheTransferFailedError).failures[0]?.error;
+    expect((cause as TarRefusedError).code).toBe("SSH_TAR_TOO_LARGE");
+    expect(await caches.commit()).toEqual([{ cache: "dl", outcome: "incomplete", generation: 0 }]);
   });
 
   it("a cache that was not sent in whole is not brought back", async () => {

@@ -1,6 +1,6 @@
 import { link, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunAs } from "@strata/ssh-transport";
+import type { ExtractTarOptions, RunAs } from "@strata/ssh-transport";
 import type { Store } from "@strata/store";
 import type { CacheHandle } from "./cache-handle.js";
 import { CopyCache, TREE_DIR } from "./copy-cache.js";
@@ -27,6 +27,7 @@ export interface CheckOutOptions {
   /** Root owner of a new disk; `{0,0}` when only a name is known (chowned in the guest). */
   diskOwner: RunAs;
   diskSizeBytes: number;
+  copyLimits: ExtractTarOptions;
   emit: (event: CacheEvent) => void;
   signal: AbortSignal | undefined;
 }
@@ -52,7 +53,14 @@ export async function checkOutCache(o: CheckOutOptions): Promise<CacheHandle> {
     const strategy = chooseStrategy(request.id, o.strategy, o.os, current?.kind);
     const generation = current?.generation ?? 0;
     const source = current ? join(store.cacheDir(request.id), current.entry) : undefined;
-    const context = { ...request, generation, checkout, emit: o.emit, signal };
+    const context = {
+      ...request,
+      generation,
+      checkout,
+      copyLimits: o.copyLimits,
+      emit: o.emit,
+      signal,
+    };
     let handle: CacheHandle;
     if (strategy === "copy") {
       const tree = join(checkout.dir, TREE_DIR);

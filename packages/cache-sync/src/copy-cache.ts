@@ -1,7 +1,13 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { extractTar, packDirectory, type RunAs, type SshSession } from "@strata/ssh-transport";
+import {
+  extractTar,
+  packDirectory,
+  type RunAs,
+  type SshSession,
+  TarRefusedError,
+} from "@strata/ssh-transport";
 import { BaseCacheHandle, type CacheHandle } from "./cache-handle.js";
 import { countBytes } from "./events.js";
 import {
@@ -47,21 +53,33 @@ export class CopyCache extends BaseCacheHandle implements CacheHandle {
     const back = join(this.c.checkout.dir, BACK_DIR);
     await rm(back, { recursive: true, force: true });
     const counter = countBytes((bytes, done) => this.#progress("out", bytes, done));
-    const consumer = extractTar(counter, back);
+    // The stream is the guest's: extractTar refuses links it would write through, entries outside
+    // `back`, devices, and more than the cache's limits; `back` is fresh, so nothing else is in it.
+    const consumer = extractTar(counter, back, this.c.copyLimits);
+    // A refused stream stops the guest's side at once (it could send gigabytes more), and the
+    // refusal is the error reported, not the cancelled command it causes.
+    const stop = new AbortController();
+    const refused = consumer.then(
+      () => undefined,
+      (e: unknown) => {
+        stop.abort(e);
+        return e;
+      },
+    );
     try {
       await ssh.exec(packCommand(ssh.dialect, target), {
         raw: true,
         check: true,
         stdout: counter,
         maxBuffer: 0,
-        signal,
+        signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
       });
       counter.end();
       await consumer;
     } catch (error) {
       counter.destroy();
-      await consumer.catch(() => {});
-      throw error;
+      const refusal = await refused;
+      throw refusal instanceof TarRefusedError ? refusal : error;
     }
     this.completed = true;
     // The cache is safe on the host now: empty the target so the layer does not keep a copy.

@@ -19,7 +19,12 @@ export {
   unmountDiskCommand,
   windowsPath,
 } from "./guest-commands.js";
-export { cacheFilesystemUuid, DEFAULT_CACHE_DISK_SIZE_BYTES } from "./host-tools.js";
+export {
+  cacheFilesystemUuid,
+  DEFAULT_CACHE_COPY_MAX_BYTES,
+  DEFAULT_CACHE_COPY_MAX_ENTRIES,
+  DEFAULT_CACHE_DISK_SIZE_BYTES,
+} from "./host-tools.js";
 export { type CacheInfo, listCaches, removeCache } from "./manage.js";
 export {
   type CacheCommitResult,

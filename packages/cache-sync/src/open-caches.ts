@@ -5,7 +5,11 @@ import { checkOutCache } from "./checkout.js";
 import { CacheToolError, CacheTransferFailedError } from "./errors.js";
 import type { CacheEvent } from "./events.js";
 import { lookupUserCommand, parseUserIds } from "./guest-commands.js";
-import { DEFAULT_CACHE_DISK_SIZE_BYTES } from "./host-tools.js";
+import {
+  DEFAULT_CACHE_COPY_MAX_BYTES,
+  DEFAULT_CACHE_COPY_MAX_ENTRIES,
+  DEFAULT_CACHE_DISK_SIZE_BYTES,
+} from "./host-tools.js";
 import { type CacheUser, type OpenCachesOptions, validateOpenCachesOptions } from "./options.js";
 import { kindOf } from "./strategy.js";
 import { type CommitOutcome, currentVersion, installVersion } from "./versions-io.js";
@@ -51,6 +55,10 @@ export async function openCaches(o: OpenCachesOptions): Promise<StepCaches> {
           os: o.os,
           diskOwner: "uid" in o.user ? o.user : { uid: 0, gid: 0 },
           diskSizeBytes: o.diskSizeBytes ?? DEFAULT_CACHE_DISK_SIZE_BYTES,
+          copyLimits: {
+            maxBytes: o.copyMaxBytes ?? DEFAULT_CACHE_COPY_MAX_BYTES,
+            maxEntries: o.copyMaxEntries ?? DEFAULT_CACHE_COPY_MAX_ENTRIES,
+          },
           emit,
           signal: o.signal,
         }),

@@ -29,6 +29,14 @@ export interface OpenCachesOptions {
   user: CacheUser;
   /** Virtual size of a new cache disk (sparse). @default DEFAULT_CACHE_DISK_SIZE_BYTES */
   diskSizeBytes?: number;
+  /**
+   * Most bytes of file content a `copy` cache may bring back from the guest: a bigger (or
+   * hostile) stream is refused, that copy is not committed and the cache keeps its previous
+   * version. @default DEFAULT_CACHE_COPY_MAX_BYTES
+   */
+  copyMaxBytes?: number;
+  /** Most entries (files, directories, links) a `copy` cache may bring back. @default DEFAULT_CACHE_COPY_MAX_ENTRIES */
+  copyMaxEntries?: number;
   signal?: AbortSignal;
   onEvent?: (event: CacheEvent) => void;
 }
@@ -72,6 +80,11 @@ export function validateOpenCachesOptions(o: OpenCachesOptions): void {
     !(Number.isSafeInteger(o.diskSizeBytes) && o.diskSizeBytes >= 2 ** 24)
   ) {
     problems.push("diskSizeBytes: must be a whole number of bytes, at least 16 MiB");
+  }
+  for (const key of ["copyMaxBytes", "copyMaxEntries"] as const) {
+    const n = o[key];
+    if (n !== undefined && !(Number.isSafeInteger(n) && n > 0))
+      problems.push(`${key}: must be a whole number above 0`);
   }
   const user = o.user as Partial<{ uid: number; gid: number; name: string }> | undefined;
   const id = (n: unknown) => Number.isInteger(n) && (n as number) >= 0;

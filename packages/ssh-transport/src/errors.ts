@@ -12,7 +12,9 @@ export type SshErrorCode =
   | "SSH_CONNECTION_LOST"
   | "SSH_COMMAND_FAILED"
   | "SSH_CANCELLED"
-  | "SSH_TRANSFER_FAILED";
+  | "SSH_TRANSFER_FAILED"
+  | "SSH_TAR_REFUSED"
+  | "SSH_TAR_TOO_LARGE";
 
 /** Base class of every error thrown by @strata/ssh-transport; branch on `code`. */
 export class SshError extends Error {
@@ -129,5 +131,27 @@ export class SshCancelledError extends SshError {
 export class SshTransferError extends SshError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("SSH_TRANSFER_FAILED", message, options);
+  }
+}
+
+/**
+ * A tar stream from the guest holds an entry the host will not write (a path through a link,
+ * outside the target, a device...) or more bytes or entries than allowed. Nothing was written
+ * outside the target directory.
+ */
+export class TarRefusedError extends SshError {
+  /** The refused entry's name as the stream gave it, or "(stream)". */
+  readonly entry: string;
+  readonly reason: string;
+  constructor(entry: string, reason: string, code?: "TAR_TOO_LARGE") {
+    super(
+      code ? "SSH_TAR_TOO_LARGE" : "SSH_TAR_REFUSED",
+      `Refused a tar stream from the guest: entry ${JSON.stringify(entry)} ${reason}. ` +
+        (code
+          ? "Make the directory smaller or raise the limit (strata build --cache-max-size)."
+          : "The guest sent an archive that would write outside its target; nothing was written outside it."),
+    );
+    this.entry = entry;
+    this.reason = reason;
   }
 }

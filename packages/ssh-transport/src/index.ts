@@ -17,8 +17,16 @@ export {
   SshOptionsError,
   SshTimeoutError,
   SshTransferError,
+  TarRefusedError,
 } from "./errors.js";
 export { DEFAULT_MAX_BUFFER, type ExecOptions, type ExecResult } from "./exec.js";
+export {
+  DEFAULT_TAR_MAX_BYTES,
+  DEFAULT_TAR_MAX_ENTRIES,
+  type ExtractTarOptions,
+  extractTar,
+  splitEntryName,
+} from "./extract-tar.js";
 export { type EnsureKeyPairOptions, ensureKeyPair, type KeyPair, publicKeyLine } from "./keys.js";
 export {
   buildCommandLine,
@@ -42,4 +50,4 @@ export {
   type TransferOptions,
 } from "./session.js";
 export type { OpenShellOptions, ShellSession } from "./shell.js";
-export { extractTar, packDirectory } from "./tar.js";
+export { packDirectory } from "./tar.js";

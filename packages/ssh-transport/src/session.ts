@@ -2,11 +2,17 @@ import { PassThrough, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import createDebug from "debug";
 import type { Client, SFTPWrapper } from "ssh2";
-import { SshConnectionLostError, SshOptionsError, SshTransferError } from "./errors.js";
+import {
+  SshConnectionLostError,
+  SshOptionsError,
+  SshTransferError,
+  TarRefusedError,
+} from "./errors.js";
 import { type ExecOptions, type ExecResult, execOnClient } from "./exec.js";
+import { extractTar } from "./extract-tar.js";
 import { buildCommandLine, invalidEnvNames, quotePosix, type ShellDialect } from "./quote.js";
 import { type OpenShellOptions, openShellOnClient, type ShellSession } from "./shell.js";
-import { extractTar, packDirectory } from "./tar.js";
+import { packDirectory } from "./tar.js";
 
 const debug = createDebug("strata:ssh");
 
@@ -172,11 +178,20 @@ export class SshSession implements AsyncDisposable {
         : `tar -cf - -C ${quotePosix(remoteDir)} .`;
     const out = new PassThrough();
     const consumer = typeof target === "string" ? extractTar(out, target) : pipeline(out, target);
+    // A refused stream (see extractTar) stops the guest's tar and is the error reported.
+    const stop = new AbortController();
+    const failed = consumer.then(
+      () => undefined,
+      (e: unknown) => {
+        stop.abort(e);
+        return e;
+      },
+    );
     try {
       await this.exec(command, {
         stdout: out,
         check: true,
-        signal: opts.signal,
+        signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal,
         user: opts.user,
         maxBuffer: 0,
         raw: this.dialect === "cmd",
@@ -185,8 +200,8 @@ export class SshSession implements AsyncDisposable {
       await consumer;
     } catch (e) {
       out.destroy();
-      await consumer.catch(() => {});
-      throw e;
+      const refusal = await failed;
+      throw refusal instanceof TarRefusedError ? refusal : e;
     }
   }
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { extractTar, packDirectory } from "./tar.js";
+import { extractTar } from "./extract-tar.js";
+import { packDirectory } from "./tar.js";
 
 describe("host-side tar streams", () => {
   let dir = "";

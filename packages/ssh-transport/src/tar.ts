@@ -1,6 +1,6 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdir, readdir, readlink, symlink, utimes } from "node:fs/promises";
-import { join, posix, relative, resolve, sep } from "node:path";
+import { createReadStream } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
+import { join, posix, relative, sep } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
@@ -32,38 +32,4 @@ export function packDirectory(dir: string): Readable {
     (e: Error) => pack.destroy(e),
   );
   return out;
-}
-
-/** Extracts a tar stream into a host directory; entries that would land outside it are refused. */
-export async function extractTar(source: Readable, dir: string): Promise<void> {
-  const root = resolve(dir);
-  await mkdir(root, { recursive: true });
-  const extract = tar.extract();
-  const dirTimes: Array<[string, Date]> = [];
-  const done = (async () => {
-    for await (const entry of extract) {
-      const { name, type, mode, mtime, linkname } = entry.header;
-      const target = resolve(root, name);
-      if (target !== root && !target.startsWith(root + sep)) {
-        entry.resume();
-        throw new Error(`tar entry ${name} points outside ${root}`);
-      }
-      if (type === "directory") {
-        await mkdir(target, { recursive: true, mode: mode ?? 0o755 });
-        if (mtime) dirTimes.push([target, mtime]);
-        entry.resume();
-      } else if (type === "file") {
-        await mkdir(resolve(target, ".."), { recursive: true });
-        await pipeline(entry, createWriteStream(target, { mode: mode ?? 0o644 }));
-        if (mtime) await utimes(target, mtime, mtime);
-      } else if (type === "symlink" && linkname) {
-        await mkdir(resolve(target, ".."), { recursive: true });
-        await symlink(linkname, target);
-        entry.resume();
-      } else entry.resume();
-    }
-  })();
-  await Promise.all([pipeline(source, extract), done]);
-  // Directory times last: creating their files would have changed them.
-  for (const [path, time] of dirTimes.reverse()) await utimes(path, time, time);
 }

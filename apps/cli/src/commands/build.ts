@@ -6,7 +6,7 @@ import { EXIT_INTERRUPTED, EXIT_OK } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 import { createBuildRenderer } from "../render-build.js";
 import { loadSpecFile } from "../spec-file.js";
-import { openStoreFor, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { openStoreFor, parseSize, STORE_OPTION, STORE_USAGE } from "./store-options.js";
 import { watchBuild } from "./watch.js";
 
 const OPTIONS = {
@@ -20,6 +20,7 @@ const OPTIONS = {
   secret: { type: "string", multiple: true },
   accel: { type: "string" },
   "cache-strategy": { type: "string" },
+  "cache-max-size": { type: "string" },
   "step-timeout": { type: "string" },
   json: { type: "boolean" },
   watch: { type: "boolean" },
@@ -79,6 +80,11 @@ function prepare(argv: readonly string[], io: CliIo) {
     "copy",
     "disk",
   ] as const);
+  const cacheMaxSize = values["cache-max-size"];
+  const cacheMaxBytes =
+    cacheMaxSize === undefined ? undefined : parseSize(cacheMaxSize, "--cache-max-size");
+  if (cacheMaxBytes !== undefined && cacheMaxBytes < 2 ** 24)
+    throw new UsageError(`option "--cache-max-size": "${cacheMaxSize}" is below 16M`);
   const stepTimeoutS = positiveNumber(values["step-timeout"], "--step-timeout", false);
   const warm = oneOf(values.warm, "--warm", ["auto", "off"] as const);
   const warmKeep = positiveNumber(values["warm-keep"], "--warm-keep", true);
@@ -100,6 +106,7 @@ function prepare(argv: readonly string[], io: CliIo) {
       ...machine,
       guestOs,
       cacheStrategy,
+      cacheMaxBytes,
       stepTimeoutMs: stepTimeoutS ? stepTimeoutS * 1000 : undefined,
       warm,
       warmKeep,
@@ -128,6 +135,9 @@ options:
   --secret ID:FILE         a secret a step names; repeatable; never stored or logged
   --accel auto|kvm|tcg     accelerator; auto uses KVM only where a probe shows it works
   --cache-strategy S       auto, copy or disk (default: auto: disk on Linux, copy on Windows)
+  --cache-max-size SIZE    largest a cache may be (default 64G): a copy cache coming back
+                           bigger is refused and keeps its previous version; a new disk
+                           cache gets this size
   --step-timeout S         fail a step whose command runs longer than S seconds
   --warm auto|off          auto (default): resume each step from its parent's saved VM state
                            instead of booting, and save each step's state beside its layer

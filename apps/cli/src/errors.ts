@@ -1,22 +1,41 @@
-import type { SpecProblem } from "@strata/spec-parser";
+import { BuildError } from "@strata/builder";
+import { CacheError } from "@strata/cache-sync";
+import { InputError, type KnownErrorClass, UsageError } from "@strata/cli-kit";
+import { QemuError } from "@strata/qemu-runner";
+import {
+  DockerfileError,
+  SpecError,
+  type SpecErrorCode,
+  type SpecProblem,
+} from "@strata/spec-parser";
+import { SshError } from "@strata/ssh-transport";
+import { StoreError } from "@strata/store";
 
-export { UsageError } from "@strata/cli-kit";
-
-/** An input file that cannot be read. Exit code 2. */
-export class InputError extends Error {
-  override readonly name = "InputError";
-  readonly code = "INPUT_UNREADABLE";
-}
+export { InputError, UsageError };
 
 /** A spec file with syntax or validation problems, with its text so problems can show the line. */
 export class SpecFileError extends Error {
   override readonly name = "SpecFileError";
 
   constructor(
-    readonly code: "SPEC_SYNTAX" | "SPEC_INVALID",
+    readonly code: SpecErrorCode,
     readonly problems: readonly SpecProblem[],
     readonly source: string,
   ) {
     super(`${problems[0]?.file ?? "spec"}: ${problems.length} problem(s); fix them and try again`);
   }
 }
+
+/** The base classes of every error `strata` reports as known (with a mapped exit status). */
+export const KNOWN_ERRORS: readonly KnownErrorClass[] = [
+  UsageError,
+  InputError,
+  SpecFileError,
+  SpecError,
+  DockerfileError,
+  StoreError,
+  BuildError,
+  CacheError,
+  QemuError,
+  SshError,
+];

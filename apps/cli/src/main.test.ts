@@ -3,20 +3,27 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { BuildError } from "@strata/builder";
+import { type CliIo, type Command, captureIo } from "@strata/cli-kit";
+import { LayerNotFoundError } from "@strata/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { captureIo } from "./capture-io.js";
-import type { Command } from "./command.js";
 import { main } from "./main.js";
 
 const exec = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..", "..");
 
-function command(name: string, run: Command["run"]): Command {
-  return { name, summary: `the ${name} command`, usage: `usage: strata ${name}\n`, run };
+function command(name: string, run: (io: CliIo) => Promise<number>): Command {
+  return {
+    name,
+    summary: `the ${name} command`,
+    synopsis: "ARG",
+    options: { force: { type: "boolean", help: "do it anyway" } },
+    run: (_args, io) => run(io),
+  };
 }
 
 async function runMain(argv: string[], commands?: Command[], signal?: AbortSignal) {
-  const captured = captureIo(root, signal);
+  const captured = captureIo(root, { signal });
   const code = await main(argv, captured.io, commands);
   return { code, stdout: captured.stdout(), stderr: captured.stderr() };
 }
@@ -48,17 +55,44 @@ describe("main: the error boundary", () => {
     expect((await runMain(["--verbose"])).stderr).toMatch(/^strata: unknown option "--verbose"/);
   });
 
-  it("maps known error codes through the table and defaults to 1", async () => {
-    const failing = (code: string) =>
+  it("generates a command's help from its option table", async () => {
+    expect((await runMain(["x", "--help"], [command("x", async () => 0)])).stdout).toBe(
+      "usage: strata x ARG\n\noptions:\n  --force           do it anyway\n",
+    );
+  });
+
+  it("maps known errors through the exit-code table", async () => {
+    const failing = (error: Error) =>
       command("x", async () => {
-        throw Object.assign(new Error(`failed with ${code}`), { code });
+        throw error;
       });
-    expect(await runMain(["x"], [failing("SPEC_INVALID")])).toEqual({
+    expect(await runMain(["x"], [failing(new BuildError("SPEC_INVALID", "bad copy"))])).toEqual({
       code: 2,
       stdout: "",
-      stderr: "strata: failed with SPEC_INVALID\n",
+      stderr: "strata: bad copy\n",
     });
-    expect((await runMain(["x"], [failing("SOMETHING_NEW")])).code).toBe(1);
+    expect((await runMain(["x"], [failing(new LayerNotFoundError("a".repeat(64)))])).code).toBe(3);
+  });
+
+  it("treats an object with a code that is not one of ours as unexpected (Node's ENOENT)", async () => {
+    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), {
+      code: "ENOENT",
+    });
+    const looksKnown = Object.assign(new Error("imitation"), { code: "SPEC_INVALID" });
+    for (const error of [enoent, looksKnown]) {
+      const result = await runMain(
+        ["x"],
+        [
+          command("x", async () => {
+            throw error;
+          }),
+        ],
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        /^strata: unexpected error; please report it\nError: .*\n\s+at /,
+      );
+    }
   });
 
   it("prints the stack of an unexpected error", async () => {
@@ -74,7 +108,7 @@ describe("main: the error boundary", () => {
 
   it("exits 130 when interrupted", async () => {
     const controller = new AbortController();
-    const waits = command("x", async (_argv, io) => {
+    const waits = command("x", async (io) => {
       controller.abort();
       io.signal.throwIfAborted();
       return 0;

@@ -1,5 +1,5 @@
+import { captureIo } from "@strata/cli-kit";
 import { expect, it } from "vitest";
-import { captureIo } from "./capture-io.js";
 import { createBuildRenderer } from "./render-build.js";
 
 const id = "a".repeat(64);

@@ -1,5 +1,5 @@
 import type { BuildEvent } from "@strata/builder";
-import type { CliIo } from "./io.js";
+import type { CliIo } from "@strata/cli-kit";
 
 export interface RenderOptions {
   verbose: boolean;

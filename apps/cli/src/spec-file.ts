@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import type { CliIo } from "@strata/cli-kit";
 import { parseSpec, type Spec } from "@strata/spec-parser";
 import { InputError, SpecFileError } from "./errors.js";
-import type { CliIo } from "./io.js";
 
 /** A spec file read from disk: its text and, when valid, the parsed spec. */
 export interface SpecFile {

@@ -1,28 +1,6 @@
-import {
-  type OptionSpec,
-  type OptionValues,
-  parseCommandArgs as parseArgsFor,
-} from "@strata/cli-kit";
-import { UsageError } from "./errors.js";
-import type { CliIo } from "./io.js";
+import { UsageError } from "@strata/cli-kit";
 
-/** One `strata-image` subcommand; list it in `src/commands/index.ts`. */
-export interface Command {
-  readonly name: string;
-  readonly summary: string;
-  readonly usage: string;
-  run(argv: readonly string[], io: CliIo): Promise<number>;
-}
-
-/** Flag parsing shared with the other app, naming `strata-image` in its messages. */
-export function parseCommandArgs<T extends Record<string, OptionSpec>>(
-  command: string,
-  argv: readonly string[],
-  options: T,
-): { values: OptionValues<T>; positionals: string[] } {
-  return parseArgsFor("strata-image", command, argv, options);
-}
-
+/** The positionals a command takes, exactly `names.length` of them, or a usage error. */
 export function requirePositionals(
   positionals: readonly string[],
   names: readonly string[],
@@ -32,5 +10,3 @@ export function requirePositionals(
     throw new UsageError(`expected ${names.join(" ")}; see "strata-image ${command} --help"`);
   return [...positionals];
 }
-
-export type { OptionSpec };

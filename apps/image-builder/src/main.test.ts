@@ -2,23 +2,13 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { captureIo } from "@strata/cli-kit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CliIo } from "./io.js";
 import { main } from "./main.js";
 import { createProgressRenderer, formatBar } from "./render-progress.js";
 
 function capture(cwd: string, isTTY = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: { write: (t: string) => out.push(t) },
-    stderr: { write: (t: string) => err.push(t) },
-    isTTY,
-    cwd,
-    env: {},
-    signal: new AbortController().signal,
-  };
-  return { io, stdout: () => out.join(""), stderr: () => err.join("") };
+  return captureIo(cwd, { isTTY });
 }
 
 describe("strata-image", () => {

@@ -1,88 +1,34 @@
-import { runWithInterrupt } from "@strata/cli-kit";
-import type { Command } from "./command.js";
+import {
+  type CliIo,
+  type Command,
+  type Program,
+  runMain,
+  startProgram,
+  UsageError,
+} from "@strata/cli-kit";
+import { ImageBuildError } from "@strata/image-builder";
+import { QemuError } from "@strata/qemu-runner";
+import { SshError } from "@strata/ssh-transport";
+import { StoreError } from "@strata/store/layout";
 import { commands as allCommands } from "./commands/index.js";
-import { UsageError } from "./errors.js";
-import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
-import { type CliIo, createProcessIo } from "./io.js";
 
-function globalHelp(commands: readonly Command[]): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n");
-  return `usage: strata-image COMMAND [OPTIONS]\n\ncommands:\n${list}\n\nRun "strata-image COMMAND --help" for a command's options.\n`;
-}
+/** `strata-image`: its commands and the base classes of the errors it reports as known. */
+export const PROGRAM: Program = {
+  name: "strata-image",
+  commands: allCommands,
+  knownErrors: [UsageError, ImageBuildError, StoreError, QemuError, SshError],
+};
 
-function wantsHelp(argv: readonly string[]): boolean {
-  const end = argv.indexOf("--");
-  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === "--help" || a === "-h");
-}
-
-/** A known error: anything carrying a string `code`, as every package's errors do. */
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== "object" || error === null || !("code" in error)) return undefined;
-  return typeof error.code === "string" ? error.code : undefined;
-}
-
-function reportError(error: unknown, io: CliIo): number {
-  const code = errorCode(error);
-  if (code === undefined) {
-    io.stderr.write(
-      `strata-image: unexpected error; please report it\n${error instanceof Error ? error.stack : String(error)}\n`,
-    );
-    return 1;
-  }
-  const exit = exitCodeFor(code);
-  if (exit === EXIT_INTERRUPTED) io.stderr.write("strata-image: interrupted\n");
-  else io.stderr.write(`strata-image: ${error instanceof Error ? error.message : String(error)}\n`);
-  return exit;
-}
-
-async function dispatch(
-  argv: readonly string[],
-  io: CliIo,
-  commands: readonly Command[],
-): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined) {
-    io.stderr.write(globalHelp(commands));
-    return EXIT_USAGE;
-  }
-  if (name === "--help" || name === "-h" || name === "help") {
-    io.stdout.write(globalHelp(commands));
-    return EXIT_OK;
-  }
-  const command = commands.find(
-    (c) => c.name === name || (name === "customize" && c.name === "customise"),
-  );
-  if (command === undefined) {
-    const kind = name.startsWith("-") ? "option" : "command";
-    throw new UsageError(
-      `unknown ${kind} "${name}"; commands: ${commands.map((c) => c.name).join(", ")}; see "strata-image --help"`,
-    );
-  }
-  if (wantsHelp(rest)) {
-    io.stdout.write(command.usage);
-    return EXIT_OK;
-  }
-  return command.run(rest, io);
-}
-
-/** The single error boundary: every outcome becomes an exit code (see README.md). */
-export async function main(
+/** Runs `strata-image ARGV` and resolves to its exit status (see README.md). */
+export function main(
   argv: readonly string[],
   io: CliIo,
   commands: readonly Command[] = allCommands,
 ): Promise<number> {
-  try {
-    const code = await dispatch(argv, io, commands);
-    return io.signal.aborted ? EXIT_INTERRUPTED : code;
-  } catch (error) {
-    if (!io.signal.aborted) return reportError(error, io);
-    io.stderr.write("strata-image: interrupted\n");
-    return EXIT_INTERRUPTED;
-  }
+  return runMain({ ...PROGRAM, commands }, argv, io);
 }
 
 /** Entry of the `strata-image` binary: Ctrl-C aborts the work (VMs are stopped), then exits. */
 export function start(): Promise<never> {
-  return runWithInterrupt((signal) => main(process.argv.slice(2), createProcessIo(signal)));
+  return startProgram(PROGRAM);
 }

@@ -1,5 +1,5 @@
+import type { CliIo } from "@strata/cli-kit";
 import type { ImageProgress } from "@strata/image-builder";
-import type { CliIo } from "./io.js";
 import { formatBytes } from "./store-options.js";
 
 export interface ProgressRenderer {

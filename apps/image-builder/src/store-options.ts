@@ -1,6 +1,6 @@
 import { join } from "node:path";
 
-export { formatBytes, resolveStoreRoot, STORE_OPTION, STORE_USAGE } from "@strata/cli-kit";
+export { formatBytes, resolveStoreRoot, STORE_OPTION } from "@strata/cli-kit";
 
 /** `<store>/base-image`, where base images live. */
 export function baseImageDir(storeRoot: string): string {

@@ -1,7 +1,19 @@
+/** Stable codes of every error the build engine throws; callers branch on these. */
+export type BuildErrorCode =
+  | "BUILD_STEP_FAILED"
+  | "STEP_TIMEOUT"
+  | "COPY_FAILED"
+  | "COPY_SOURCE_INVALID"
+  | "SECRET_MISSING"
+  | "GUEST_USER_UNKNOWN"
+  | "LAYER_NOT_FOUND"
+  | "SPEC_INVALID"
+  | "UNSUPPORTED";
+
 /** Base class of build-engine errors: a stable `code`, the cause, a message that says what to do. */
 export class BuildError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: BuildErrorCode;
+  constructor(code: BuildErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -10,6 +10,7 @@ export type { TarOwner } from "./copy-tar.js";
 export { packCopyManifest, splitGuestRoot } from "./copy-tar.js";
 export type { RunBuildOptions } from "./engine.js";
 export { runBuild } from "./engine.js";
+export type { BuildErrorCode } from "./errors.js";
 export {
   BuildError,
   BuildStepFailedError,

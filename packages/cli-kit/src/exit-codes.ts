@@ -11,6 +11,15 @@ export const EXIT_VM = 4;
 /** Interrupted by SIGINT (Ctrl-C). */
 export const EXIT_INTERRUPTED = 130;
 
+/** An exit status the apps document. */
+export type ExitStatus =
+  | typeof EXIT_OK
+  | typeof EXIT_FAILURE
+  | typeof EXIT_USAGE
+  | typeof EXIT_ENVIRONMENT
+  | typeof EXIT_VM
+  | typeof EXIT_INTERRUPTED;
+
 /**
  * Runs an app's entry with Ctrl-C wired to an AbortSignal, then exits with its code: the only
  * place a process exits. A second Ctrl-C while clean-up runs leaves at once.

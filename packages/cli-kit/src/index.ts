@@ -1,3 +1,13 @@
+export type { Command, CommandArgs, OptionTable } from "./command.js";
+export {
+  defineCommand,
+  formatCommandHelp,
+  formatOptions,
+  formatProgramHelp,
+} from "./command.js";
+export type { KnownErrorCode } from "./exit-code-table.js";
+export { EXIT_CODES, exitCodeFor } from "./exit-code-table.js";
+export type { ExitStatus } from "./exit-codes.js";
 export {
   EXIT_ENVIRONMENT,
   EXIT_FAILURE,
@@ -7,7 +17,15 @@ export {
   EXIT_VM,
   runWithInterrupt,
 } from "./exit-codes.js";
+export type { CliErrorCode } from "./input-error.js";
+export { InputError } from "./input-error.js";
+export type { CliIo } from "./io.js";
+export { captureIo, createProcessIo } from "./io.js";
+export type { KnownError, KnownErrorClass } from "./known-error.js";
+export { isAbortError, isKnownError } from "./known-error.js";
 export type { OptionSpec, OptionValues } from "./parse-args.js";
 export { parseCommandArgs } from "./parse-args.js";
-export { formatBytes, resolveStoreRoot, STORE_OPTION, STORE_USAGE } from "./store-option.js";
+export type { Program } from "./run-main.js";
+export { runMain, startProgram } from "./run-main.js";
+export { formatBytes, resolveStoreRoot, STORE_OPTION } from "./store-option.js";
 export { UsageError } from "./usage-error.js";

@@ -1,10 +1,15 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./usage-error.js";
 
+/** One flag: how `node:util` parseArgs reads it, and how help describes it. */
 export interface OptionSpec {
   readonly type: "string" | "boolean";
   readonly short?: string;
   readonly multiple?: boolean;
+  /** The value's placeholder in help, e.g. `SPEC`. @default "VALUE" */
+  readonly value?: string;
+  /** What the flag does, for the command's help; a `\n` starts an indented line. */
+  readonly help?: string;
 }
 
 export type OptionValues<T extends Record<string, OptionSpec>> = {

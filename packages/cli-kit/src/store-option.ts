@@ -3,11 +3,13 @@ import { isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "./usage-error.js";
 
 /** `--store` as every command of both apps takes it. */
-export const STORE_OPTION = { store: { type: "string" } } as const;
-
-export const STORE_USAGE = `  --store=qemu:DIR  the store directory (OBuilder's form; a plain DIR works too)
-                    default: $XDG_DATA_HOME/strata, i.e. ~/.local/share/strata
-`;
+export const STORE_OPTION = {
+  store: {
+    type: "string",
+    value: "qemu:DIR",
+    help: "the store directory (OBuilder's form; a plain DIR works too)\ndefault: $XDG_DATA_HOME/strata, i.e. ~/.local/share/strata",
+  },
+} as const;
 
 /** The store directory from `--store` (`qemu:DIR` or `DIR`), else the XDG default. */
 export function resolveStoreRoot(

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { ensureKeyPair } from "@strata/ssh-transport";
-import { storeLayout } from "@strata/store";
+import { storeLayout } from "@strata/store/layout";
 import { buildDebianImage } from "./build-debian.js";
 import { DEFAULT_DEBIAN_RECIPE } from "./debian-recipe.js";
 import { ImageInputError } from "./errors.js";

@@ -1,7 +1,21 @@
+/** Stable codes of every error image-builder throws; callers branch on these, never on messages. */
+export type ImageErrorCode =
+  | "IMAGE_TOOL_MISSING"
+  | "IMAGE_BUILD_FAILED"
+  | "IMAGE_INPUT_INVALID"
+  | "IMAGE_ARCHIVE_INVALID"
+  | "IMAGE_NOT_FOUND"
+  | "IMAGE_EXISTS"
+  | "IMAGE_IN_USE"
+  | "IMAGE_DOWNLOAD_FAILED"
+  | "IMAGE_CHECKSUM_MISMATCH"
+  | "IMAGE_FIRST_BOOT_TIMEOUT"
+  | "IMAGE_FIRST_BOOT_FAILED";
+
 /** Base class of image-builder errors: a stable `code`, the cause, and a message that says what to do. */
 export class ImageBuildError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ImageErrorCode;
+  constructor(code: ImageErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -35,6 +35,7 @@ export {
 } from "./debian-recipe.js";
 export type { DownloadFileOptions, DownloadResult } from "./download.js";
 export { downloadFile, fetchPublishedSha256, parseSha256Sums, sha256File } from "./download.js";
+export type { ImageErrorCode } from "./errors.js";
 export {
   ArchiveError,
   DownloadError,

@@ -1,7 +1,23 @@
+/** Stable codes of every error the store throws; callers branch on these, never on messages. */
+export type StoreErrorCode =
+  | "STORE_OPTIONS"
+  | "INVALID_LAYER_ID"
+  | "INVALID_CACHE_NAME"
+  | "STORE_LOCKED"
+  | "BASE_IMAGE_MISSING"
+  | "BASE_IMAGE_MANIFEST_INVALID"
+  | "DISK_FULL"
+  | "LAYER_CORRUPT"
+  | "LAYER_NOT_FOUND"
+  | "LAYER_IN_USE"
+  | "STEP_FAILED"
+  | "STEP_CANCELLED"
+  | "QEMU_IMG_FAILED";
+
 /** Base class of every error the store throws; callers branch on `code`, never on the message. */
 export class StoreError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: StoreErrorCode;
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -7,6 +7,7 @@ export { escapeCacheName, unescapeCacheName } from "./cache-name.js";
 export type { CheckOptions, CheckProblem, CheckReport } from "./check.js";
 export type { LayerInfo } from "./database.js";
 export { allocatedBytes, filesystemSpace } from "./disk-usage.js";
+export type { StoreErrorCode } from "./errors.js";
 export {
   BaseImageManifestError,
   BaseImageMissingError,

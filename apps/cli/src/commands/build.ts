@@ -1,31 +1,78 @@
 import { resolve } from "node:path";
 import { loadSecrets, runBuild } from "@strata/builder";
-import { type Command, parseCommandArgs } from "../command.js";
+import type { CliIo } from "@strata/cli-kit";
+import { type CommandArgs, defineCommand, EXIT_INTERRUPTED, EXIT_OK } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
-import { EXIT_INTERRUPTED, EXIT_OK } from "../exit-codes.js";
-import type { CliIo } from "../io.js";
 import { createBuildRenderer } from "../render-build.js";
 import { loadSpecFile } from "../spec-file.js";
-import { openStoreFor, parseSize, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { openStoreFor, parseSize, STORE_OPTION } from "./store-options.js";
 import { watchBuild } from "./watch.js";
 
 const OPTIONS = {
+  file: { type: "string", short: "f", value: "SPEC", help: "the spec file (default: build.spec)" },
+  verbose: {
+    type: "boolean",
+    short: "v",
+    help: "show what happens around each step (VM start, SSH, caches)",
+  },
+  "qemu-memory": {
+    type: "string",
+    value: "GiB",
+    help: "guest memory (default: the image manifest's)",
+  },
+  "qemu-cpus": { type: "string", value: "N", help: "guest CPUs (default: the image manifest's)" },
+  "qemu-guest-os": {
+    type: "string",
+    value: "OS",
+    help: "linux, windows, openbsd or freebsd, for images without a manifest",
+  },
+  "qemu-boot-time": {
+    type: "string",
+    value: "S",
+    help: "seconds a guest may take to answer SSH (default: 300)",
+  },
+  secret: {
+    type: "string",
+    multiple: true,
+    value: "ID:FILE",
+    help: "a secret a step names; repeatable; never stored or logged",
+  },
+  accel: {
+    type: "string",
+    value: "auto|kvm|tcg",
+    help: "accelerator; auto uses KVM only where a probe shows it works",
+  },
+  "cache-strategy": {
+    type: "string",
+    value: "S",
+    help: "auto, copy or disk (default: auto: disk on Linux, copy on Windows)",
+  },
+  "cache-max-size": {
+    type: "string",
+    value: "SIZE",
+    help: "largest a cache may be (default 64G): a copy cache coming back\nbigger is refused and keeps its previous version; a new disk\ncache gets this size",
+  },
+  "step-timeout": {
+    type: "string",
+    value: "S",
+    help: "fail a step whose command runs longer than S seconds",
+  },
+  warm: {
+    type: "string",
+    value: "auto|off",
+    help: "auto (default): resume each step from its parent's saved VM state\ninstead of booting, and save each step's state beside its layer",
+  },
+  "warm-keep": {
+    type: "string",
+    value: "N",
+    help: "keep saved VM states only for the last N layers of a chain",
+  },
+  json: { type: "boolean", help: "one JSON event per line on stdout" },
+  watch: {
+    type: "boolean",
+    help: "rebuild when the spec or a context file changes (Ctrl-C to stop)",
+  },
   ...STORE_OPTION,
-  file: { type: "string", short: "f" },
-  verbose: { type: "boolean", short: "v" },
-  "qemu-memory": { type: "string" },
-  "qemu-cpus": { type: "string" },
-  "qemu-guest-os": { type: "string" },
-  "qemu-boot-time": { type: "string" },
-  secret: { type: "string", multiple: true },
-  accel: { type: "string" },
-  "cache-strategy": { type: "string" },
-  "cache-max-size": { type: "string" },
-  "step-timeout": { type: "string" },
-  json: { type: "boolean" },
-  watch: { type: "boolean" },
-  warm: { type: "string" },
-  "warm-keep": { type: "string" },
 } as const;
 
 function positiveNumber(
@@ -54,8 +101,7 @@ function oneOf<T extends string>(
 }
 
 /** Checks every flag before anything starts; returns a function that runs one build. */
-function prepare(argv: readonly string[], io: CliIo) {
-  const { values, positionals } = parseCommandArgs("build", argv, OPTIONS);
+function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo) {
   if (positionals.length !== 1)
     throw new UsageError(
       'expected exactly one CONTEXT directory (e.g. "."); see "strata build --help"',
@@ -117,36 +163,15 @@ function prepare(argv: readonly string[], io: CliIo) {
   return { build, watch: values.watch ?? false, specPath: resolve(io.cwd, specPath), contextDir };
 }
 
-export const buildCommand: Command = {
+export const buildCommand = defineCommand({
   name: "build",
   summary: "build a spec in QEMU virtual machines, layer by layer, cached",
-  usage: `usage: strata build [OPTIONS] -f SPEC CONTEXT
-
-Runs SPEC's steps in VMs booted from the store's base images. Each step that changes the
-machine is saved as a layer; unchanged steps are taken from the cache and their output replayed.
-
-options:
-  -f, --file SPEC          the spec file (default: build.spec)
-  -v, --verbose            show what happens around each step (VM start, SSH, caches)
-  --qemu-memory GiB        guest memory (default: the image manifest's)
-  --qemu-cpus N            guest CPUs (default: the image manifest's)
-  --qemu-guest-os OS       linux, windows, openbsd or freebsd, for images without a manifest
-  --qemu-boot-time S       seconds a guest may take to answer SSH (default: 300)
-  --secret ID:FILE         a secret a step names; repeatable; never stored or logged
-  --accel auto|kvm|tcg     accelerator; auto uses KVM only where a probe shows it works
-  --cache-strategy S       auto, copy or disk (default: auto: disk on Linux, copy on Windows)
-  --cache-max-size SIZE    largest a cache may be (default 64G): a copy cache coming back
-                           bigger is refused and keeps its previous version; a new disk
-                           cache gets this size
-  --step-timeout S         fail a step whose command runs longer than S seconds
-  --warm auto|off          auto (default): resume each step from its parent's saved VM state
-                           instead of booting, and save each step's state beside its layer
-  --warm-keep N            keep saved VM states only for the last N layers of a chain
-  --json                   one JSON event per line on stdout
-  --watch                  rebuild when the spec or a context file changes (Ctrl-C to stop)
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { build, watch, specPath, contextDir } = prepare(argv, io);
+  synopsis: "[OPTIONS] -f SPEC CONTEXT",
+  description: `Runs SPEC's steps in VMs booted from the store's base images. Each step that changes the
+machine is saved as a layer; unchanged steps are taken from the cache and their output replayed.`,
+  options: OPTIONS,
+  async run(args, io) {
+    const { build, watch, specPath, contextDir } = prepare(args, io);
     if (watch) return watchBuild({ io, specPath, contextDir, build });
     try {
       await build(io.signal);
@@ -159,4 +184,4 @@ ${STORE_USAGE}`,
       throw err;
     }
   },
-};
+});

@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { captureIo } from "@strata/cli-kit";
 import { openStore } from "@strata/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { captureIo } from "../capture-io.js";
 import { main } from "../main.js";
 
 describe("strata cache", () => {

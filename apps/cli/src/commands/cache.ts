@@ -1,31 +1,24 @@
 import { type CacheInfo, listCaches, removeCache } from "@strata/cache-sync";
-import { type Command, parseCommandArgs } from "../command.js";
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
-import { EXIT_OK } from "../exit-codes.js";
-import { formatBytes, openStoreFor, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { formatBytes, openStoreFor, STORE_OPTION } from "./store-options.js";
 
 function cacheJson(cache: CacheInfo) {
   return { ...cache, updated: cache.updated.toISOString() };
 }
 
-export const cacheCommand: Command = {
+export const cacheCommand = defineCommand({
   name: "cache",
   summary: "list or remove the mutable caches of `(cache ...)` mounts: `strata cache ls|rm NAME`",
-  usage: `usage: strata cache ls [--store=qemu:DIR] [--json]
-       strata cache rm [--store=qemu:DIR] NAME...
-
-ls  lists the caches: name, strategy (tree = copy, disk = qcow2 disk), version, last update,
+  synopsis: ["ls [--store=qemu:DIR] [--json]", "rm [--store=qemu:DIR] NAME..."],
+  description: `ls  lists the caches: name, strategy (tree = copy, disk = qcow2 disk), version, last update,
     size on disk, and "in use" while a running build has it checked out.
-rm  removes caches; refused (exit 3) for a cache a running build is using.
-
-options:
-  --json            (ls) one JSON object per line, for machines
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("cache", argv, {
-      ...STORE_OPTION,
-      json: { type: "boolean" },
-    });
+rm  removes caches; refused (exit 3) for a cache a running build is using.`,
+  options: {
+    ...STORE_OPTION,
+    json: { type: "boolean", help: "(ls) one JSON object per line, for machines" },
+  },
+  async run({ values, positionals }, io) {
     const [action, ...names] = positionals;
     if (action === "ls") {
       if (names.length > 0) throw new UsageError('unexpected argument; see "strata cache --help"');
@@ -57,4 +50,4 @@ ${STORE_USAGE}`,
       'expected "strata cache ls" or "strata cache rm NAME"; see "strata cache --help"',
     );
   },
-};
+});

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { captureIo } from "@strata/cli-kit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { captureIo } from "../capture-io.js";
 import { main } from "../main.js";
 
 let dir: string;

@@ -1,29 +1,33 @@
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import { type DockerfileOs, printDockerfile } from "@strata/spec-parser";
-import { type Command, parseCommandArgs } from "../command.js";
 import { UsageError } from "../errors.js";
-import { EXIT_OK } from "../exit-codes.js";
 import { loadSpecFile } from "../spec-file.js";
 
 const OS_VALUES: readonly DockerfileOs[] = ["unix", "windows"];
 
-export const dockerfileCommand: Command = {
+export const dockerfileCommand = defineCommand({
   name: "dockerfile",
   summary: "print the Dockerfile equivalent of a spec",
-  usage: `usage: strata dockerfile [--buildkit] [--os unix|windows] -f SPEC
-
-Prints the Dockerfile equivalent of SPEC on stdout.
-
-options:
-  -f, --file SPEC   the spec file to convert (required)
-  --buildkit        write caches and secrets as RUN --mount=... (BuildKit syntax)
-  --os unix|windows target OS; windows output uses \` as escape character (default: unix)
-`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("dockerfile", argv, {
-      file: { type: "string", short: "f" },
-      buildkit: { type: "boolean" },
-      os: { type: "string" },
-    });
+  synopsis: "[--buildkit] [--os unix|windows] -f SPEC",
+  description: `Prints the Dockerfile equivalent of SPEC on stdout.`,
+  options: {
+    file: {
+      type: "string",
+      short: "f",
+      value: "SPEC",
+      help: "the spec file to convert (required)",
+    },
+    buildkit: {
+      type: "boolean",
+      help: "write caches and secrets as RUN --mount=... (BuildKit syntax)",
+    },
+    os: {
+      type: "string",
+      value: "unix|windows",
+      help: "target OS; windows output uses ` as escape character (default: unix)",
+    },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length > 0) {
       throw new UsageError(`unexpected argument "${positionals[0]}"; give the spec with -f SPEC`);
     }
@@ -39,4 +43,4 @@ options:
     );
     return EXIT_OK;
   },
-};
+});

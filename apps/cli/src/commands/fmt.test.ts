@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { captureIo } from "@strata/cli-kit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { captureIo } from "../capture-io.js";
 import { main } from "../main.js";
 
 const CANONICAL = "((from a)\n (run (network host)\n      (shell make))\n)\n";

@@ -1,28 +1,28 @@
 import { resolve } from "node:path";
+import { defineCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "@strata/cli-kit";
 import { printSpec } from "@strata/spec-parser";
-import { type Command, parseCommandArgs } from "../command.js";
 import { SpecFileError, UsageError } from "../errors.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../exit-codes.js";
 import { renderProblems } from "../render-problems.js";
 import { parseSpecFile, readSpecText } from "../spec-file.js";
 import { writeFileAtomic } from "../write-atomic.js";
 
-export const fmtCommand: Command = {
+export const fmtCommand = defineCommand({
   name: "fmt",
   summary: "print specs in canonical form, rewrite them (-w) or check them (--check)",
-  usage: `usage: strata fmt [--check] [-w] SPEC...
-
-Prints each SPEC in OBuilder's canonical layout on stdout.
-
-options:
-  -w, --write   rewrite the files in place (atomically) instead of printing them
-  --check       print nothing but the names of files not in canonical form; exit 1 if any
-`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("fmt", argv, {
-      write: { type: "boolean", short: "w" },
-      check: { type: "boolean" },
-    });
+  synopsis: "[--check] [-w] SPEC...",
+  description: `Prints each SPEC in OBuilder's canonical layout on stdout.`,
+  options: {
+    write: {
+      type: "boolean",
+      short: "w",
+      help: "rewrite the files in place (atomically) instead of printing them",
+    },
+    check: {
+      type: "boolean",
+      help: "print nothing but the names of files not in canonical form; exit 1 if any",
+    },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length === 0) throw new UsageError('missing SPEC; see "strata fmt --help"');
     if (values.write && values.check)
       throw new UsageError('options "-w" and "--check" cannot be used together');
@@ -57,4 +57,4 @@ options:
     if (invalid) return EXIT_USAGE;
     return unformatted.length > 0 ? EXIT_FAILURE : EXIT_OK;
   },
-};
+});

@@ -1,28 +1,21 @@
 import { runBuild } from "@strata/builder";
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import { spec } from "@strata/spec-parser";
-import { type Command, parseCommandArgs } from "../command.js";
-import { EXIT_OK } from "../exit-codes.js";
 import { createBuildRenderer } from "../render-build.js";
-import { openStoreFor, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { openStoreFor, STORE_OPTION } from "./store-options.js";
 
-export const healthcheckCommand: Command = {
+export const healthcheckCommand = defineCommand({
   name: "healthcheck",
   summary: "run a trivial build in a VM on a base image, then remove it",
-  usage: `usage: strata healthcheck [--store=qemu:DIR] [--base NAME] [-v]
-
-Boots a VM from base image NAME (default: debian-bookworm), runs a trivial command and reports
-how long it took. The layer it made is deleted afterwards.
-
-options:
-  --base NAME       the base image to check
-  -v, --verbose     show the build's output
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values } = parseCommandArgs("healthcheck", argv, {
-      ...STORE_OPTION,
-      base: { type: "string" },
-      verbose: { type: "boolean", short: "v" },
-    });
+  synopsis: "[--store=qemu:DIR] [--base NAME] [-v]",
+  description: `Boots a VM from base image NAME (default: debian-bookworm), runs a trivial command and reports
+how long it took. The layer it made is deleted afterwards.`,
+  options: {
+    ...STORE_OPTION,
+    base: { type: "string", value: "NAME", help: "the base image to check" },
+    verbose: { type: "boolean", short: "v", help: "show the build's output" },
+  },
+  async run({ values }, io) {
     const base = values.base ?? "debian-bookworm";
     await using store = await openStoreFor(values.store, io);
     // A fresh value every time, so the step really runs instead of coming from the cache.
@@ -45,4 +38,4 @@ ${STORE_USAGE}`,
     io.stdout.write(`healthy: a step on ${base} ran in ${seconds} s\n`);
     return EXIT_OK;
   },
-};
+});

@@ -1,4 +1,4 @@
-import type { Command } from "../command.js";
+import type { Command } from "@strata/cli-kit";
 import { buildCommand } from "./build.js";
 import { cacheCommand } from "./cache.js";
 import { dockerfileCommand } from "./dockerfile.js";

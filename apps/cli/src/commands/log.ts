@@ -1,19 +1,14 @@
 import { createReadStream } from "node:fs";
-import { type Command, parseCommandArgs } from "../command.js";
-import { EXIT_OK } from "../exit-codes.js";
-import { openStoreFor, requireOne, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
+import { openStoreFor, requireOne, STORE_OPTION } from "./store-options.js";
 
-export const logCommand: Command = {
+export const logCommand = defineCommand({
   name: "log",
   summary: "print the saved output of a layer's step",
-  usage: `usage: strata log [--store=qemu:DIR] ID
-
-Prints the output layer ID's step produced when it was built (what a cache hit replays).
-
-options:
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("log", argv, STORE_OPTION);
+  synopsis: "[--store=qemu:DIR] ID",
+  description: `Prints the output layer ID's step produced when it was built (what a cache hit replays).`,
+  options: STORE_OPTION,
+  async run({ values, positionals }, io) {
     const id = requireOne(positionals, "layer ID", "log");
     await using store = await openStoreFor(values.store, io);
     await store.inspect(id); // a clear LAYER_NOT_FOUND for an unknown ID
@@ -21,4 +16,4 @@ ${STORE_USAGE}`,
       io.stdout.write((chunk as Buffer).toString("utf8"));
     return EXIT_OK;
   },
-};
+});

@@ -1,24 +1,18 @@
 import { bootLayer } from "@strata/builder";
-import { type Command, parseCommandArgs } from "../command.js";
-import { EXIT_OK } from "../exit-codes.js";
-import { openStoreFor, requireOne, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
+import { openStoreFor, requireOne, STORE_OPTION } from "./store-options.js";
 
-export const shellCommand: Command = {
+export const shellCommand = defineCommand({
   name: "shell",
   summary: "an interactive shell in a VM booted from a layer (changes are discarded)",
-  usage: `usage: strata shell [--store=qemu:DIR] [--network] ID
-
-Boots a VM on a throw-away overlay of layer ID and opens an interactive shell in it. Nothing
-done there is kept. The session ends when the shell exits.
-
-options:
-  --network         give the guest outbound network
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("shell", argv, {
-      ...STORE_OPTION,
-      network: { type: "boolean" },
-    });
+  synopsis: "[--store=qemu:DIR] [--network] ID",
+  description: `Boots a VM on a throw-away overlay of layer ID and opens an interactive shell in it. Nothing
+done there is kept. The session ends when the shell exits.`,
+  options: {
+    ...STORE_OPTION,
+    network: { type: "boolean", help: "give the guest outbound network" },
+  },
+  async run({ values, positionals }, io) {
     const id = requireOne(positionals, "layer ID", "shell");
     await using store = await openStoreFor(values.store, io);
     io.stderr.write(`strata: booting layer ${id.slice(0, 12)}...\n`);
@@ -48,4 +42,4 @@ ${STORE_USAGE}`,
       stdin.pause();
     }
   },
-};
+});

@@ -1,25 +1,21 @@
-import { type Command, parseCommandArgs } from "../command.js";
+import { defineCommand, EXIT_FAILURE, EXIT_OK } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
-import { EXIT_FAILURE, EXIT_OK } from "../exit-codes.js";
-import { openStoreFor, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { openStoreFor, STORE_OPTION } from "./store-options.js";
 
-export const storeCommand: Command = {
+export const storeCommand = defineCommand({
   name: "store",
   summary: "store maintenance: `strata store check [--repair]`",
-  usage: `usage: strata store check [--store=qemu:DIR] [--repair]
-
-Checks that the database and the directories agree and that every layer's files, metadata, backing
-file and qcow2 image are sound. Exits 1 if problems remain.
-
-options:
-  --repair          fix what was found: damaged layers are removed with the layers built on them
-                    (they are rebuilt when needed), records are corrected
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("store", argv, {
-      ...STORE_OPTION,
-      repair: { type: "boolean" },
-    });
+  synopsis: "check [--store=qemu:DIR] [--repair]",
+  description: `Checks that the database and the directories agree and that every layer's files, metadata, backing
+file and qcow2 image are sound. Exits 1 if problems remain.`,
+  options: {
+    ...STORE_OPTION,
+    repair: {
+      type: "boolean",
+      help: `fix what was found: damaged layers are removed with the layers built on them\n(they are rebuilt when needed), records are corrected`,
+    },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length !== 1 || positionals[0] !== "check") {
       throw new UsageError('expected "strata store check"; see "strata store --help"');
     }
@@ -42,4 +38,4 @@ ${STORE_USAGE}`,
     );
     return left > 0 ? EXIT_FAILURE : EXIT_OK;
   },
-};
+});

@@ -1,20 +1,15 @@
-import { type Command, parseCommandArgs } from "../command.js";
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
-import { EXIT_OK } from "../exit-codes.js";
-import { formatBytes, openStoreFor, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { formatBytes, openStoreFor, STORE_OPTION } from "./store-options.js";
 
-export const cleanCommand: Command = {
+export const cleanCommand = defineCommand({
   name: "clean",
   summary: "remove every cached layer not in use, and leftovers of dead builds",
-  usage: `usage: strata clean [--store=qemu:DIR]
-
-Removes every cached layer that no running build uses, and what dead builds left in result-tmp/
-and cache-tmp/. Base images and caches (cache/) are kept.
-
-options:
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("clean", argv, STORE_OPTION);
+  synopsis: "[--store=qemu:DIR]",
+  description: `Removes every cached layer that no running build uses, and what dead builds left in result-tmp/
+and cache-tmp/. Base images and caches (cache/) are kept.`,
+  options: STORE_OPTION,
+  async run({ values, positionals }, io) {
     if (positionals.length > 0)
       throw new UsageError('unexpected argument; see "strata clean --help"');
     await using store = await openStoreFor(values.store, io);
@@ -24,4 +19,4 @@ ${STORE_USAGE}`,
     );
     return EXIT_OK;
   },
-};
+});

@@ -3,9 +3,9 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { captureIo } from "@strata/cli-kit";
 import { openStore } from "@strata/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { captureIo } from "../capture-io.js";
 import { main } from "../main.js";
 import { parseDate, parsePercent, parseSize, resolveStoreRoot } from "./store-options.js";
 

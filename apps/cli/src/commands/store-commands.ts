@@ -1,4 +1,4 @@
-import type { Command } from "../command.js";
+import type { Command } from "@strata/cli-kit";
 import { storeCommand } from "./store-check.js";
 import { cleanCommand } from "./store-clean.js";
 import { deleteCommand } from "./store-delete.js";

@@ -1,23 +1,17 @@
-import { type Command, parseCommandArgs } from "../command.js";
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
-import { EXIT_OK } from "../exit-codes.js";
-import { formatBytes, openStoreFor, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { formatBytes, openStoreFor, STORE_OPTION } from "./store-options.js";
 
-export const duCommand: Command = {
+export const duCommand = defineCommand({
   name: "du",
   summary: "show the disk space the store uses",
-  usage: `usage: strata du [--store=qemu:DIR] [--json]
-
-Prints the bytes really allocated on disk by the layers, base images, caches and scratch space.
-
-options:
-  --json            one JSON object, for machines
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("du", argv, {
-      ...STORE_OPTION,
-      json: { type: "boolean" },
-    });
+  synopsis: "[--store=qemu:DIR] [--json]",
+  description: `Prints the bytes really allocated on disk by the layers, base images, caches and scratch space.`,
+  options: {
+    ...STORE_OPTION,
+    json: { type: "boolean", help: "one JSON object, for machines" },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length > 0) throw new UsageError('unexpected argument; see "strata du --help"');
     await using store = await openStoreFor(values.store, io);
     const usage = await store.du();
@@ -38,4 +32,4 @@ ${STORE_USAGE}`,
     io.stdout.write(`free on disk: ${formatBytes(usage.filesystem.free)} (${percent}%)\n`);
     return EXIT_OK;
   },
-};
+});

@@ -1,28 +1,22 @@
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import type { LayerInfo } from "@strata/store";
-import { type Command, parseCommandArgs } from "../command.js";
 import { UsageError } from "../errors.js";
-import { EXIT_OK } from "../exit-codes.js";
-import { formatBytes, openStoreFor, STORE_OPTION, STORE_USAGE } from "./store-options.js";
+import { formatBytes, openStoreFor, STORE_OPTION } from "./store-options.js";
 
 function layerJson(layer: LayerInfo) {
   return { ...layer, created: layer.created.toISOString(), lastUsed: layer.lastUsed.toISOString() };
 }
 
-export const lsCommand: Command = {
+export const lsCommand = defineCommand({
   name: "ls",
   summary: "list the cached layers",
-  usage: `usage: strata ls [--store=qemu:DIR] [--json]
-
-Lists the cached layers, oldest first: ID, last use, size on disk, children, step.
-
-options:
-  --json            one JSON object per line, for machines
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("ls", argv, {
-      ...STORE_OPTION,
-      json: { type: "boolean" },
-    });
+  synopsis: "[--store=qemu:DIR] [--json]",
+  description: `Lists the cached layers, oldest first: ID, last use, size on disk, children, step.`,
+  options: {
+    ...STORE_OPTION,
+    json: { type: "boolean", help: "one JSON object per line, for machines" },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length > 0) throw new UsageError('unexpected argument; see "strata ls --help"');
     await using store = await openStoreFor(values.store, io);
     for (const layer of store.list()) {
@@ -38,19 +32,15 @@ ${STORE_USAGE}`,
     }
     return EXIT_OK;
   },
-};
+});
 
-export const inspectCommand: Command = {
+export const inspectCommand = defineCommand({
   name: "inspect",
   summary: "show a cached layer: record, files and backing chain",
-  usage: `usage: strata inspect [--store=qemu:DIR] ID
-
-Prints layer ID's record, its files and its qcow2 backing chain, as JSON.
-
-options:
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("inspect", argv, STORE_OPTION);
+  synopsis: "[--store=qemu:DIR] ID",
+  description: `Prints layer ID's record, its files and its qcow2 backing chain, as JSON.`,
+  options: STORE_OPTION,
+  async run({ values, positionals }, io) {
     if (positionals.length !== 1) {
       throw new UsageError('expected exactly one layer ID; see "strata inspect --help"');
     }
@@ -60,4 +50,4 @@ ${STORE_USAGE}`,
     io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
     return EXIT_OK;
   },
-};
+});

@@ -1,10 +1,10 @@
-import { formatBytes, resolveStoreRoot, STORE_OPTION, STORE_USAGE } from "@strata/cli-kit";
+import { formatBytes, resolveStoreRoot, STORE_OPTION } from "@strata/cli-kit";
 import { openStore, type Store } from "@strata/store";
 
-export { formatBytes, resolveStoreRoot, STORE_OPTION, STORE_USAGE };
+export { formatBytes, resolveStoreRoot, STORE_OPTION };
 
+import type { CliIo } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
-import type { CliIo } from "../io.js";
 
 export function openStoreFor(value: string | undefined, io: CliIo): Promise<Store> {
   return openStore({ root: resolveStoreRoot(value, io.cwd), signal: io.signal });

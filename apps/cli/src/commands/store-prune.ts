@@ -1,7 +1,6 @@
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import type { PruneOptions } from "@strata/store";
-import { type Command, parseCommandArgs } from "../command.js";
 import { UsageError } from "../errors.js";
-import { EXIT_OK } from "../exit-codes.js";
 import {
   formatBytes,
   openStoreFor,
@@ -9,30 +8,34 @@ import {
   parsePercent,
   parseSize,
   STORE_OPTION,
-  STORE_USAGE,
 } from "./store-options.js";
 
-export const pruneCommand: Command = {
+export const pruneCommand = defineCommand({
   name: "prune",
   summary: "remove least-recently-used cached layers",
-  usage: `usage: strata prune [--store=qemu:DIR] [--before DATE] [--keep-free PERCENT] [--max-size SIZE]
-
-Removes cached layers, least recently used first and always a leaf (a layer nothing else is built
+  synopsis: "[--store=qemu:DIR] [--before DATE] [--keep-free PERCENT] [--max-size SIZE]",
+  description: `Removes cached layers, least recently used first and always a leaf (a layer nothing else is built
 on) before its parent; layers used by a running build stay. With --before only, every layer last
-used before DATE goes; --keep-free and --max-size stop as soon as they hold.
-
-options:
-  --before DATE        only layers last used before DATE (2026-01-31, 2026-01-31T12:00Z, or 30d)
-  --keep-free PERCENT  until PERCENT of the store's filesystem is free
-  --max-size SIZE      until the layers take at most SIZE (500M, 20G, 1T)
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("prune", argv, {
-      ...STORE_OPTION,
-      before: { type: "string" },
-      "keep-free": { type: "string" },
-      "max-size": { type: "string" },
-    });
+used before DATE goes; --keep-free and --max-size stop as soon as they hold.`,
+  options: {
+    ...STORE_OPTION,
+    before: {
+      type: "string",
+      value: "DATE",
+      help: "only layers last used before DATE (2026-01-31, 2026-01-31T12:00Z, or 30d)",
+    },
+    "keep-free": {
+      type: "string",
+      value: "PERCENT",
+      help: "until PERCENT of the store's filesystem is free",
+    },
+    "max-size": {
+      type: "string",
+      value: "SIZE",
+      help: "until the layers take at most SIZE (500M, 20G, 1T)",
+    },
+  },
+  async run({ values, positionals }, io) {
     if (positionals.length > 0)
       throw new UsageError('unexpected argument; see "strata prune --help"');
     const options: PruneOptions = {
@@ -55,4 +58,4 @@ ${STORE_USAGE}`,
     io.stderr.write(`${report.removed.length} layer(s), ${formatBytes(report.freedBytes)} freed\n`);
     return EXIT_OK;
   },
-};
+});

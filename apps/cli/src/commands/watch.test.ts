@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { captureIo } from "@strata/cli-kit";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { captureIo } from "../capture-io.js";
 import { watchBuild } from "./watch.js";
 
 let dir: string;
@@ -30,7 +30,7 @@ function waitFor(check: () => boolean, what: string): Promise<void> {
 
 it("builds, cancels a running build when a file changes, rebuilds once per burst, stops on Ctrl-C", async () => {
   const ctrlC = new AbortController();
-  const { io, stderr } = captureIo(dir, ctrlC.signal);
+  const { io, stderr } = captureIo(dir, { signal: ctrlC.signal });
   const starts: AbortSignal[] = [];
   let finished = 0;
   const build = (signal: AbortSignal) =>

@@ -1,6 +1,6 @@
+import type { CliIo } from "@strata/cli-kit";
+import { EXIT_INTERRUPTED } from "@strata/cli-kit";
 import { watch } from "chokidar";
-import { EXIT_INTERRUPTED } from "../exit-codes.js";
-import type { CliIo } from "../io.js";
 
 export interface WatchBuildOptions {
   io: CliIo;

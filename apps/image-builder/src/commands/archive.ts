@@ -1,22 +1,18 @@
 import { resolve } from "node:path";
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import { exportImage, importImage } from "@strata/image-builder";
-import { type Command, parseCommandArgs, requirePositionals } from "../command.js";
-import { EXIT_OK } from "../exit-codes.js";
+import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
-import { baseImageDir, resolveStoreRoot, STORE_OPTION, STORE_USAGE } from "../store-options.js";
+import { baseImageDir, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
 
-export const exportCommand: Command = {
+export const exportCommand = defineCommand({
   name: "export",
   summary: "write a base image to one .tar.zst archive",
-  usage: `usage: strata-image export NAME FILE.tar.zst [OPTIONS]
-
-The archive holds SHA256SUMS, a standalone NAME.qcow2, NAME.json and the files it names
-(kernel, initrd, SSH key).
-
-options:
-${STORE_USAGE}`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("export", argv, STORE_OPTION);
+  synopsis: "NAME FILE.tar.zst [OPTIONS]",
+  description: `The archive holds SHA256SUMS, a standalone NAME.qcow2, NAME.json and the files it names
+(kernel, initrd, SSH key).`,
+  options: STORE_OPTION,
+  async run({ values, positionals }, io) {
     const [name, file] = requirePositionals(positionals, ["NAME", "FILE"], "export");
     const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
     const progress = createProgressRenderer(io);
@@ -35,24 +31,19 @@ ${STORE_USAGE}`,
     }
     return EXIT_OK;
   },
-};
+});
 
-export const importCommand: Command = {
+export const importCommand = defineCommand({
   name: "import",
   summary: "add a base image from an archive made by export",
-  usage: `usage: strata-image import FILE.tar.zst [OPTIONS]
-
-Checks every entry against SHA256SUMS and refuses links, paths leaving the archive, oversized
-entries and qcow2 files with a backing file, before anything reaches the store.
-
-options:
-${STORE_USAGE}  --name=NAME       import under this name
-`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("import", argv, {
-      ...STORE_OPTION,
-      name: { type: "string" },
-    });
+  synopsis: "FILE.tar.zst [OPTIONS]",
+  description: `Checks every entry against SHA256SUMS and refuses links, paths leaving the archive, oversized
+entries and qcow2 files with a backing file, before anything reaches the store.`,
+  options: {
+    ...STORE_OPTION,
+    name: { type: "string", value: "NAME", help: "import under this name" },
+  },
+  async run({ values, positionals }, io) {
     const [file] = requirePositionals(positionals, ["FILE"], "import");
     const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
     const got = await importImage({
@@ -64,4 +55,4 @@ ${STORE_USAGE}  --name=NAME       import under this name
     io.stdout.write(`${got.name}: ${got.image}\n`);
     return EXIT_OK;
   },
-};
+});

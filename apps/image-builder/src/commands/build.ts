@@ -1,39 +1,43 @@
+import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
 import { buildRecipe, RECIPES } from "@strata/image-builder";
-import { type Command, parseCommandArgs, requirePositionals } from "../command.js";
-import { UsageError } from "../errors.js";
-import { EXIT_OK } from "../exit-codes.js";
+import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
-import { resolveStoreRoot, STORE_OPTION, STORE_USAGE } from "../store-options.js";
+import { resolveStoreRoot, STORE_OPTION } from "../store-options.js";
 
-const OPTIONS = {
-  ...STORE_OPTION,
-  name: { type: "string" },
-  package: { type: "string", multiple: true },
-  iso: { type: "string" },
-  "virtio-iso": { type: "string" },
-  "base-url": { type: "string" },
-  verbose: { type: "boolean", short: "v" },
-} as const;
-
-export const build: Command = {
+export const build = defineCommand({
   name: "build",
   summary: "build a base image from a recipe into the store",
-  usage: `usage: strata-image build RECIPE [OPTIONS]
-
-Recipes (see images/RECIPE/README.md): ${RECIPES.join(", ")}.
+  synopsis: "RECIPE [OPTIONS]",
+  description: `Recipes (see images/RECIPE/README.md): ${RECIPES.join(", ")}.
 Writes <store>/base-image/NAME.{qcow2,json} (plus .vmlinuz/.initrd for kernel-boot images) and
-NAME.key, a copy of the store's SSH key, which the image authorises for its user.
-
-options:
-${STORE_USAGE}  --name=NAME       image name (default: the recipe's)
-  --package=PKG     an extra package (repeatable; not for Windows)
-  --iso=PATH        windows-server-2022: the Windows Server 2022 install ISO
-  --virtio-iso=PATH windows-server-2022: the virtio-win driver ISO
-  --base-url=URL    ubuntu-noble: mirror holding SHA256SUMS and the cloud image
-  -v, --verbose     print every line of the tools' output
-`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("build", argv, OPTIONS);
+NAME.key, a copy of the store's SSH key, which the image authorises for its user.`,
+  options: {
+    ...STORE_OPTION,
+    name: { type: "string", value: "NAME", help: "image name (default: the recipe's)" },
+    package: {
+      type: "string",
+      multiple: true,
+      value: "PKG",
+      help: "an extra package (repeatable; not for Windows)",
+    },
+    iso: {
+      type: "string",
+      value: "PATH",
+      help: "windows-server-2022: the Windows Server 2022 install ISO",
+    },
+    "virtio-iso": {
+      type: "string",
+      value: "PATH",
+      help: "windows-server-2022: the virtio-win driver ISO",
+    },
+    "base-url": {
+      type: "string",
+      value: "URL",
+      help: "ubuntu-noble: mirror holding SHA256SUMS and the cloud image",
+    },
+    verbose: { type: "boolean", short: "v", help: "print every line of the tools' output" },
+  },
+  async run({ values, positionals }, io) {
     const [recipe] = requirePositionals(positionals, ["RECIPE"], "build");
     if (!(RECIPES as readonly string[]).includes(recipe!))
       throw new UsageError(`unknown recipe "${recipe}"; recipes: ${RECIPES.join(", ")}`);
@@ -61,4 +65,4 @@ ${STORE_USAGE}  --name=NAME       image name (default: the recipe's)
     }
     return EXIT_OK;
   },
-};
+});

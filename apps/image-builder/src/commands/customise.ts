@@ -1,34 +1,29 @@
 import { resolve } from "node:path";
+import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
 import { customiseImage } from "@strata/image-builder";
-import { type Command, parseCommandArgs, requirePositionals } from "../command.js";
-import { UsageError } from "../errors.js";
-import { EXIT_OK } from "../exit-codes.js";
+import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
-import { baseImageDir, resolveStoreRoot, STORE_OPTION, STORE_USAGE } from "../store-options.js";
+import { baseImageDir, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
 
-const OPTIONS = {
-  ...STORE_OPTION,
-  cd: { type: "string" },
-  network: { type: "boolean" },
-  verbose: { type: "boolean", short: "v" },
-} as const;
-
-export const customise: Command = {
+export const customise = defineCommand({
   name: "customise",
+  aliases: ["customize"],
   summary: "boot a base image with a setup CD and save the result as a new one",
-  usage: `usage: strata-image customise FROM NEW --cd DIR [OPTIONS]
-
-Boots base image FROM (on an overlay; FROM is not changed) with an ISO made from DIR attached
+  synopsis: "FROM NEW --cd DIR [OPTIONS]",
+  description: `Boots base image FROM (on an overlay; FROM is not changed) with an ISO made from DIR attached
 (label "strata-setup"), runs DIR/setup.sh as root over SSH (setup.ps1 on Windows), powers off and
-saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.
-
-options:
-${STORE_USAGE}  --cd=DIR          the directory to put on the CD (required)
-  --network         give the guest the host's network (default: none)
-  -v, --verbose     print the script's output as it runs (it is shown on failure anyway)
-`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("customise", argv, OPTIONS);
+saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.`,
+  options: {
+    ...STORE_OPTION,
+    cd: { type: "string", value: "DIR", help: "the directory to put on the CD (required)" },
+    network: { type: "boolean", help: "give the guest the host's network (default: none)" },
+    verbose: {
+      type: "boolean",
+      short: "v",
+      help: "print the script's output as it runs (it is shown on failure anyway)",
+    },
+  },
+  async run({ values, positionals }, io) {
     const [from, name] = requirePositionals(positionals, ["FROM", "NEW"], "customise");
     if (!values.cd)
       throw new UsageError('option "--cd" is required: the directory holding setup.sh');
@@ -52,4 +47,4 @@ ${STORE_USAGE}  --cd=DIR          the directory to put on the CD (required)
     }
     return EXIT_OK;
   },
-};
+});

@@ -1,4 +1,4 @@
-import type { Command } from "../command.js";
+import type { Command } from "@strata/cli-kit";
 import { exportCommand, importCommand } from "./archive.js";
 import { build } from "./build.js";
 import { customise } from "./customise.js";

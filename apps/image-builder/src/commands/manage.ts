@@ -1,23 +1,17 @@
+import { defineCommand, EXIT_OK } from "@strata/cli-kit";
 import { inspectBaseImage, listBaseImages, removeBaseImage } from "@strata/image-builder";
-import { type Command, parseCommandArgs, requirePositionals } from "../command.js";
-import { EXIT_OK } from "../exit-codes.js";
-import {
-  baseImageDir,
-  formatBytes,
-  resolveStoreRoot,
-  STORE_OPTION,
-  STORE_USAGE,
-} from "../store-options.js";
+import { requirePositionals } from "../command.js";
+import { baseImageDir, formatBytes, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
 
-export const list: Command = {
+export const list = defineCommand({
   name: "list",
   summary: "list the store's base images",
-  usage: `usage: strata-image list [OPTIONS]\n\noptions:\n${STORE_USAGE}  --json            one JSON array\n`,
-  async run(argv, io) {
-    const { values } = parseCommandArgs("list", argv, {
-      ...STORE_OPTION,
-      json: { type: "boolean" },
-    });
+  synopsis: "[OPTIONS]",
+  options: {
+    ...STORE_OPTION,
+    json: { type: "boolean", help: "one JSON array" },
+  },
+  async run({ values }, io) {
     const images = await listBaseImages(
       baseImageDir(resolveStoreRoot(values.store, io.cwd, io.env)),
     );
@@ -39,17 +33,17 @@ export const list: Command = {
       );
     return EXIT_OK;
   },
-};
+});
 
-export const inspect: Command = {
+export const inspect = defineCommand({
   name: "inspect",
   summary: "show a base image's files and manifest",
-  usage: `usage: strata-image inspect NAME [OPTIONS]\n\noptions:\n${STORE_USAGE}  --json            one JSON object\n`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("inspect", argv, {
-      ...STORE_OPTION,
-      json: { type: "boolean" },
-    });
+  synopsis: "NAME [OPTIONS]",
+  options: {
+    ...STORE_OPTION,
+    json: { type: "boolean", help: "one JSON object" },
+  },
+  async run({ values, positionals }, io) {
     const [name] = requirePositionals(positionals, ["NAME"], "inspect");
     const d = await inspectBaseImage(
       baseImageDir(resolveStoreRoot(values.store, io.cwd, io.env)),
@@ -69,23 +63,18 @@ export const inspect: Command = {
     );
     return EXIT_OK;
   },
-};
+});
 
-export const rm: Command = {
+export const rm = defineCommand({
   name: "rm",
   summary: "remove a base image and its files",
-  usage: `usage: strata-image rm NAME [OPTIONS]
-
-Refuses while cached layers are built on the image, unless --force.
-
-options:
-${STORE_USAGE}  --force           remove even if layers use it (they become unusable)
-`,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs("rm", argv, {
-      ...STORE_OPTION,
-      force: { type: "boolean" },
-    });
+  synopsis: "NAME [OPTIONS]",
+  description: `Refuses while cached layers are built on the image, unless --force.`,
+  options: {
+    ...STORE_OPTION,
+    force: { type: "boolean", help: "remove even if layers use it (they become unusable)" },
+  },
+  async run({ values, positionals }, io) {
     const [name] = requirePositionals(positionals, ["NAME"], "rm");
     const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
     const files = await removeBaseImage(baseImageDir(storeRoot), name!, {
@@ -95,4 +84,4 @@ ${STORE_USAGE}  --force           remove even if layers use it (they become unus
     io.stdout.write(`removed ${files.join(", ")}\n`);
     return EXIT_OK;
   },
-};
+});

@@ -1,20 +1,38 @@
-/** Exit codes of `strata`, documented in apps/cli/README.md. */
+import type { BuildErrorCode } from "@strata/builder";
+import type { CacheErrorCode } from "@strata/cache-sync";
+import type { ImageErrorCode } from "@strata/image-builder";
+import type { QemuErrorCode } from "@strata/qemu-runner";
+import type { DockerfileError, SpecErrorCode } from "@strata/spec-parser";
+import type { SshErrorCode } from "@strata/ssh-transport";
+import type { StoreErrorCode } from "@strata/store";
 import {
   EXIT_ENVIRONMENT,
   EXIT_FAILURE,
   EXIT_INTERRUPTED,
-  EXIT_OK,
   EXIT_USAGE,
   EXIT_VM,
-} from "@strata/cli-kit";
+  type ExitStatus,
+} from "./exit-codes.js";
+import type { CliErrorCode } from "./input-error.js";
 
-export { EXIT_ENVIRONMENT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_VM };
+/** Every error code a strata package or app throws: the keys {@link EXIT_CODES} must cover. */
+export type KnownErrorCode =
+  | CliErrorCode
+  | SpecErrorCode
+  | DockerfileError["code"]
+  | StoreErrorCode
+  | BuildErrorCode
+  | QemuErrorCode
+  | SshErrorCode
+  | CacheErrorCode
+  | ImageErrorCode;
 
 /**
- * Error `code` → exit code: the one table to extend when a package adds an error code.
- * Known errors whose code is missing here exit with {@link EXIT_FAILURE}.
+ * Error `code` → exit status, one table for both apps, so a code means the same status in each.
+ * The compiler checks it against every package's code union: a code added to a package and not
+ * mapped here does not build.
  */
-export const EXIT_CODES: Readonly<Record<string, number>> = {
+export const EXIT_CODES = {
   // usage and input
   USAGE: EXIT_USAGE,
   INPUT_UNREADABLE: EXIT_USAGE,
@@ -43,29 +61,42 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   SECRET_MISSING: EXIT_USAGE,
   COPY_SOURCE_INVALID: EXIT_USAGE,
   UNSUPPORTED: EXIT_USAGE,
-  // @strata/qemu-runner and @strata/ssh-transport
+  // @strata/qemu-runner
   QEMU_BOOT_TIMEOUT: EXIT_VM,
   QEMU_EXITED: EXIT_VM,
   QEMU_START_FAILED: EXIT_VM,
   QEMU_PORT_IN_USE: EXIT_VM,
   QEMU_QMP_CLOSED: EXIT_VM,
   QEMU_QMP_ERROR: EXIT_VM,
+  QEMU_STATE_FAILED: EXIT_VM,
+  QEMU_HOTPLUG_FAILED: EXIT_VM,
   QEMU_INVALID_MANIFEST: EXIT_ENVIRONMENT,
   QEMU_INVALID_OPTIONS: EXIT_USAGE,
   QEMU_CANCELLED: EXIT_INTERRUPTED,
+  // @strata/ssh-transport
   SSH_AUTH_FAILED: EXIT_VM,
   SSH_TIMEOUT: EXIT_VM,
   SSH_CONNECTION_LOST: EXIT_VM,
   SSH_TRANSFER_FAILED: EXIT_VM,
   SSH_TAR_REFUSED: EXIT_VM,
   SSH_TAR_TOO_LARGE: EXIT_VM,
+  SSH_TAR_REFUSED: EXIT_VM,
+  SSH_TAR_TOO_LARGE: EXIT_VM,
   SSH_COMMAND_FAILED: EXIT_VM,
   SSH_INVALID_OPTIONS: EXIT_USAGE,
   SSH_CANCELLED: EXIT_INTERRUPTED,
   // @strata/image-builder
-  IMAGE_TOOL_MISSING: EXIT_ENVIRONMENT,
-  IMAGE_BUILD_FAILED: EXIT_ENVIRONMENT,
   IMAGE_INPUT_INVALID: EXIT_USAGE,
+  IMAGE_ARCHIVE_INVALID: EXIT_USAGE,
+  IMAGE_TOOL_MISSING: EXIT_ENVIRONMENT,
+  IMAGE_NOT_FOUND: EXIT_ENVIRONMENT,
+  IMAGE_EXISTS: EXIT_ENVIRONMENT,
+  IMAGE_IN_USE: EXIT_ENVIRONMENT,
+  IMAGE_DOWNLOAD_FAILED: EXIT_ENVIRONMENT,
+  IMAGE_CHECKSUM_MISMATCH: EXIT_ENVIRONMENT,
+  IMAGE_BUILD_FAILED: EXIT_FAILURE,
+  IMAGE_FIRST_BOOT_TIMEOUT: EXIT_VM,
+  IMAGE_FIRST_BOOT_FAILED: EXIT_VM,
   // @strata/cache-sync
   CACHE_OPTIONS: EXIT_USAGE,
   CACHE_NOT_FOUND: EXIT_USAGE,
@@ -73,10 +104,9 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   CACHE_IN_USE: EXIT_ENVIRONMENT,
   CACHE_TOOL_FAILED: EXIT_ENVIRONMENT,
   CACHE_TRANSFER_FAILED: EXIT_VM,
-  // interruption (Node's AbortError)
-  ABORT_ERR: EXIT_INTERRUPTED,
-};
+} as const satisfies Readonly<Record<KnownErrorCode, ExitStatus>>;
 
-export function exitCodeFor(code: string): number {
-  return Object.hasOwn(EXIT_CODES, code) ? EXIT_CODES[code]! : EXIT_FAILURE;
+/** The exit status of a known error's code. */
+export function exitCodeFor(code: KnownErrorCode): ExitStatus {
+  return EXIT_CODES[code];
 }

@@ -1,0 +1,42 @@
+/** Where a command writes and what it runs in; tests pass captured streams. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  /** Progress bars and redrawn lines only on a terminal; plain lines otherwise (CI, pipes). */
+  readonly isTTY: boolean;
+  /** Directory that relative paths are resolved against. */
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Aborted on Ctrl-C; long-running commands must pass it on. */
+  readonly signal: AbortSignal;
+}
+
+/** The real process streams, working directory and environment. */
+export function createProcessIo(signal: AbortSignal): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    isTTY: Boolean(process.stderr.isTTY) && !process.env.CI,
+    cwd: process.cwd(),
+    env: process.env,
+    signal,
+  };
+}
+
+/** A {@link CliIo} that records what a command writes, for tests and embedding. */
+export function captureIo(
+  cwd: string,
+  options: { signal?: AbortSignal; isTTY?: boolean; env?: NodeJS.ProcessEnv } = {},
+) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    stdout: { write: (text: string) => out.push(text) },
+    stderr: { write: (text: string) => err.push(text) },
+    isTTY: options.isTTY ?? false,
+    cwd,
+    env: options.env ?? {},
+    signal: options.signal ?? new AbortController().signal,
+  };
+  return { io, stdout: () => out.join(""), stderr: () => err.join("") };
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { type Command, defineCommand } from "./command.js";
+import { EXIT_CODES } from "./exit-code-table.js";
+import { captureIo } from "./io.js";
+import type { KnownErrorClass } from "./known-error.js";
+import { type Program, runMain } from "./run-main.js";
+import { UsageError } from "./usage-error.js";
+
+class StepError extends Error {
+  readonly code = "BUILD_STEP_FAILED";
+}
+
+const echo = defineCommand({
+  name: "echo",
+  aliases: ["say"],
+  summary: "print the arguments",
+  synopsis: ["[-n] WORD...", "--upper WORD..."],
+  description: "Prints each WORD.",
+  options: {
+    newline: { type: "boolean", short: "n", help: "no newline at the end" },
+    upper: { type: "boolean", help: "in capitals\nASCII only" },
+    sep: { type: "string", value: "TEXT", help: "between words" },
+  },
+  async run({ values, positionals }, io) {
+    const text = positionals.join(values.sep ?? " ");
+    io.stdout.write(`${values.upper ? text.toUpperCase() : text}${values.newline ? "" : "\n"}`);
+    return 0;
+  },
+});
+
+function thrower(error: unknown): Command {
+  return defineCommand({
+    name: "fail",
+    summary: "throws",
+    synopsis: "",
+    options: {},
+    run: async () => Promise.reject(error),
+  });
+}
+
+async function run(argv: string[], commands: Command[] = [echo]) {
+  const program: Program = { name: "prog", commands, knownErrors: [UsageError, StepError] };
+  const captured = captureIo("/");
+  const code = await runMain(program, argv, captured.io);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+describe("runMain", () => {
+  it("parses the flags of the command's option table and runs it, also by an alias", async () => {
+    expect(await run(["say", "--upper", "--sep=-", "a", "b"])).toEqual({
+      code: 0,
+      stdout: "A-B\n",
+      stderr: "",
+    });
+  });
+
+  it("generates the command's help from its synopsis, description and options", async () => {
+    expect((await run(["echo", "--help"])).stdout).toBe(`usage: prog echo [-n] WORD...
+       prog echo --upper WORD...
+
+Prints each WORD.
+
+options:
+  -n, --newline     no newline at the end
+  --upper           in capitals
+                    ASCII only
+  --sep TEXT        between words
+`);
+  });
+
+  it("rejects a flag the table does not list, naming it, with exit 2", async () => {
+    expect(await run(["echo", "--loud"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'prog: unknown option "--loud" for "prog echo"; see "prog echo --help"\n',
+    });
+  });
+
+  it("maps a known error's code through the one table", async () => {
+    expect(await run(["fail"], [thrower(new StepError("the step failed"))])).toEqual({
+      code: EXIT_CODES.BUILD_STEP_FAILED,
+      stdout: "",
+      stderr: "prog: the step failed\n",
+    });
+  });
+
+  it("prints the stack of an error that only looks known, such as Node's ENOENT", async () => {
+    const enoent = Object.assign(new Error("ENOENT: no such file"), { code: "ENOENT" });
+    const result = await run(["fail"], [thrower(enoent)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^prog: unexpected error; please report it\nError: ENOENT.*\n\s+at /,
+    );
+  });
+
+  it("reports an abort as an interruption", async () => {
+    const abort = new DOMException("This operation was aborted", "AbortError");
+    expect(await run(["fail"], [thrower(abort)])).toMatchObject({
+      code: 130,
+      stderr: "prog: interrupted\n",
+    });
+  });
+
+  it("accepts as known only classes whose code the exit-code table maps", () => {
+    class Foreign extends Error {
+      readonly code = "NOT_MAPPED";
+    }
+    // @ts-expect-error the compiler refuses a class whose code has no exit status
+    const refused: KnownErrorClass[] = [Foreign];
+    const accepted: KnownErrorClass[] = [StepError, UsageError];
+    expect(refused.length + accepted.length).toBe(3);
+  });
+});

@@ -1,0 +1,103 @@
+import { type Command, formatCommandHelp, formatProgramHelp } from "./command.js";
+import { exitCodeFor } from "./exit-code-table.js";
+import {
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_USAGE,
+  runWithInterrupt,
+} from "./exit-codes.js";
+import { type CliIo, createProcessIo } from "./io.js";
+import {
+  isAbortError,
+  isKnownError,
+  type KnownError,
+  type KnownErrorClass,
+} from "./known-error.js";
+import { parseCommandArgs } from "./parse-args.js";
+import { UsageError } from "./usage-error.js";
+
+/** An app: its name, its commands and the error classes it reports as known. */
+export interface Program {
+  /** The binary's name, used in help and every message. */
+  readonly name: string;
+  /** In `--help` order. */
+  readonly commands: readonly Command[];
+  /** Base classes of the errors the app's packages throw on purpose (with a mapped `code`). */
+  readonly knownErrors: readonly KnownErrorClass[];
+  /** A known error's text on stderr when the one-line message does not fit (spec problems). */
+  readonly describeError?: (error: KnownError) => string | undefined;
+}
+
+function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
+}
+
+async function dispatch(program: Program, argv: readonly string[], io: CliIo): Promise<number> {
+  const { commands } = program;
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.stderr.write(formatProgramHelp(program.name, commands));
+    return EXIT_USAGE;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(formatProgramHelp(program.name, commands));
+    return EXIT_OK;
+  }
+  const command = commands.find((c) => c.name === name || c.aliases?.includes(name));
+  if (command === undefined) {
+    const kind = name.startsWith("-") ? "option" : "command";
+    const names = commands.map((c) => c.name).join(", ");
+    throw new UsageError(
+      `unknown ${kind} "${name}"; commands: ${names}; see "${program.name} --help"`,
+    );
+  }
+  if (wantsHelp(rest)) {
+    io.stdout.write(formatCommandHelp(program.name, command));
+    return EXIT_OK;
+  }
+  return command.run(parseCommandArgs(program.name, command.name, rest, command.options), io);
+}
+
+function reportError(program: Program, error: unknown, io: CliIo): number {
+  if (isAbortError(error)) {
+    io.stderr.write(`${program.name}: interrupted\n`);
+    return EXIT_INTERRUPTED;
+  }
+  if (!isKnownError(error, program.knownErrors)) {
+    const text = error instanceof Error ? error.stack : String(error);
+    io.stderr.write(`${program.name}: unexpected error; please report it\n${text}\n`);
+    return EXIT_FAILURE;
+  }
+  const exit = exitCodeFor(error.code);
+  if (exit === EXIT_INTERRUPTED) io.stderr.write(`${program.name}: interrupted\n`);
+  else io.stderr.write(program.describeError?.(error) ?? `${program.name}: ${error.message}\n`);
+  return exit;
+}
+
+/**
+ * The single error boundary of an app: dispatches `argv` to a command and turns every outcome
+ * into an exit status. Known errors print a short message, unexpected ones their stack.
+ */
+export async function runMain(
+  program: Program,
+  argv: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  try {
+    const code = await dispatch(program, argv, io);
+    return io.signal.aborted ? EXIT_INTERRUPTED : code;
+  } catch (error) {
+    if (!io.signal.aborted) return reportError(program, error, io);
+    io.stderr.write(`${program.name}: interrupted\n`);
+    return EXIT_INTERRUPTED;
+  }
+}
+
+/** A binary's entry: Ctrl-C aborts the work (VMs are stopped), then the process exits. */
+export function startProgram(program: Program): Promise<never> {
+  return runWithInterrupt((signal) =>
+    runMain(program, process.argv.slice(2), createProcessIo(signal)),
+  );
+}

@@ -1,0 +1,10 @@
+// `@strata/store/layout`: the store's paths and error classes without its database, so a tool
+// that only names files in a store (image-builder) does not load the native sqlite module.
+export type { StoreErrorCode } from "./errors.js";
+export {
+  BaseImageManifestError,
+  BaseImageMissingError,
+  StoreError,
+} from "./errors.js";
+export type { StoreLayout } from "./layout.js";
+export { baseBackingPath, parseBackingPath, storeLayout } from "./layout.js";

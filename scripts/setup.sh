@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # turbo would otherwise try to send usage telemetry: nothing here talks to the network.
 export TURBO_TELEMETRY_DISABLED=1
 
-APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprogs zstd openssh-client ovmf docker-registry openssl)
+APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprogs zstd openssh-client ovmf docker-registry openssl redis-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

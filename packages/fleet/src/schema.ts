@@ -1,0 +1,169 @@
+import { z } from "zod";
+import { FleetMessageInvalidError } from "./errors.js";
+
+/** Version of the job and event formats; a worker refuses jobs of another version. */
+export const FLEET_PROTOCOL = 1;
+
+const layerId = z.string().regex(/^[0-9a-f]{64}$/);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** Where a job's build context is: a tar.gz in Redis, or a blob in the registry. */
+export const contextRefSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("redis"), sha256, bytes: z.number().int().nonnegative() }),
+  z.object({
+    kind: z.literal("registry"),
+    ref: z.string().min(1).max(1000),
+    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+    bytes: z.number().int().nonnegative(),
+  }),
+]);
+export type ContextRef = z.infer<typeof contextRefSchema>;
+
+/** Machine options a submitter may set, as `strata build` takes them. */
+export const machineOptionsSchema = z
+  .object({
+    memoryMiB: z.number().int().positive().optional(),
+    cpus: z.number().int().positive().optional(),
+    accel: z.enum(["auto", "kvm", "tcg"]).optional(),
+    bootTimeoutMs: z.number().positive().optional(),
+    guestOs: z.enum(["linux", "windows", "openbsd", "freebsd"]).optional(),
+    cacheStrategy: z.enum(["auto", "copy", "disk"]).optional(),
+    stepTimeoutMs: z.number().positive().optional(),
+    warm: z.enum(["auto", "off"]).optional(),
+  })
+  .strict();
+export type MachineJobOptions = z.infer<typeof machineOptionsSchema>;
+
+/** What a submitter puts in a BullMQ job. Secrets travel as IDs only: workers hold the values. */
+export const jobDataSchema = z
+  .object({
+    v: z.literal(FLEET_PROTOCOL),
+    id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+    /** The pool whose queue takes the job when it leaves a worker's queue. */
+    pool: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/),
+    spec: z.object({ file: z.string().max(4096), text: z.string().max(1_000_000) }),
+    context: contextRefSchema,
+    secrets: z.array(z.string().min(1).max(200)).max(100),
+    options: machineOptionsSchema,
+    /** Wall-clock limit of one attempt. */
+    deadlineMs: z.number().int().positive(),
+    /** No output and no progress for this long: the VM is stopped and the attempt fails. */
+    watchdogMs: z.number().int().positive(),
+    submittedAt: z.number().int().nonnegative(),
+    submitter: z.string().max(200),
+    /** The layer chain the submitter routed by, for `strata fleet jobs`. */
+    chain: z.array(layerId).max(10_000),
+  })
+  .strict();
+export type JobData = z.infer<typeof jobDataSchema>;
+
+const buildEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("step"),
+    stage: z.string().nullable(),
+    workdir: z.string(),
+    op: z.string(),
+  }),
+  /** Output bytes, base64: a step may print anything, not only UTF-8. */
+  z.object({ type: z.literal("output"), data: z.base64() }),
+  z.object({ type: z.literal("saved"), id: layerId }),
+  z.object({ type: z.literal("cached"), id: layerId }),
+  z.object({ type: z.literal("info"), message: z.string() }),
+  z.object({ type: z.literal("warning"), message: z.string() }),
+  z.object({ type: z.literal("done"), id: layerId }),
+  /** A worker took the job (again, after another one died or was stopped). */
+  z.object({ type: z.literal("attempt"), worker: z.string(), attempt: z.number().int().min(1) }),
+]);
+
+/** One entry of a job's event stream, as workers write it and submitters read it. */
+export const fleetEventSchema = z.union([
+  buildEventSchema,
+  /** The job is over: its final layer... */
+  z.object({ type: z.literal("end"), ok: z.literal(true), id: layerId, worker: z.string() }),
+  /** ...or the error the build ended with (the worker's error code). */
+  z.object({
+    type: z.literal("end"),
+    ok: z.literal(false),
+    code: z.string(),
+    message: z.string(),
+    worker: z.string().optional(),
+  }),
+]);
+export type FleetEvent = z.infer<typeof fleetEventSchema>;
+
+/** A worker's published record (a Redis hash of strings). */
+export const workerRecordSchema = z.object({
+  name: z.string(),
+  pool: z.string(),
+  instance: z.string(),
+  capacity: z.coerce.number().int().positive(),
+  running: z.coerce.number().int().nonnegative(),
+  jobs: z.string().transform((s, ctx) => parseJsonArray(s, ctx)),
+  freeDisk: z.coerce.number().nonnegative(),
+  layerCount: z.coerce.number().int().nonnegative(),
+  lastSeen: z.coerce.number().int().nonnegative(),
+  startedAt: z.coerce.number().int().nonnegative(),
+  bases: z.string().transform((s, ctx) => parseBases(s, ctx)),
+});
+export type WorkerRecord = z.infer<typeof workerRecordSchema>;
+
+/** What a worker says about a base image, so submitters can compute layer IDs without it. */
+export const baseInfoSchema = z.object({
+  name: z.string(),
+  layerId,
+  os: z.enum(["linux", "windows", "openbsd", "freebsd"]),
+  shell: z.array(z.string()),
+});
+export type BaseInfo = z.infer<typeof baseInfoSchema>;
+
+function parseJson(s: string, ctx: z.RefinementCtx): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "not JSON" });
+    return z.NEVER;
+  }
+}
+
+function parseJsonArray(s: string, ctx: z.RefinementCtx): string[] {
+  const r = z.array(z.string()).safeParse(parseJson(s, ctx));
+  if (!r.success) ctx.addIssue({ code: "custom", message: "not a list of job IDs" });
+  return r.success ? r.data : [];
+}
+
+function parseBases(s: string, ctx: z.RefinementCtx): BaseInfo[] {
+  const r = z.array(baseInfoSchema).safeParse(parseJson(s, ctx));
+  if (!r.success) ctx.addIssue({ code: "custom", message: "not a list of base images" });
+  return r.success ? r.data : [];
+}
+
+function problemsOf(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+}
+
+/** Validates a job's data; throws {@link FleetMessageInvalidError} listing every problem. */
+export function parseJobData(data: unknown): JobData {
+  const r = jobDataSchema.safeParse(data);
+  if (!r.success) throw new FleetMessageInvalidError("job", problemsOf(r.error));
+  return r.data;
+}
+
+/** Validates one stream entry's JSON text. */
+export function parseFleetEvent(text: string): FleetEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new FleetMessageInvalidError("event", ["not JSON"]);
+  }
+  const r = fleetEventSchema.safeParse(json);
+  if (!r.success) throw new FleetMessageInvalidError("event", problemsOf(r.error));
+  return r.data;
+}
+
+/** Validates a worker's hash as read with HGETALL. */
+export function parseWorkerRecord(hash: Record<string, string>): WorkerRecord {
+  const r = workerRecordSchema.safeParse(hash);
+  if (!r.success) throw new FleetMessageInvalidError("worker", problemsOf(r.error));
+  return r.data;
+}

@@ -1,0 +1,209 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { BuildEvent } from "@strata/builder";
+import type { Spec } from "@strata/spec-parser";
+import type { Redis } from "ioredis";
+import { openRedis, waitForRedis } from "./connection.js";
+import { packContext, putContext } from "./context.js";
+import { FleetMessageInvalidError, FleetOptionsError } from "./errors.js";
+import { cancelJob, type FollowEvent, followJob, type JobOutcome } from "./follow.js";
+import { listWorkers } from "./inventory.js";
+import { writeJobRecord } from "./job-record.js";
+import { isFleetName, keys, poolQueueName, workerQueueName } from "./keys.js";
+import { computeLayerChain } from "./layer-chain.js";
+import { QueueSet } from "./queues.js";
+import { chooseRoute, type Route, type RouteCandidate } from "./routing.js";
+import { FLEET_PROTOCOL, type JobData, type MachineJobOptions } from "./schema.js";
+
+/** Wall-clock limit of one attempt. */
+export const DEFAULT_DEADLINE_MS = 6 * 3600_000;
+/** No output and no progress for this long stops the VM (then one retry). */
+export const DEFAULT_WATCHDOG_MS = 15 * 60_000;
+/** How long a cancelled job's worker has to confirm that its VM stopped. */
+const CANCEL_CONFIRM_MS = 30_000;
+
+export type SubmitEvent =
+  | { type: "queued"; jobId: string; queue: string; route: Route }
+  | FollowEvent
+  | { type: "cancelling"; jobId: string };
+
+export interface SubmitBuildOptions {
+  readonly url: URL;
+  readonly spec: Spec;
+  readonly specText: string;
+  readonly specFile: string;
+  readonly contextDir: string;
+  /** @default "default" */
+  readonly pool?: string;
+  readonly machine?: MachineJobOptions;
+  /** @default DEFAULT_DEADLINE_MS */
+  readonly deadlineMs?: number;
+  /** @default DEFAULT_WATCHDOG_MS */
+  readonly watchdogMs?: number;
+  /** @default DEFAULT_SPILL_AFTER_MS */
+  readonly spillAfterMs?: number;
+  /** @default DEFAULT_MAX_LOAD */
+  readonly maxLoad?: number;
+  /** Aborting cancels the remote job (its VM is stopped). */
+  readonly signal?: AbortSignal;
+  readonly onEvent: (e: BuildEvent) => void;
+  readonly onSubmitEvent?: (e: SubmitEvent) => void;
+}
+
+/**
+ * Submits a build to a pool and streams it as a local build would: routes it by the layer
+ * inventory of the pool's workers, adds it to that worker's queue or to the pool's, then follows
+ * its events to the end. Resolves with the final layer; throws the remote build's error.
+ */
+export async function submitBuild(o: SubmitBuildOptions): Promise<JobOutcome & { jobId: string }> {
+  const pool = o.pool ?? "default";
+  if (!isFleetName(pool))
+    throw new FleetOptionsError(
+      `option "--pool": "${pool}" may hold only letters, digits, ".", "_" and "-"`,
+    );
+  await using conn = await connect(o.url, o.signal);
+  const { redis, reader, queues } = conn;
+  const context = await putContext(redis, await packContext(o.contextDir));
+  const candidates = await routeCandidates(redis, queues, pool, o.spec, o.contextDir);
+  const route = chooseRoute(candidates, o.maxLoad === undefined ? {} : { maxLoad: o.maxLoad });
+  const queue = route.kind === "worker" ? workerQueueName(route.worker) : poolQueueName(pool);
+  const jobId = randomUUID();
+  const chain =
+    candidates.find((c) => route.kind === "worker" && c.worker.name === route.worker)?.chain ?? [];
+  const data: JobData = {
+    v: FLEET_PROTOCOL,
+    id: jobId,
+    pool,
+    spec: { file: o.specFile, text: o.specText },
+    context,
+    secrets: secretIds(o.spec),
+    options: o.machine ?? {},
+    deadlineMs: o.deadlineMs ?? DEFAULT_DEADLINE_MS,
+    watchdogMs: o.watchdogMs ?? DEFAULT_WATCHDOG_MS,
+    submittedAt: Date.now(),
+    submitter: hostname(),
+    chain: [...chain],
+  };
+  const now = Date.now();
+  await writeJobRecord(
+    redis,
+    jobId,
+    { id: jobId, queue, state: "queued", spec: o.specFile, submittedAt: now, enqueuedAt: now },
+    true,
+  );
+  await queues.add(queue, data);
+  o.onSubmitEvent?.({ type: "queued", jobId, queue, route });
+  try {
+    const outcome = await followJob({
+      redis,
+      reader,
+      queues,
+      jobId,
+      ...(o.spillAfterMs === undefined ? {} : { spillAfterMs: o.spillAfterMs }),
+      ...(o.signal ? { signal: o.signal } : {}),
+      onEvent: o.onEvent,
+      ...(o.onSubmitEvent ? { onFollowEvent: o.onSubmitEvent } : {}),
+    });
+    return { ...outcome, jobId };
+  } catch (err) {
+    if (o.signal?.aborted) {
+      o.onSubmitEvent?.({ type: "cancelling", jobId });
+      await cancelAndConfirm(conn, jobId, o.onEvent);
+    } else if (err instanceof FleetMessageInvalidError) {
+      // A job whose events cannot be read cannot be followed: it fails, and stops.
+      await cancelJob(redis, queues, jobId).catch(() => false);
+    }
+    throw err;
+  }
+}
+
+/** Cancels the job and waits (bounded) for its worker to say the VM stopped. */
+async function cancelAndConfirm(conn: Connection, jobId: string, onEvent: (e: BuildEvent) => void) {
+  const waiting = await cancelJob(conn.redis, conn.queues, jobId);
+  if (waiting) return;
+  await followJob({
+    ...conn,
+    jobId,
+    // Only the rest of the stream matters: its end, written once the VM is stopped.
+    from: "$",
+    signal: AbortSignal.timeout(CANCEL_CONFIRM_MS),
+    onEvent,
+  }).catch(() => {});
+}
+
+function secretIds(spec: Spec): string[] {
+  const ids = new Set<string>();
+  const walk = (s: Spec) => {
+    for (const b of s.builds) walk(b.spec);
+    for (const op of s.ops) if (op.op === "run") for (const x of op.secrets) ids.add(x.id);
+  };
+  walk(spec);
+  return [...ids];
+}
+
+/** The pool's live workers, each with the job's chain as its base images make it. */
+async function routeCandidates(
+  redis: Redis,
+  queues: QueueSet,
+  pool: string,
+  spec: Spec,
+  contextDir: string,
+): Promise<RouteCandidate[]> {
+  const chains = new Map<string, Promise<string[]>>();
+  const out: RouteCandidate[] = [];
+  for (const view of await listWorkers(redis)) {
+    const rec = view.record;
+    if (!rec || rec.pool !== pool || view.state === "gone" || view.state === "invalid") continue;
+    const basesKey = JSON.stringify(rec.bases);
+    let chain = chains.get(basesKey);
+    if (!chain) {
+      chain = computeLayerChain(spec, contextDir, (name) => rec.bases.find((b) => b.name === name));
+      chains.set(basesKey, chain);
+    }
+    const ids = await chain;
+    const held = ids.length > 0 ? await redis.smismember(keys.layers(rec.name), ...ids) : [];
+    const set = new Set(ids.filter((_, i) => held[i] === 1));
+    out.push({
+      worker: {
+        name: rec.name,
+        running: rec.running,
+        queued: await queues.get(workerQueueName(rec.name)).getWaitingCount(),
+        capacity: rec.capacity,
+        accepting: view.state === "active",
+        has: (id) => set.has(id),
+      },
+      chain: ids,
+    });
+  }
+  return out;
+}
+
+interface Connection extends AsyncDisposable {
+  readonly redis: Redis;
+  readonly reader: Redis;
+  readonly queues: QueueSet;
+}
+
+/** Two connections (one for blocking reads) and the queues on them. */
+export async function connect(url: URL, signal?: AbortSignal): Promise<Connection> {
+  const redis = openRedis(url);
+  const reader = openRedis(url);
+  try {
+    await waitForRedis(redis, url, undefined, signal);
+  } catch (err) {
+    redis.disconnect();
+    reader.disconnect();
+    throw err;
+  }
+  const queues = new QueueSet(redis);
+  return {
+    redis,
+    reader,
+    queues,
+    async [Symbol.asyncDispose]() {
+      await queues[Symbol.asyncDispose]();
+      reader.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

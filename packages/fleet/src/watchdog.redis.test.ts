@@ -22,9 +22,10 @@ describe("the watchdog", () => {
     a = await createTestStore();
   }, 60_000);
   afterAll(async () => {
-    await a?.[Symbol.asyncDispose]();
+    // Redis first: it stops at once, so a store that is slow to close never leaves it running.
     await redis?.[Symbol.asyncDispose]();
     ctx.remove();
+    await a?.[Symbol.asyncDispose]();
   }, 60_000);
 
   it("stops a build that makes no progress, retries it once, then fails it", async () => {

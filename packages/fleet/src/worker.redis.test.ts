@@ -31,9 +31,10 @@ describe("a worker and a submitter on a real Redis (no VM: every step is a cache
     a = await createTestStore();
   }, 60_000);
   afterAll(async () => {
-    await a?.[Symbol.asyncDispose]();
+    // Redis first: it stops at once, so a store that is slow to close never leaves it running.
     await redis?.[Symbol.asyncDispose]();
     ctx.remove();
+    await a?.[Symbol.asyncDispose]();
   }, 60_000);
 
   it("refuses a wrong password with a message that says so, and connects with the right one", async () => {

@@ -82,6 +82,7 @@ export async function copyStep(
         );
     };
   }
+  await env.registry?.pull(id);
   const result = await env.store.build(
     id,
     {
@@ -104,6 +105,7 @@ export async function copyStep(
   );
   env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
   if (!result.cached) await trimWarmStates(env, id);
+  await env.registry?.push(id);
   return id;
 }
 

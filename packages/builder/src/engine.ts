@@ -1,4 +1,3 @@
-import { stat } from "node:fs/promises";
 import type { CacheStrategy } from "@strata/cache-sync";
 import {
   chooseAccelerator,
@@ -10,12 +9,13 @@ import {
 } from "@strata/qemu-runner";
 import { printOperation, type Spec } from "@strata/spec-parser";
 import { ensureKeyPair } from "@strata/ssh-transport";
-import type { Store } from "@strata/store";
+import { baseImageIdentity, type Store } from "@strata/store";
 import { applyOp, type BuildContext, initialContext } from "./build-context.js";
 import { copyStep, type StageResult } from "./copy-step.js";
 import type { BuildEventListener } from "./events.js";
 import type { MachineOptions } from "./guest.js";
 import { baseLayerId } from "./layer-id.js";
+import { type BuildRegistryOptions, RegistryLink } from "./registry-link.js";
 import { runStep } from "./run-step.js";
 import { checkSecrets, type SecretValues } from "./secrets.js";
 import type { StepEnv } from "./step-env.js";
@@ -53,6 +53,8 @@ export interface RunBuildOptions extends MachineOptions {
   warm?: "auto" | "off" | undefined;
   /** Keep saved VM states only for the last N layers of each chain. @default all */
   warmKeep?: number | undefined;
+  /** Use a registry as a shared layer cache (`--registry`). @default none */
+  registry?: BuildRegistryOptions | undefined;
   signal?: AbortSignal;
   onEvent?: BuildEventListener;
 }
@@ -64,11 +66,12 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
   // Every problem that needs no VM is found before the first one starts.
   checkSecrets(o.spec, secrets);
   const stages = new Map<string, StageResult>();
+  const registry = o.registry ? new RegistryLink(o.registry, o.store, emit, o.signal) : undefined;
   for (const child of o.spec.builds) {
-    const id = await runStage(o, child.spec, child.name, stages, secrets, emit);
+    const id = await runStage(o, child.spec, child.name, stages, secrets, emit, registry);
     stages.set(child.name, { id, image: o.store.layerImage(id) });
   }
-  const id = await runStage(o, o.spec, undefined, stages, secrets, emit);
+  const id = await runStage(o, o.spec, undefined, stages, secrets, emit, registry);
   emit({ type: "done", id });
   return id;
 }
@@ -90,6 +93,7 @@ async function runStage(
   stages: ReadonlyMap<string, StageResult>,
   secrets: SecretValues,
   emit: BuildEventListener,
+  registry: RegistryLink | undefined,
 ): Promise<string> {
   const base = o.store.findBaseImage(spec.from);
   const manifest = await loadManifest(o, base.image, spec.from, base.manifestPath !== undefined);
@@ -108,6 +112,7 @@ async function runStage(
     emit,
     warm: o.warm ?? "auto",
     warmKeep: o.warmKeep,
+    registry,
     identity: once(async () => {
       const { accel } = await chooseAccelerator(o.accel ?? "auto", {
         qemuBinary: qemuBinary(manifest.arch),
@@ -118,8 +123,7 @@ async function runStage(
   let ctx: BuildContext = initialContext(manifest.os, manifest.shell);
   const fromText = `(from ${spec.from})`;
   emit({ type: "step", stage, workdir: ctx.workdir, op: fromText });
-  const baseInfo = await stat(base.image);
-  let id = baseLayerId(spec.from, `${baseInfo.size}:${baseInfo.mtimeMs}`);
+  let id = baseLayerId(spec.from, baseImageIdentity(base.image));
   const first = await o.store.build(
     id,
     { base: spec.from, description: fromText, signal: o.signal },

@@ -28,5 +28,8 @@ export {
 } from "./guest.js";
 export type { SecretDigest } from "./layer-id.js";
 export { baseLayerId, copyLayerId, runLayerId } from "./layer-id.js";
+export type { BuildRegistryOptions } from "./registry-link.js";
+export { RegistryLink } from "./registry-link.js";
 export type { SecretValues } from "./secrets.js";
 export { checkSecrets, loadSecrets } from "./secrets.js";
+export { STATE_FILE, STATE_META } from "./warm-state.js";

@@ -36,6 +36,7 @@ export async function runStep(
     secrets.map((s) => secretDigest(s.id, s.target, s.value)),
   );
   const network = op.network.includes("host") ? "host" : "restricted";
+  await env.registry?.pull(id);
   const result = await env.store.build(
     id,
     {
@@ -122,6 +123,7 @@ export async function runStep(
   );
   env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
   if (!result.cached) await trimWarmStates(env, id);
+  await env.registry?.push(id);
   return id;
 }
 

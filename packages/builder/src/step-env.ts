@@ -3,6 +3,7 @@ import type { ImageManifest } from "@strata/qemu-runner";
 import type { Store } from "@strata/store";
 import type { BuildEventListener } from "./events.js";
 import type { MachineOptions } from "./guest.js";
+import type { RegistryLink } from "./registry-link.js";
 import type { SecretValues } from "./secrets.js";
 import type { MachineIdentity } from "./warm-state.js";
 
@@ -25,4 +26,6 @@ export interface StepEnv {
   readonly warmKeep: number | undefined;
   /** The machine a saved state must match, worked out once per build. */
   readonly identity: () => Promise<MachineIdentity>;
+  /** The registry used as a shared cache (`--registry`), if any. */
+  readonly registry: RegistryLink | undefined;
 }

@@ -99,7 +99,14 @@ export async function moveImageInto(
 }
 
 /** The suffixes of a base image's files: `<name>.qcow2` and what its manifest names. */
-export const IMAGE_FILE_SUFFIXES = ["qcow2", "json", "vmlinuz", "initrd", "key"] as const;
+export const IMAGE_FILE_SUFFIXES = [
+  "qcow2",
+  "json",
+  "vmlinuz",
+  "initrd",
+  "key",
+  "identity.json",
+] as const;
 
 /** The files of base image `name` present in `dir`. */
 export async function imageFileNames(dir: string, name: string): Promise<string[]> {

@@ -71,6 +71,13 @@ export type { NoCloudSeed, WriteSeedIsoOptions } from "./nocloud-seed.js";
 export { NOCLOUD_LABEL, seedFiles, writeSeedIso } from "./nocloud-seed.js";
 export type { ImageProgress, ImageProgressListener } from "./progress.js";
 export { readQcow2Backing } from "./qcow2-header.js";
+export type {
+  BaseImageRecord,
+  PullBaseImageOptions,
+  PulledBaseImage,
+  PushBaseImageOptions,
+} from "./registry-image.js";
+export { pullBaseImage, pushBaseImage } from "./registry-image.js";
 export type { BuildUbuntuImageOptions } from "./ubuntu.js";
 export { buildUbuntuImage, UBUNTU_NOBLE_FILE, UBUNTU_NOBLE_URL } from "./ubuntu.js";
 export type { BuildWindowsImageOptions, WriteUnattendIsoOptions } from "./windows.js";

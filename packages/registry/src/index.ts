@@ -60,3 +60,4 @@ export {
   parseReference,
   registryHostname,
 } from "./reference.js";
+export { Semaphore } from "./semaphore.js";

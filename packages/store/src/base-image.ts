@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BaseImageManifestError, BaseImageMissingError, StoreOptionsError } from "./errors.js";
 import type { StoreLayout } from "./layout.js";
@@ -43,4 +43,44 @@ export function findBaseImage(layout: StoreLayout, name: string): BaseImage {
   } catch (error) {
     throw new BaseImageManifestError(manifestPath, error);
   }
+}
+
+/** Beside a pulled base image: the identity it had where it was built (see {@link baseImageIdentity}). */
+export const BASE_IDENTITY_SUFFIX = ".identity.json";
+
+interface IdentityRecord {
+  identity: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * The identity a base image gives its first layer's ID: `size:mtime` of the qcow2, so a
+ * rebuilt image starts new layers. A pulled image carries the identity it had where it was
+ * built in `<name>.identity.json`, honoured only while the file is the one pulled (same size
+ * and mtime): then every host that pulled it computes the same layer IDs as the one that built it.
+ */
+export function baseImageIdentity(imagePath: string): string {
+  const s = statSync(imagePath);
+  const local = `${s.size}:${s.mtimeMs}`;
+  let record: Partial<IdentityRecord>;
+  try {
+    record = JSON.parse(readFileSync(identityPath(imagePath), "utf8")) as Partial<IdentityRecord>;
+  } catch {
+    return local;
+  }
+  const valid =
+    typeof record.identity === "string" && record.size === s.size && record.mtimeMs === s.mtimeMs;
+  return valid ? record.identity! : local;
+}
+
+/** Records the origin identity of the image at `imagePath` (call before moving both into place). */
+export function writeBaseImageIdentity(imagePath: string, identity: string): void {
+  const s = statSync(imagePath);
+  const record: IdentityRecord = { identity, size: s.size, mtimeMs: s.mtimeMs };
+  writeFileSync(identityPath(imagePath), `${JSON.stringify(record)}\n`);
+}
+
+function identityPath(imagePath: string): string {
+  return imagePath.replace(/\.qcow2$/, BASE_IDENTITY_SUFFIX);
 }

@@ -1,5 +1,11 @@
 export type { BaseImage } from "./base-image.js";
-export { findBaseImage, validateBaseImageName } from "./base-image.js";
+export {
+  BASE_IDENTITY_SUFFIX,
+  baseImageIdentity,
+  findBaseImage,
+  validateBaseImageName,
+  writeBaseImageIdentity,
+} from "./base-image.js";
 export type { BuildStepFn, LayerBuild } from "./build-step.js";
 export type { CacheCheckout, CacheLock, LockCacheOptions } from "./cache-lock.js";
 export { DEFAULT_CACHE_LOCK_TIMEOUT_MS } from "./cache-lock.js";

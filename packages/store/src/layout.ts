@@ -11,6 +11,8 @@ export interface StoreLayout {
   readonly stateDir: string;
   readonly locksDir: string;
   readonly keysDir: string;
+  /** Blobs being pulled from a registry, kept across runs so a killed pull resumes. */
+  readonly downloadDir: string;
   readonly databasePath: string;
 }
 
@@ -26,6 +28,7 @@ export function storeLayout(root: string): StoreLayout {
     stateDir,
     locksDir: join(stateDir, "locks"),
     keysDir: join(root, "keys"),
+    downloadDir: join(root, "download"),
     databasePath: join(stateDir, "store.db"),
   };
 }

@@ -88,6 +88,10 @@ export class Store implements AsyncDisposable {
   get keysDir(): string {
     return this.#ctx.layout.keysDir;
   }
+  /** `download/`: blobs being pulled from a registry (content-addressed, resumable). */
+  get downloadDir(): string {
+    return this.#ctx.layout.downloadDir;
+  }
   get maxChainDepth(): number {
     return this.#ctx.maxChainDepth;
   }
@@ -260,6 +264,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     layout.cacheDir,
     layout.cacheTmpDir,
     layout.locksDir,
+    layout.downloadDir,
   ]) {
     mkdirSync(dir, { recursive: true });
   }

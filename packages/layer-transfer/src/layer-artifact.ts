@@ -1,0 +1,127 @@
+import { type Descriptor, OCI_MANIFEST, type OciManifest } from "@strata/registry";
+import { isLayerId, validateBaseImageName } from "@strata/store";
+import { checkChunks, type PlannedChunk } from "./file-chunks.js";
+import {
+  ANNOTATION_CREATED,
+  ANNOTATION_TITLE,
+  DISK_CHUNK,
+  LAYER_ARTIFACT,
+  LAYER_CONFIG,
+  STATE_CHUNK,
+  STATE_META,
+  STEP_LOG,
+} from "./media-types.js";
+
+/** A layer's record, the config blob of its artifact. */
+export interface LayerRecord {
+  readonly schema: 1;
+  readonly id: string;
+  /** Absent for a first layer, built on the base image. */
+  readonly parent?: string;
+  readonly base: string;
+  readonly description: string;
+  /** Milliseconds since the epoch when the layer was built. */
+  readonly created: number;
+  /** Bytes of the layer's qcow2 file. */
+  readonly diskSize: number;
+  /** Bytes of the saved VM state, when the artifact carries one. */
+  readonly stateSize?: number;
+}
+
+/** Largest log blob accepted. */
+export const MAX_LOG_BYTES = 256 * 1024 * 1024;
+
+/** Validates a pulled config as the record of layer `id`; returns a reason when it is not. */
+export function checkLayerRecord(json: unknown, id: string): LayerRecord | string {
+  if (typeof json !== "object" || json === null) return "the config is not a JSON object";
+  const r = json as Record<string, unknown>;
+  if (r.schema !== 1) return `the config's schema is ${JSON.stringify(r.schema)}, not 1`;
+  if (r.id !== id) return `the config is for layer ${JSON.stringify(r.id)}, not ${id}`;
+  if (r.parent !== undefined && (typeof r.parent !== "string" || !isLayerId(r.parent))) {
+    return "the config's parent is not a layer ID";
+  }
+  if (typeof r.base !== "string") return "the config names no base image";
+  try {
+    validateBaseImageName(r.base);
+  } catch {
+    return `the config's base image name ${JSON.stringify(r.base)} is not a plain name`;
+  }
+  if (typeof r.description !== "string" || r.description.length > 1_000_000)
+    return "the config's description is not a string";
+  if (typeof r.created !== "number" || !Number.isFinite(r.created))
+    return "the config's created time is not a number";
+  if (!isSize(r.diskSize)) return "the config's disk size is not a byte count";
+  if (r.stateSize !== undefined && !isSize(r.stateSize))
+    return "the config's state size is not a byte count";
+  return r as unknown as LayerRecord;
+}
+
+function isSize(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** The parts of a layer artifact, each checked. */
+export interface LayerArtifact {
+  readonly disk: PlannedChunk[];
+  readonly log: Descriptor;
+  readonly state?: { readonly chunks: PlannedChunk[]; readonly meta: Descriptor };
+}
+
+/** Builds a layer's manifest from its pushed parts. */
+export function buildLayerManifest(
+  record: LayerRecord,
+  config: Descriptor,
+  disk: readonly Descriptor[],
+  log: Descriptor,
+  state?: { chunks: readonly Descriptor[]; meta: Descriptor },
+): OciManifest {
+  return {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: LAYER_ARTIFACT,
+    config,
+    layers: [...disk, log, ...(state ? [...state.chunks, state.meta] : [])],
+    annotations: { [ANNOTATION_CREATED]: new Date(record.created).toISOString() },
+  };
+}
+
+/** Checks a pulled manifest against its record: types, and chunks that tile the declared sizes. */
+export function checkLayerManifest(
+  manifest: OciManifest,
+  record: LayerRecord,
+): LayerArtifact | string {
+  if (manifest.artifactType !== LAYER_ARTIFACT) {
+    return `its artifactType is ${JSON.stringify(manifest.artifactType)}, not ${LAYER_ARTIFACT}`;
+  }
+  if (manifest.config.mediaType !== LAYER_CONFIG) return "its config is not a strata layer record";
+  const known = new Set([DISK_CHUNK, STEP_LOG, STATE_CHUNK, STATE_META]);
+  const stranger = manifest.layers.find((d) => !known.has(d.mediaType));
+  if (stranger) return `it holds a blob of unknown type ${JSON.stringify(stranger.mediaType)}`;
+  const disk = checkChunks(
+    manifest.layers.filter((d) => d.mediaType === DISK_CHUNK),
+    DISK_CHUNK,
+    record.diskSize,
+  );
+  if (typeof disk === "string") return `disk: ${disk}`;
+  const logs = manifest.layers.filter((d) => d.mediaType === STEP_LOG);
+  if (logs.length !== 1) return `it holds ${logs.length} logs, not one`;
+  const log = logs[0]!;
+  if (log.size > MAX_LOG_BYTES) return "its log is larger than allowed";
+  const stateChunks = manifest.layers.filter((d) => d.mediaType === STATE_CHUNK);
+  const metas = manifest.layers.filter((d) => d.mediaType === STATE_META);
+  if (record.stateSize === undefined) {
+    if (stateChunks.length > 0 || metas.length > 0)
+      return "it holds a saved state its record does not declare";
+    return { disk, log };
+  }
+  if (metas.length !== 1 || metas[0]!.size > 64 * 1024)
+    return "its saved state has no single, small identity";
+  const chunks = checkChunks(stateChunks, STATE_CHUNK, record.stateSize);
+  if (typeof chunks === "string") return `state: ${chunks}`;
+  return { disk, log, state: { chunks, meta: metas[0]! } };
+}
+
+/** The descriptor of a small JSON or text blob with an ORAS file name. */
+export function titled(descriptor: Descriptor, title: string): Descriptor {
+  return { ...descriptor, annotations: { ...descriptor.annotations, [ANNOTATION_TITLE]: title } };
+}

@@ -1,0 +1,238 @@
+import { mkdir, open, rename } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  parseOciManifest,
+  type RegistryClient,
+  RegistryError,
+  RegistryNotFoundError,
+} from "@strata/registry";
+import type { Store } from "@strata/store";
+import createDebug from "debug";
+import { ArtifactNotFoundError, ArtifactRefusedError } from "./errors.js";
+import { progressReporter, type TransferEventListener } from "./events.js";
+import { assembleChunks, downloadChunks, removeDownloads } from "./file-chunks.js";
+import {
+  checkLayerManifest,
+  checkLayerRecord,
+  type LayerArtifact,
+  type LayerRecord,
+} from "./layer-artifact.js";
+import { LAYER_ARTIFACT } from "./media-types.js";
+import type { StateFiles } from "./push-layers.js";
+import { readQcow2Header } from "./qcow2-header.js";
+
+const debug = createDebug("strata:layer-transfer");
+
+/** Largest layer record read. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Options of {@link pullLayers}. */
+export interface PullLayersOptions {
+  /** Also bring saved VM states, when the artifacts carry them. @default undefined (never) */
+  readonly states?: StateFiles;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: TransferEventListener;
+}
+
+interface PlannedLayer {
+  readonly id: string;
+  readonly record: LayerRecord;
+  readonly artifact: LayerArtifact;
+}
+
+/**
+ * Pulls layer `id` and the ancestors the store lacks, first layer first. Every manifest and
+ * record is checked before a byte of disk moves; blobs are downloaded (resumably, into the
+ * store's download dir) and verified, then each layer is written through `store.build`, so it
+ * enters `result/` by the same atomic rename as a built layer, or not at all. A disk whose
+ * qcow2 names a data file, or a backing file other than the one the store itself would write
+ * for this parent, is refused. Returns the IDs pulled (empty when the store had the layer).
+ */
+export async function pullLayers(
+  store: Store,
+  client: RegistryClient,
+  repository: string,
+  id: string,
+  options: PullLayersOptions = {},
+): Promise<string[]> {
+  const plan: PlannedLayer[] = [];
+  for (let at: string | undefined = id; at !== undefined && !store.lookup(at); ) {
+    const planned = await planLayer(client, repository, at, options.signal);
+    plan.unshift(planned);
+    at = planned.record.parent;
+  }
+  if (plan.length === 0) {
+    options.onEvent?.({ type: "item", id, action: "present" });
+    return [];
+  }
+  // The base image must be here before anything is downloaded (it is not a layer).
+  store.findBaseImage(plan[0]!.record.base);
+  const blobs = plan.flatMap((p) => [
+    ...p.artifact.disk.map((c) => c.descriptor.size),
+    p.artifact.log.size,
+    ...(options.states && p.artifact.state
+      ? p.artifact.state.chunks.map((c) => c.descriptor.size)
+      : []),
+  ]);
+  const progress = progressReporter(
+    blobs.reduce((a, b) => a + b, 0),
+    options.onEvent,
+  );
+  const downloadDir = store.downloadDir;
+  await mkdir(downloadDir, { recursive: true });
+  const signal = options.signal ? { signal: options.signal } : {};
+  const pulled: string[] = [];
+  for (const layer of plan) {
+    const { artifact, record } = layer;
+    const dl = { downloadDir, compressed: true, onProgress: progress, ...signal };
+    const disk = await downloadChunks(client, repository, artifact.disk, dl);
+    const log = await client.readBlob(repository, artifact.log.digest, {
+      maxBytes: artifact.log.size,
+      ...signal,
+    });
+    progress(log.length);
+    const wantState = options.states && artifact.state ? artifact.state : undefined;
+    const state = wantState
+      ? {
+          blobs: await downloadChunks(client, repository, wantState.chunks, {
+            ...dl,
+            compressed: false,
+          }),
+          meta: await client.readBlob(repository, wantState.meta.digest, {
+            maxBytes: wantState.meta.size,
+            ...signal,
+          }),
+        }
+      : undefined;
+    const reference = `${client.registry}/${repository}:${layer.id}`;
+    const refused = async (error: unknown): Promise<never> => {
+      // Verified blobs of a refused artifact are of no use: only a killed pull keeps its blobs.
+      if (error instanceof ArtifactRefusedError)
+        await removeDownloads([...disk, ...(state?.blobs ?? [])]);
+      throw error;
+    };
+    const result = await store
+      .build(
+        layer.id,
+        {
+          ...(record.parent ? { parent: record.parent } : { base: record.base }),
+          description: record.description,
+          ...signal,
+        },
+        async (build) => {
+          const expected = await readQcow2Header(build.image);
+          if (typeof expected === "string") throw new Error(`the store's own overlay: ${expected}`);
+          if (expected.backingFile === undefined) {
+            throw new ArtifactRefusedError(
+              reference,
+              "the chain is deeper than this store keeps as overlays",
+            );
+          }
+          const pulledImage = `${build.image}.pulled`;
+          const bad = await assembleChunks(artifact.disk, disk, pulledImage, true, build.signal);
+          if (bad) throw new ArtifactRefusedError(reference, `its disk is corrupt (${bad})`);
+          const header = await readQcow2Header(pulledImage);
+          if (typeof header === "string")
+            throw new ArtifactRefusedError(reference, `its disk is ${header}`);
+          if (header.externalData) {
+            throw new ArtifactRefusedError(
+              reference,
+              "its qcow2 keeps its data in an external data file",
+            );
+          }
+          if (
+            header.backingFile !== expected.backingFile ||
+            header.backingFormat !== expected.backingFormat
+          ) {
+            throw new ArtifactRefusedError(
+              reference,
+              `its qcow2's backing file is ${JSON.stringify(header.backingFile ?? null)}, not ${JSON.stringify(expected.backingFile)}`,
+            );
+          }
+          await rename(pulledImage, build.image);
+          build.log(log);
+          if (state && wantState) {
+            const bad = await assembleChunks(
+              wantState.chunks,
+              state.blobs,
+              join(build.dir, options.states!.state),
+              false,
+            );
+            if (bad)
+              throw new ArtifactRefusedError(reference, `its saved state is corrupt (${bad})`);
+            await writeFileSynced(join(build.dir, options.states!.meta), state.meta);
+          }
+        },
+      )
+      .catch(refused);
+    debug("layer %s %s", layer.id, result.cached ? "was built meanwhile" : "pulled");
+    await removeDownloads([...disk, ...(state?.blobs ?? [])]);
+    pulled.push(layer.id);
+    options.onEvent?.({ type: "item", id: layer.id, action: "pulled" });
+  }
+  return pulled;
+}
+
+async function planLayer(
+  client: RegistryClient,
+  repository: string,
+  id: string,
+  signal: AbortSignal | undefined,
+): Promise<PlannedLayer> {
+  const reference = `${client.registry}/${repository}:${id}`;
+  const opts = signal ? { signal } : {};
+  let fetched: Awaited<ReturnType<RegistryClient["getManifest"]>>;
+  try {
+    fetched = await client.getManifest(repository, id, opts);
+  } catch (error) {
+    if (error instanceof RegistryNotFoundError) throw new ArtifactNotFoundError(reference);
+    throw error;
+  }
+  const manifest = refuseOnProtocol(reference, () =>
+    parseOciManifest(fetched.json, `manifest of ${reference}`),
+  );
+  if (manifest.artifactType !== LAYER_ARTIFACT) {
+    throw new ArtifactRefusedError(
+      reference,
+      `it is not a strata layer (artifactType ${JSON.stringify(manifest.artifactType)})`,
+    );
+  }
+  if (manifest.config.size > MAX_CONFIG_BYTES)
+    throw new ArtifactRefusedError(reference, "its config is too large");
+  const configBytes = await client.readBlob(repository, manifest.config.digest, {
+    maxBytes: MAX_CONFIG_BYTES,
+    ...opts,
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(configBytes.toString("utf8"));
+  } catch {
+    throw new ArtifactRefusedError(reference, "its config is not JSON");
+  }
+  const record = checkLayerRecord(json, id);
+  if (typeof record === "string") throw new ArtifactRefusedError(reference, record);
+  const artifact = checkLayerManifest(manifest, record);
+  if (typeof artifact === "string") throw new ArtifactRefusedError(reference, artifact);
+  return { id, record, artifact };
+}
+
+function refuseOnProtocol<T>(reference: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof RegistryError && error.code === "REGISTRY_PROTOCOL") {
+      throw new ArtifactRefusedError(reference, error.message);
+    }
+    throw error;
+  }
+}
+
+async function writeFileSynced(path: string, data: Buffer): Promise<void> {
+  const file = await open(path, "w", 0o644);
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}

@@ -1,0 +1,302 @@
+// Layers move between two real stores through a real registry (Debian's docker-registry), with
+// real qemu-img images; and hostile artifacts are refused with nothing added to the store.
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import {
+  digestOf,
+  encodeManifest,
+  OCI_MANIFEST,
+  type OciManifest,
+  RegistryClient,
+} from "@strata/registry";
+import { startTestRegistry, type TestRegistry } from "@strata/registry/testing";
+import { openStore, type Store } from "@strata/store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ArtifactNotFoundError, ArtifactRefusedError } from "./errors.js";
+import type { TransferEvent } from "./events.js";
+import { pushFileChunks } from "./file-chunks.js";
+import { DISK_CHUNK, LAYER_ARTIFACT, LAYER_CONFIG, STEP_LOG } from "./media-types.js";
+import { pullLayers } from "./pull-layers.js";
+import { pushLayers } from "./push-layers.js";
+
+const exec = promisify(execFile);
+const anonymous = async () => undefined;
+const hex = (label: string) => digestOf(label).slice(7);
+
+async function newStore(dir: string, name: string): Promise<Store> {
+  const root = join(dir, name);
+  const store = await openStore({ root });
+  await exec("qemu-img", [
+    "create",
+    "-q",
+    "-f",
+    "qcow2",
+    join(root, "base-image", "base.qcow2"),
+    "64M",
+  ]);
+  return store;
+}
+
+/** Builds a chain of `n` layers on base image "base", each writing a pattern with qemu-io. */
+async function buildChain(store: Store, n: number, label: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = hex(`${label}-${i}`);
+    await store.build(
+      id,
+      {
+        ...(i === 0 ? { base: "base" } : { parent: ids[i - 1]! }),
+        description: `(run (shell "step ${i}"))`,
+      },
+      async (layer) => {
+        layer.log(`output of step ${i}\n`);
+        await exec("qemu-io", [
+          "-f",
+          "qcow2",
+          "-c",
+          `write -P ${i + 1} ${i * 1024 * 1024} 1M`,
+          layer.image,
+        ]);
+      },
+    );
+    ids.push(id);
+  }
+  return ids;
+}
+
+async function storeIsClean(store: Store, id: string): Promise<void> {
+  expect(store.lookup(id)).toBeUndefined();
+  expect(await readdir(join(store.root, "result-tmp"))).toEqual([]);
+  expect((await readdir(join(store.root, "result"))).includes(id)).toBe(false);
+}
+
+describe("layers through a real registry", () => {
+  let registry: TestRegistry;
+  let dir: string;
+  let a: Store;
+  let b: Store;
+  let client: RegistryClient;
+  let chain: string[];
+
+  beforeAll(async () => {
+    registry = await startTestRegistry();
+    dir = await mkdtemp(join(tmpdir(), "strata-transfer-"));
+    a = await newStore(dir, "a");
+    b = await newStore(dir, "b");
+    client = new RegistryClient({ registry: registry.registry, credentials: anonymous });
+    chain = await buildChain(a, 3, "chain");
+  }, 120_000);
+  afterAll(async () => {
+    a?.close();
+    b?.close();
+    await registry?.[Symbol.asyncDispose]();
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it("pushes a chain as artifacts tagged by layer ID, then skips it with HEADs only", async () => {
+    const events: TransferEvent[] = [];
+    const pushed = await pushLayers(a, client, "strata", chain.at(-1)!, {
+      onEvent: (e) => events.push(e),
+    });
+    expect(pushed).toEqual(chain);
+    expect((await client.listTags("strata")).sort()).toEqual([...chain].sort());
+    const last = events.filter((e) => e.type === "progress").at(-1);
+    expect(last).toMatchObject({ type: "progress" });
+    expect(last?.type === "progress" && last.done === last.total).toBe(true);
+    const manifest = await client.getManifest("strata", chain[1]!);
+    expect((manifest.json as OciManifest).artifactType).toBe(LAYER_ARTIFACT);
+    expect(await pushLayers(a, client, "strata", chain.at(-1)!)).toEqual([]);
+  });
+
+  it("pulls the chain into another store: same guest data, log replayed, atomically", async () => {
+    const pulled = await pullLayers(b, client, "strata", chain.at(-1)!);
+    expect(pulled).toEqual(chain);
+    const compare = await exec("qemu-img", [
+      "compare",
+      "-f",
+      "qcow2",
+      "-F",
+      "qcow2",
+      a.layerImage(chain[2]!),
+      b.layerImage(chain[2]!),
+    ]);
+    expect(compare.stdout).toContain("Images are identical");
+    const logs: Buffer[] = [];
+    const hit = await b.build(
+      chain[2]!,
+      { parent: chain[1]!, description: "x", onLog: (c) => logs.push(c) },
+      async () => {
+        throw new Error("must not build");
+      },
+    );
+    expect(hit.cached).toBe(true);
+    expect(Buffer.concat(logs).toString()).toBe("output of step 2\n");
+    expect(b.lookup(chain[2]!)?.description).toBe('(run (shell "step 2"))');
+    expect(await readdir(b.downloadDir)).toEqual([]);
+    expect(await pullLayers(b, client, "strata", chain.at(-1)!)).toEqual([]);
+  });
+
+  it("says a layer is not in the registry", async () => {
+    await expect(pullLayers(b, client, "strata", hex("absent"))).rejects.toThrow(
+      ArtifactNotFoundError,
+    );
+  });
+
+  /** Pushes `layer` of store A as a hand-made artifact, with parts replaced. */
+  async function pushCrafted(
+    tag: string,
+    edit: {
+      record?: (r: Record<string, unknown>) => void;
+      image?: string;
+      layers?: (l: OciManifest["layers"]) => OciManifest["layers"];
+    },
+  ): Promise<void> {
+    const source = edit.image ?? a.layerImage(chain[0]!);
+    const disk = await pushFileChunks(client, "hostile", source, {
+      mediaType: DISK_CHUNK,
+      title: "image.qcow2",
+      compress: true,
+    });
+    const { stat } = await import("node:fs/promises");
+    const record: Record<string, unknown> = {
+      schema: 1,
+      id: tag,
+      base: "base",
+      description: "crafted",
+      created: Date.now(),
+      diskSize: (await stat(source)).size,
+    };
+    edit.record?.(record);
+    const log = Buffer.from("log");
+    await client.pushBlob("hostile", { data: log, digest: digestOf(log), size: log.length });
+    const config = Buffer.from(JSON.stringify(record));
+    await client.pushBlob("hostile", {
+      data: config,
+      digest: digestOf(config),
+      size: config.length,
+    });
+    let layers: OciManifest["layers"] = [
+      ...disk,
+      { mediaType: STEP_LOG, digest: digestOf(log), size: log.length },
+    ];
+    if (edit.layers) layers = edit.layers(layers);
+    const manifest: OciManifest = {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: LAYER_ARTIFACT,
+      config: { mediaType: LAYER_CONFIG, digest: digestOf(config), size: config.length },
+      layers,
+    };
+    await client.putManifest("hostile", tag, encodeManifest(manifest), OCI_MANIFEST);
+  }
+
+  it("refuses a config whose names point outside the store", async () => {
+    const id = hex("path-like");
+    await pushCrafted(id, { record: (r) => (r.base = "../../other-store/base-image/x") });
+    const error = await pullLayers(b, client, "hostile", id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactRefusedError);
+    expect((error as Error).message).toContain("not a plain name");
+    await storeIsClean(b, id);
+    const parent = hex("bad-parent");
+    await pushCrafted(parent, { record: (r) => (r.parent = "../../../etc") });
+    await expect(pullLayers(b, client, "hostile", parent)).rejects.toThrow(
+      /parent is not a layer ID/,
+    );
+    await storeIsClean(b, parent);
+  });
+
+  it("refuses chunks that do not tile the disk", async () => {
+    const id = hex("overlap");
+    await pushCrafted(id, { layers: (l) => [l[0]!, l[0]!, l[1]!] });
+    await expect(pullLayers(b, client, "hostile", id)).rejects.toThrow(/does not start where/);
+    await storeIsClean(b, id);
+  });
+
+  it("refuses a qcow2 whose backing file names another store's layer", async () => {
+    const id = hex("other-backing");
+    const image = join(dir, "evil-backing.qcow2");
+    await exec("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-F",
+      "qcow2",
+      "-u",
+      "-b",
+      `../../../../../other-store/result/${chain[0]}/rootfs/image.qcow2`,
+      image,
+      "64M",
+    ]);
+    await pushCrafted(id, { image });
+    const error = await pullLayers(b, client, "hostile", id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactRefusedError);
+    expect((error as Error).message).toContain("backing file");
+    await storeIsClean(b, id);
+  });
+
+  it("refuses a qcow2 that keeps its data in an external file", async () => {
+    const id = hex("data-file");
+    const image = join(dir, "evil-data.qcow2");
+    await exec("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-o",
+      `data_file=${join(dir, "host-file.raw")}`,
+      image,
+      "64M",
+    ]);
+    await pushCrafted(id, { image });
+    const error = await pullLayers(b, client, "hostile", id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactRefusedError);
+    expect((error as Error).message).toContain("external data file");
+    await storeIsClean(b, id);
+  });
+
+  it("refuses a blob whose bytes do not match its digest, keeping nothing", async () => {
+    const id = hex("corrupt");
+    await pushCrafted(id, {});
+    // A proxy that flips bytes of every disk chunk it serves, as a hostile registry would.
+    const proxy: Server = createServer((req, res) => {
+      const upstream = httpRequest(
+        {
+          host: "127.0.0.1",
+          port: registry.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          const corrupt = req.method === "GET" && req.url?.includes("/blobs/");
+          up.on("data", (chunk: Buffer) => {
+            if (corrupt) chunk[0] = chunk[0]! ^ 0xff;
+            res.write(chunk);
+          });
+          up.on("end", () => res.end());
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const viaProxy = new RegistryClient({
+        registry: `127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        credentials: anonymous,
+      });
+      const error = await pullLayers(b, viaProxy, "hostile", id).catch((e: unknown) => e);
+      expect((error as { code?: string }).code).toBe("REGISTRY_DIGEST_MISMATCH");
+      await storeIsClean(b, id);
+      expect(await readdir(b.downloadDir)).toEqual([]);
+    } finally {
+      proxy.close();
+    }
+  });
+});

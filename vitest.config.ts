@@ -11,7 +11,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts"],
+          // test/host: real host tools (e2fsprogs, qemu-img), no VM.
+          include: [
+            "packages/*/src/**/*.test.ts",
+            "apps/*/src/**/*.test.ts",
+            "test/host/**/*.test.ts",
+          ],
           testTimeout: 60_000,
         },
       },
@@ -20,6 +25,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/**/*.test.ts"],
+          exclude: ["test/host/**", "**/node_modules/**"],
           globalSetup: ["test/support/global-setup.ts"],
           // VM tests boot real guests under TCG: one file at a time on a 2-core machine.
           fileParallelism: false,

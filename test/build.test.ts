@@ -7,10 +7,16 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type BuildEvent, runBuild } from "@strata/builder";
+import { type BuildEvent, bootLayer, copyFromStageDisk, runBuild } from "@strata/builder";
 import { parseSpecOrThrow } from "@strata/spec-parser";
 import { openStore } from "@strata/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  convertRawToQcow2,
+  convertToRaw,
+  makeJournaledExt4,
+  readExt4FileWithoutReplay,
+} from "./support/ext4-journal.js";
 import { createTestStore, type TestStore } from "./support/test-store.js";
 
 const exec = promisify(execFile);
@@ -100,6 +106,62 @@ describe("strata build in real VMs", () => {
     expect(events.filter((e) => e.type === "cached")).toHaveLength(1);
     expect(events.at(-1)).toEqual({ type: "done", id: first.id });
   }, 1_800_000);
+
+  it("cuts each layer from a quiesced file system: the stage's last write is in place on disk", async () => {
+    // The tools stage's run step wrote /opt/tool/VERSION and ended at once. Read its saved layer
+    // the way no guest would: without replaying the ext4 journal.
+    const toolsRun = first.events.filter((e) => e.type === "saved")[1];
+    if (toolsRun?.type !== "saved") throw new Error("no tools layer");
+    const dir = await mkdtemp(join(tmpdir(), "strata-layer-raw-"));
+    try {
+      const raw = join(dir, "disk.raw");
+      await using s = await openStore({ root: store.root });
+      await convertToRaw(s.layerImage(toolsRun.id), raw);
+      expect(await readExt4FileWithoutReplay(raw, "/opt/tool/VERSION")).toBe("tool-v1\n");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("copies from a stage disk whose newest file is only in its journal, leaving the disk as it was", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "strata-journaled-"));
+    try {
+      const image = join(dir, "stage.qcow2");
+      await convertRawToQcow2(
+        await makeJournaledExt4(dir, "/opt/tool/VERSION", "journal-only\n"),
+        image,
+      );
+      const digest = async () =>
+        createHash("sha256")
+          .update(await readFile(image))
+          .digest("hex");
+      const before = await digest();
+      {
+        await using s = await openStore({ root: store.root });
+        await using guest = await bootLayer({ store: s, id: first.id });
+        await copyFromStageDisk(guest, {
+          image,
+          op: {
+            op: "copy",
+            from: { build: "journaled" },
+            src: ["/opt/tool"],
+            dst: "/tmp/j/",
+            exclude: [],
+          },
+          dst: "/tmp/j/",
+          user: { uid: 1000, gid: 1000 },
+          stage: "journaled",
+        });
+        const r = await guest.ssh.exec("cat /tmp/j/tool/VERSION; stat -c %u /tmp/j/tool/VERSION", {
+          check: true,
+        });
+        expect(r.stdout).toBe("journal-only\n1000\n");
+      }
+      expect(await digest()).toBe(before);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it("keeps the secret out of every layer and log", async () => {
     const result = join(store.root, "result");

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   chooseAccelerator,
   defaultManifest,
@@ -10,9 +7,9 @@ import {
 } from "@strata/qemu-runner";
 import { ensureKeyPair } from "@strata/ssh-transport";
 import type { Store } from "@strata/store";
-// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import { BuildError } from "./errors.js";
 import { bootGuest, type Guest, type MachineOptions } from "./guest.js";
+import { createScratchOverlay, type ScratchOverlay } from "./scratch-overlay.js";
 import { findWarmState, machineIdentity } from "./warm-state.js";
 
 export interface BootLayerOptions extends MachineOptions {
@@ -35,29 +32,18 @@ export async function bootLayer(o: BootLayerOptions): Promise<Guest> {
       `no layer "${o.id}" in ${o.store.root}; "strata ls" lists them`,
     );
   const lease = o.store.pin(o.id);
-  const dir = await mkdtemp(join(tmpdir(), "strata-shell-"));
+  let scratch: ScratchOverlay | undefined;
   const cleanup = async () => {
     lease.release();
-    await rm(dir, { recursive: true, force: true });
+    await scratch?.[Symbol.asyncDispose]();
   };
   try {
     const base = o.store.findBaseImage(info.base);
     const manifest = base.manifestPath
       ? await loadImageManifest(base.image)
       : defaultManifest(info.base);
-    const overlay = join(dir, "overlay.qcow2");
-    const { execa } = await import("execa");
-    await execa("qemu-img", [
-      "create",
-      "-q",
-      "-f",
-      "qcow2",
-      "-F",
-      "qcow2",
-      "-b",
-      o.store.layerImage(o.id),
-      overlay,
-    ]);
+    scratch = await createScratchOverlay(o.store.layerImage(o.id), o.signal);
+    const overlay = scratch.path;
     const privateKeyPath =
       manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
     // The layer's own saved state fits an overlay of the layer: resume it instead of booting.

@@ -1,4 +1,4 @@
-import type { CopyOp } from "@strata/spec-parser";
+import type { CopyOp, User } from "@strata/spec-parser";
 import { quotePosix } from "@strata/ssh-transport";
 import { type BuildContext, joinGuestPath } from "./build-context.js";
 import { buildCopyManifest } from "./copy-manifest.js";
@@ -8,6 +8,7 @@ import type { Guest } from "./guest.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { copyLayerId } from "./layer-id.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
+import { createScratchOverlay } from "./scratch-overlay.js";
 import type { StepEnv } from "./step-env.js";
 import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
 
@@ -39,7 +40,6 @@ export async function copyStep(
   const dst = copyDestination(ctx, op.dst);
   let id: string;
   let fill: (guest: Guest) => Promise<void>;
-  let drives: { path: string; readOnly: boolean; serial: string }[] = [];
   if (op.from === "context") {
     const manifest = await buildCopyManifest({ contextDir, src: op.src, dst, exclude: op.exclude });
     id = copyLayerId(parent, ctx, dst, manifest);
@@ -67,20 +67,8 @@ export async function copyStep(
         `copy of ${op.src.length} sources needs a destination ending in "/"`,
       );
     id = copyLayerId(parent, ctx, dst, [], JSON.stringify([stage.id, op.src, op.exclude]));
-    drives = [{ path: stage.image, readOnly: true, serial: SOURCE_SERIAL }];
-    fill = async (guest) => {
-      const owner = await resolveGuestUser(guest.ssh, ctx.user);
-      const script = copyFromStageScript(op, dst, owner);
-      const r = await guest.ssh.exec(script, {
-        user: GUEST_ROOT,
-        shell: POSIX_SH,
-      });
-      if (r.exitCode !== 0)
-        throw new BuildError(
-          "COPY_FAILED",
-          `copy from build "${name}" failed (exit ${r.exitCode}):\n${r.stderr.trim()}`,
-        );
-    };
+    fill = (guest) =>
+      copyFromStageDisk(guest, { image: stage.image, op, dst, user: ctx.user, stage: name });
   }
   await env.registry?.pull(id);
   const result = await env.store.build(
@@ -96,7 +84,6 @@ export async function copyStep(
         image: layer.image,
         parent,
         network: "restricted",
-        drives,
         signal: layer.signal,
       });
       await fill(guest);
@@ -109,8 +96,45 @@ export async function copyStep(
   return id;
 }
 
+export interface CopyFromStageDiskOptions {
+  /** The other stage's layer image (qcow2). */
+  image: string;
+  op: CopyOp;
+  /** Guest destination, as {@link copyDestination} gives it. */
+  dst: string;
+  /** Owner of the copies. */
+  user: User;
+  /** The stage's name, for messages. */
+  stage: string;
+}
+
 /**
- * Shell script run as root in the guest: mount the other stage's disk read-only, copy the
+ * Copies `op.src` out of another stage's layer disk into the running guest at `dst`, owned by
+ * `user`. The guest gets a throw-away writable overlay of the disk, not the disk: a
+ * layer's ext4 journal may hold writes not yet in place, and the kernel replays it on mount
+ * only into a writable device. The layer itself is never written; the overlay is removed when
+ * the guest stops.
+ */
+export async function copyFromStageDisk(guest: Guest, o: CopyFromStageDiskOptions): Promise<void> {
+  const scratch = await createScratchOverlay(o.image);
+  guest.defer(async () => {
+    await scratch[Symbol.asyncDispose]();
+  });
+  await guest.attachDrives([{ path: scratch.path, serial: SOURCE_SERIAL }]);
+  const owner = await resolveGuestUser(guest.ssh, o.user);
+  const r = await guest.ssh.exec(copyFromStageScript(o.op, o.dst, owner), {
+    user: GUEST_ROOT,
+    shell: POSIX_SH,
+  });
+  if (r.exitCode !== 0)
+    throw new BuildError(
+      "COPY_FAILED",
+      `copy from build "${o.stage}" failed (exit ${r.exitCode}):\n${r.stderr.trim()}`,
+    );
+}
+
+/**
+ * Shell script run as root in the guest: mount the other stage's disk (a scratch overlay), copy the
  * sources with tar (excludes by basename at any depth), then give them to the current user
  * with the spec's modes (0755 if any exec bit, else 0644; directories 0755).
  */
@@ -126,8 +150,8 @@ export function copyFromStageScript(
     "set -eu",
     `dev=/dev/disk/by-id/virtio-${SOURCE_SERIAL}`,
     `mkdir -p ${SOURCE_MOUNT}`,
-    // noload: the disk is read-only, so its journal cannot be replayed.
-    `mount -o ro,noload "$dev" ${SOURCE_MOUNT}`,
+    // Read-only mount of a writable device: ext4 still replays its journal (into the overlay).
+    `mount -o ro "$dev" ${SOURCE_MOUNT}`,
     `trap 'umount ${SOURCE_MOUNT}' EXIT`,
     "fix() { chown -hR " +
       `${owner.uid}:${owner.gid}` +

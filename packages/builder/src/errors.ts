@@ -65,3 +65,21 @@ export class StepTimeoutError extends BuildError {
     );
   }
 }
+
+/**
+ * The guest's root file system could not be flushed and checkpointed before its layer was cut:
+ * a reader of the disk that does not replay the journal would miss the step's last writes.
+ */
+export class GuestQuiesceError extends BuildError {
+  constructor(
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "GUEST_QUIESCE_FAILED",
+      `could not flush the guest's root file system before saving the layer (sync + fsfreeze, exit ${exitCode}): ${stderr.trim() || "no message"}; the image needs util-linux's fsfreeze and a root file system that supports freezing (ext4, xfs, btrfs)`,
+      options,
+    );
+  }
+}

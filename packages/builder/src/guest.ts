@@ -14,6 +14,7 @@ import {
   type VmEvent,
 } from "@strata/qemu-runner";
 import { type SshSession, waitForSsh } from "@strata/ssh-transport";
+import { GuestQuiesceError } from "./errors.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 
 /** How every VM of a build is started; fixed for the whole build. */
@@ -87,6 +88,21 @@ export class Guest implements AsyncDisposable {
   }
 
   /**
+   * Makes the root disk alone hold every write the guest made, as a reader that does not replay
+   * the journal sees it: `sync` commits ext4's journal but leaves the newest metadata only there
+   * until a checkpoint, which a freeze forces. Freeze and thaw are one command, so the guest
+   * never stays frozen. BSD guests get `sync` (FFS/UFS write metadata in place), Windows
+   * guests nothing (see the README).
+   */
+  async quiesce(): Promise<void> {
+    if (this.os === "windows") return;
+    const script =
+      this.os === "linux" ? "sync && fsfreeze --freeze / && fsfreeze --unfreeze /" : "sync";
+    const r = await this.ssh.exec(script, { user: GUEST_ROOT, shell: POSIX_SH });
+    if (r.exitCode !== 0) throw new GuestQuiesceError(r.exitCode ?? null, r.stderr);
+  }
+
+  /**
    * Flushes the guest's disks and powers it off: the layer's image is complete only after this.
    * Throws if the guest did not stop by itself, since its disk may then be inconsistent.
    */
@@ -94,7 +110,8 @@ export class Guest implements AsyncDisposable {
     if (this.#stopped) return;
     this.#stopped = true;
     try {
-      if (this.os !== "windows") await this.ssh.exec("sync", { user: GUEST_ROOT }).catch(() => {});
+      // Best effort: a clean power-off checkpoints the journal anyway.
+      await this.quiesce().catch(() => {});
       await this.ssh.close().catch(() => {});
       const result = await this.vm.shutdown({ timeoutMs: this.shutdownTimeoutMs });
       if (!result.graceful)
@@ -107,14 +124,15 @@ export class Guest implements AsyncDisposable {
   }
 
   /**
-   * Unplugs the step's disks (unmounted by now), saves the VM's memory and devices to `path`
-   * and stops QEMU. The disk, flushed by QEMU, is the layer; a child resumes from both.
+   * Quiesces the root file system ({@link quiesce}), unplugs the step's disks (unmounted by now),
+   * saves the VM's memory and devices to `path` and stops QEMU. The disk, flushed by QEMU, is
+   * the layer; a child resumes from both.
    */
   async suspend(path: string): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     try {
-      if (this.os !== "windows") await this.ssh.exec("sync", { user: GUEST_ROOT }).catch(() => {});
+      await this.quiesce();
       await this.#detachDrives();
       await this.ssh.close().catch(() => {});
       await saveVmState(this.vm, path);

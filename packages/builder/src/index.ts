@@ -4,8 +4,8 @@ export type { BuildContext, GuestOs } from "./build-context.js";
 export { applyOp, DEFAULT_SHELLS, initialContext, joinGuestPath } from "./build-context.js";
 export type { CopyManifestEntry, CopyManifestOptions } from "./copy-manifest.js";
 export { buildCopyManifest } from "./copy-manifest.js";
-export type { StageResult } from "./copy-step.js";
-export { copyDestination, copyFromStageScript } from "./copy-step.js";
+export type { CopyFromStageDiskOptions, StageResult } from "./copy-step.js";
+export { copyDestination, copyFromStageDisk, copyFromStageScript } from "./copy-step.js";
 export type { TarOwner } from "./copy-tar.js";
 export { packCopyManifest, splitGuestRoot } from "./copy-tar.js";
 export type { RunBuildOptions } from "./engine.js";
@@ -15,6 +15,7 @@ export {
   BuildError,
   BuildStepFailedError,
   CopySourceError,
+  GuestQuiesceError,
   SecretMissingError,
   StepTimeoutError,
 } from "./errors.js";
@@ -30,6 +31,8 @@ export type { SecretDigest } from "./layer-id.js";
 export { baseLayerId, copyLayerId, runLayerId } from "./layer-id.js";
 export type { BuildRegistryOptions } from "./registry-link.js";
 export { RegistryLink } from "./registry-link.js";
+export type { ScratchOverlay } from "./scratch-overlay.js";
+export { createScratchOverlay } from "./scratch-overlay.js";
 export type { SecretValues } from "./secrets.js";
 export { checkSecrets, loadSecrets } from "./secrets.js";
 export { STATE_FILE, STATE_META } from "./warm-state.js";

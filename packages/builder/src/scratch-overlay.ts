@@ -1,0 +1,35 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
+
+/** A throw-away qcow2 overlay of a finished image; disposing removes it. */
+export interface ScratchOverlay extends AsyncDisposable {
+  /** The overlay, writable; its backing file is never written. */
+  readonly path: string;
+}
+
+/**
+ * Creates a qcow2 overlay of `backing` (a qcow2) in a new temp directory. A VM that gets the
+ * overlay writable may change it freely (a `strata shell` session; a guest mount replaying
+ * ext4's journal) while the layer underneath stays as it was.
+ */
+export async function createScratchOverlay(
+  backing: string,
+  signal?: AbortSignal,
+): Promise<ScratchOverlay> {
+  const dir = await mkdtemp(join(tmpdir(), "strata-scratch-"));
+  const path = join(dir, "overlay.qcow2");
+  const remove = () => rm(dir, { recursive: true, force: true });
+  try {
+    const { execa } = await import("execa");
+    await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing, path], {
+      cancelSignal: signal,
+      stdin: "ignore",
+    });
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { path, [Symbol.asyncDispose]: remove };
+}

@@ -4,6 +4,7 @@ export type BuildErrorCode =
   | "STEP_TIMEOUT"
   | "COPY_FAILED"
   | "COPY_SOURCE_INVALID"
+  | "GUEST_QUIESCE_FAILED"
   | "SECRET_MISSING"
   | "GUEST_USER_UNKNOWN"
   | "LAYER_NOT_FOUND"

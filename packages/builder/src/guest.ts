@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   type Accelerator,
+  assertSshAccess,
   type HotplugDrive,
   hotAddDrive,
   hotplugPortArgs,
@@ -158,6 +159,7 @@ export class Guest implements AsyncDisposable {
  * guest slept through the time between save and resume. Then plugs in `drives`.
  */
 export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
+  assertSshAccess(o.manifest);
   const vm = await startVm({
     image: o.image,
     manifest: o.manifest,

@@ -1,6 +1,6 @@
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { loadImageManifest, type NetworkMode, startVm } from "@strata/qemu-runner";
+import { assertSshAccess, loadImageManifest, type NetworkMode, startVm } from "@strata/qemu-runner";
 import { waitForSsh } from "@strata/ssh-transport";
 import { ImageCommandError, ImageInputError } from "./errors.js";
 import {
@@ -73,6 +73,7 @@ export async function customiseImage(options: CustomiseImageOptions): Promise<Cu
   const fromImage = await assertImageExists(dir, options.from);
   await assertImageAbsent(dir, options.name);
   const manifest = await loadImageManifest(fromImage);
+  assertSshAccess(manifest);
   const script = manifest.os === "windows" ? "setup.ps1" : "setup.sh";
   if (!(await stat(join(options.cdDir, script)).catch(() => undefined)))
     throw new ImageInputError(

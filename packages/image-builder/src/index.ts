@@ -54,6 +54,14 @@ export {
   firstBootManifest,
   runFirstBoot,
 } from "./first-boot.js";
+export type { InstalledImage, InstalledSsh, InstallImageOptions } from "./install.js";
+export {
+  DEFAULT_INSTALL_TIMEOUT_MS,
+  INSTALL_CD_LABEL,
+  installImage,
+  MAX_INSTALL_SIZE_GIB,
+  readMachineFile,
+} from "./install.js";
 export type { IsoListing, WriteIsoOptions } from "./iso.js";
 export { listIso, writeIso } from "./iso.js";
 export type {
@@ -78,6 +86,17 @@ export type {
   PushBaseImageOptions,
 } from "./registry-image.js";
 export { pullBaseImage, pushBaseImage } from "./registry-image.js";
+export type { RunImageOptions, RunImageResult } from "./run-image.js";
+export { runImage } from "./run-image.js";
+export type { ExportTaskclusterOptions, ImportTaskclusterOptions } from "./taskcluster-archive.js";
+export {
+  checkTaskclusterListing,
+  DEFAULT_MAX_TASKCLUSTER_DISK_BYTES,
+  exportTaskclusterImage,
+  importTaskclusterImage,
+  isTaskclusterArchive,
+  TASKCLUSTER_MEMBERS,
+} from "./taskcluster-archive.js";
 export type { BuildUbuntuImageOptions } from "./ubuntu.js";
 export { buildUbuntuImage, UBUNTU_NOBLE_FILE, UBUNTU_NOBLE_URL } from "./ubuntu.js";
 export type { BuildWindowsImageOptions, WriteUnattendIsoOptions } from "./windows.js";

@@ -1,3 +1,9 @@
+import {
+  type MachineDefinition,
+  machineCpuModel,
+  machineDeviceArgs,
+  machineSmp,
+} from "./machine.js";
 import type { BootConfig, DiskInterface, Firmware, GuestArch } from "./manifest.js";
 
 export type Accelerator = "kvm" | "tcg";
@@ -53,6 +59,8 @@ export interface QemuArgvConfig {
   guestForwards?: readonly GuestForward[] | undefined;
   /** @default "virtio-net-pci" */
   nicModel?: string | undefined;
+  /** The image's machine definition (UUID, chipset, CPU, NIC and MAC, USB, sound, graphics). */
+  hardware?: MachineDefinition | undefined;
   serialLogPath: string;
   qmpSocketPath: string;
   pidFilePath: string;
@@ -149,10 +157,12 @@ function cdromArgs(c: QemuArgvConfig): string[] {
 export function buildQemuArgv(c: QemuArgvConfig): string[] {
   const argv = [qemuBinary(c.arch), "-name", `guest=${escapeOptionValue(c.name)}`];
   argv.push("-no-user-config", "-nodefaults");
-  argv.push("-machine", c.machine ?? defaultMachine(c.arch, c.accel));
+  const hw = c.hardware;
+  argv.push("-machine", c.machine ?? hw?.chipset ?? defaultMachine(c.arch, c.accel));
   argv.push("-accel", c.accel === "kvm" ? "kvm" : "tcg,thread=multi");
-  argv.push(...cpuArgs(c.arch, c.accel));
-  argv.push("-m", String(c.memoryMiB), "-smp", String(c.cpus));
+  const cpuModel = hw && machineCpuModel(hw, c.accel);
+  argv.push(...(cpuModel ? ["-cpu", cpuModel] : cpuArgs(c.arch, c.accel)));
+  argv.push("-m", String(c.memoryMiB), "-smp", hw ? machineSmp(hw, c.cpus) : String(c.cpus));
   argv.push(...firmwareArgs(c), ...bootArgs(c.boot));
   const ifaces = [c.disk.interface, ...c.drives.map((d) => d.interface ?? c.disk.interface)];
   if (ifaces.includes("scsi") || (c.arch !== "x86_64" && c.cdroms.length > 0)) {
@@ -170,7 +180,8 @@ export function buildQemuArgv(c: QemuArgvConfig): string[] {
     .map((g) => `,guestfwd=tcp:${g.address}:${g.port}-${escapeOptionValue(g.to)}`)
     .join("");
   argv.push("-netdev", `user,id=net0,${fwd}${guestfwd}${restrict}`);
-  argv.push("-device", `${c.nicModel ?? "virtio-net-pci"},netdev=net0`);
+  const mac = hw?.mac ? `,mac=${hw.mac}` : "";
+  argv.push("-device", `${hw?.network ?? c.nicModel ?? "virtio-net-pci"},netdev=net0${mac}`);
   // Entropy for the guest: sshd's key generation otherwise stalls under TCG.
   argv.push("-device", "virtio-rng-pci");
   argv.push("-chardev", `file,id=serial0,path=${escapeOptionValue(c.serialLogPath)}`);
@@ -179,8 +190,9 @@ export function buildQemuArgv(c: QemuArgvConfig): string[] {
   argv.push("-chardev", `socket,id=qmp,path=${escapeOptionValue(c.qmpSocketPath)}`);
   argv.push("-mon", "chardev=qmp,mode=control");
   argv.push("-pidfile", c.pidFilePath);
+  if (hw) argv.push(...machineDeviceArgs(hw));
   if (c.vncDisplay !== undefined) {
-    argv.push("-device", c.arch === "x86_64" ? "VGA" : "virtio-gpu-pci");
+    if (!hw?.graphics) argv.push("-device", c.arch === "x86_64" ? "VGA" : "virtio-gpu-pci");
     argv.push("-vnc", `127.0.0.1:${c.vncDisplay}`);
   } else {
     // -nographic (not -display none) makes SeaBIOS print to the serial port too.

@@ -20,7 +20,8 @@ export type QemuErrorCode =
   | "QEMU_QMP_CLOSED"
   | "QEMU_CANCELLED"
   | "QEMU_STATE_FAILED"
-  | "QEMU_HOTPLUG_FAILED";
+  | "QEMU_HOTPLUG_FAILED"
+  | "QEMU_IMAGE_NO_SSH";
 
 /** Base class of every error thrown by @strata/qemu-runner; branch on `code`. */
 export class QemuError extends Error {
@@ -170,5 +171,21 @@ export class QemuStateError extends QemuError {
 export class QemuHotplugError extends QemuError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("QEMU_HOTPLUG_FAILED", message, options);
+  }
+}
+
+/**
+ * The image has no SSH access configured (installed from an ISO without `--ssh-user`), so
+ * nothing can log in to run a step; says how to give it one.
+ */
+export class ImageNoSshError extends QemuError {
+  constructor(readonly image: string) {
+    super(
+      "QEMU_IMAGE_NO_SSH",
+      `base image "${image}" has no SSH access configured (its manifest says "ssh": false), so ` +
+        `strata cannot log in to run a step. Set "ssh": {"user": USER, "privateKey": FILE} in ` +
+        `${image}.json to the account its installer created, or install it again with ` +
+        `\`strata-image install ${image} --ssh-user USER [--ssh-key FILE] ...\`.`,
+    );
   }
 }

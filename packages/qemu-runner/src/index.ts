@@ -24,6 +24,7 @@ export {
 } from "./argv.js";
 export { cleanConsoleText, readFileTail } from "./console-log.js";
 export {
+  ImageNoSshError,
   MAX_TAIL_BYTES,
   QemuBootTimeoutError,
   QemuCancelledError,
@@ -46,6 +47,15 @@ export {
   hotRemoveDrive,
 } from "./hotplug.js";
 export {
+  MACHINE_CHOICES,
+  type MachineDefinition,
+  type MachineProblem,
+  type MachineResult,
+  MIN_MACHINE_MEMORY_MIB,
+  parseMachineDefinition,
+} from "./machine.js";
+export {
+  assertSshAccess,
   type BootConfig,
   DEFAULT_CPUS,
   DEFAULT_MEMORY_MIB,
@@ -55,6 +65,7 @@ export {
   defaultManifest,
   defaultShell,
   type Firmware,
+  GUEST_OSES,
   type GuestArch,
   type GuestOs,
   type ImageManifest,

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { QemuError } from "./errors.js";
+import { ImageNoSshError, QemuError } from "./errors.js";
+import { type MachineDefinition, machineCpus, parseMachineDefinition } from "./machine.js";
 
 export const GUEST_OSES = ["linux", "windows", "openbsd", "freebsd"] as const;
 export const GUEST_ARCHES = ["x86_64", "aarch64", "riscv64"] as const;
@@ -25,10 +26,17 @@ export interface ImageManifest {
   boot: BootConfig;
   firmware: Firmware;
   disk: { interface: DiskInterface };
-  ssh: { user: string; port: number; privateKey?: string | undefined };
+  /**
+   * How strata logs in. `disabled` marks an image that has no SSH access yet (made by
+   * `strata-image install` without `--ssh-user`; `"ssh": false` in its JSON): nothing boots it
+   * for a build until its manifest says how to log in.
+   */
+  ssh: { user: string; port: number; privateKey?: string | undefined; disabled?: true | undefined };
   shell: string[];
   memoryMiB: number;
   cpus: number;
+  /** The virtual hardware the image was installed on; every boot uses it. @default none */
+  machine?: MachineDefinition | undefined;
 }
 
 /** OBuilder's defaults. */
@@ -145,7 +153,8 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
 
   const diskRaw = section("disk", raw.disk);
   const diskInterface = oneOf("disk.interface", diskRaw.interface, DISK_INTERFACES, "virtio");
-  const sshRaw = section("ssh", raw.ssh);
+  const sshDisabled = raw.ssh === false;
+  const sshRaw = sshDisabled ? {} : section("ssh", raw.ssh);
   let user = DEFAULT_SSH_USER;
   if (sshRaw.user !== undefined) {
     if (typeof sshRaw.user === "string" && sshRaw.user !== "") user = sshRaw.user;
@@ -164,8 +173,19 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
     if (ok) shell = raw.shell as string[];
     else add("shell", "must be a non-empty array of strings");
   }
-  const memoryMiB = positiveInt("memoryMiB", raw.memoryMiB, DEFAULT_MEMORY_MIB);
-  const cpus = positiveInt("cpus", raw.cpus, DEFAULT_CPUS, 512);
+  let machine: MachineDefinition | undefined;
+  if (raw.machine !== undefined) {
+    const parsed = parseMachineDefinition(raw.machine);
+    if (parsed.ok) machine = parsed.machine;
+    else for (const p of parsed.problems) add(`machine${p.path ? `.${p.path}` : ""}`, p.message);
+  }
+  const memoryMiB = positiveInt("memoryMiB", raw.memoryMiB, machine?.memory ?? DEFAULT_MEMORY_MIB);
+  const cpus = positiveInt(
+    "cpus",
+    raw.cpus,
+    (machine && machineCpus(machine)) ?? DEFAULT_CPUS,
+    512,
+  );
 
   // Other fields (the image builder records its recipe, creation time...) are not ours to check.
   if (problems.length > 0) return { ok: false, problems };
@@ -176,10 +196,11 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
     boot,
     firmware,
     disk: { interface: diskInterface },
-    ssh: { user, port, privateKey },
+    ssh: { user, port, privateKey, ...(sshDisabled ? { disabled: true as const } : {}) },
     shell,
     memoryMiB,
     cpus,
+    ...(machine ? { machine } : {}),
   };
   return { ok: true, manifest };
 }
@@ -205,4 +226,9 @@ export async function loadImageManifest(imagePath: string): Promise<ImageManifes
   if (result.ok) return result.manifest;
   const lines = result.problems.map((p) => `${path}: ${p.path || "(root)"}: ${p.message}`);
   throw new QemuError("QEMU_INVALID_MANIFEST", `Invalid image manifest:\n  ${lines.join("\n  ")}`);
+}
+
+/** Throws {@link ImageNoSshError} for an image whose manifest says it has no SSH access. */
+export function assertSshAccess(manifest: ImageManifest): void {
+  if (manifest.ssh.disabled) throw new ImageNoSshError(manifest.name);
 }

@@ -160,6 +160,7 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
     network: options.network ?? "restricted",
     guestForwards: options.guestForwards ?? [],
     nicModel: options.nicModel,
+    hardware: m.machine,
     serialLogPath: isAbsolute(serialLogPath) ? serialLogPath : resolve(serialLogPath),
     qmpSocketPath,
     pidFilePath,

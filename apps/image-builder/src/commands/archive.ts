@@ -1,22 +1,54 @@
 import { resolve } from "node:path";
-import { defineCommand, EXIT_OK } from "@strata/cli-kit";
-import { exportImage, importImage } from "@strata/image-builder";
+import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
+import {
+  exportImage,
+  exportTaskclusterImage,
+  importImage,
+  importTaskclusterImage,
+  isTaskclusterArchive,
+} from "@strata/image-builder";
 import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
 import { baseImageDir, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
+import { SSH_OPTIONS, sshFlags } from "./install.js";
+
+const FORMATS = ["strata", "taskcluster"] as const;
+
+function archiveFormat(value: string | undefined): (typeof FORMATS)[number] | undefined {
+  if (value === undefined) return undefined;
+  if ((FORMATS as readonly string[]).includes(value)) return value as (typeof FORMATS)[number];
+  throw new UsageError(`--format ${value}: use strata or taskcluster`);
+}
 
 export const exportCommand = defineCommand({
   name: "export",
   summary: "write a base image to one .tar.zst archive",
   synopsis: "NAME FILE.tar.zst [OPTIONS]",
   description: `The archive holds SHA256SUMS, a standalone NAME.qcow2, NAME.json and the files it names
-(kernel, initrd, SSH key).`,
-  options: STORE_OPTION,
+(kernel, initrd, SSH key). With --format taskcluster it is taskcluster-worker's image format
+instead: disk.img (raw, sparse), layer.qcow2 and machine.json, in a .tar.zst or .tar.lz4.`,
+  options: {
+    ...STORE_OPTION,
+    format: { type: "string", value: "FORMAT", help: "strata (default) or taskcluster" },
+  },
   async run({ values, positionals }, io) {
     const [name, file] = requirePositionals(positionals, ["NAME", "FILE"], "export");
+    const format = archiveFormat(values.format);
     const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
     const progress = createProgressRenderer(io);
     try {
+      if (format === "taskcluster") {
+        await exportTaskclusterImage({
+          baseImageDir: baseImageDir(storeRoot),
+          name: name!,
+          outPath: resolve(io.cwd, file!),
+          onProgress: progress.onProgress,
+          signal: io.signal,
+        });
+        progress.done();
+        io.stdout.write(`${resolve(io.cwd, file!)}: disk.img, layer.qcow2, machine.json\n`);
+        return EXIT_OK;
+      }
       const out = await exportImage({
         baseImageDir: baseImageDir(storeRoot),
         name: name!,
@@ -35,19 +67,48 @@ export const exportCommand = defineCommand({
 
 export const importCommand = defineCommand({
   name: "import",
-  summary: "add a base image from an archive made by export",
-  synopsis: "FILE.tar.zst [OPTIONS]",
+  summary: "add a base image from an archive made by export (or by taskcluster-worker)",
+  synopsis: "FILE [OPTIONS]",
   description: `Checks every entry against SHA256SUMS and refuses links, paths leaving the archive, oversized
-entries and qcow2 files with a backing file, before anything reaches the store.`,
+entries and qcow2 files with a backing file, before anything reaches the store.
+taskcluster-worker images (disk.img, layer.qcow2, machine.json in a .tar.zst or .tar.lz4) are
+recognised by their contents and need --name; they are checked the same way (only those three
+plain files, a layer backed by disk.img alone, no data file, a valid machine.json) and keep their
+machine definition. The --ssh-* and --os flags apply to them.`,
   options: {
     ...STORE_OPTION,
     name: { type: "string", value: "NAME", help: "import under this name" },
+    format: {
+      type: "string",
+      value: "FORMAT",
+      help: "strata or taskcluster (default: recognised from the archive)",
+    },
+    ...SSH_OPTIONS,
   },
   async run({ values, positionals }, io) {
     const [file] = requirePositionals(positionals, ["FILE"], "import");
+    const archive = resolve(io.cwd, file!);
     const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
+    const format =
+      archiveFormat(values.format) ??
+      ((await isTaskclusterArchive(archive).catch(() => false)) ? "taskcluster" : "strata");
+    if (format === "taskcluster") {
+      if (!values.name)
+        throw new UsageError("a taskcluster image has no name of its own: give --name=NAME");
+      const { ssh, os } = sshFlags(values, io.cwd);
+      const tc = await importTaskclusterImage({
+        archive,
+        baseImageDir: baseImageDir(storeRoot),
+        name: values.name,
+        ssh,
+        os,
+        signal: io.signal,
+      });
+      io.stdout.write(`${tc.name}: ${tc.image}\n`);
+      return EXIT_OK;
+    }
     const got = await importImage({
-      archive: resolve(io.cwd, file!),
+      archive,
       baseImageDir: baseImageDir(storeRoot),
       name: values.name,
       signal: io.signal,

@@ -2,12 +2,15 @@ import type { Command } from "@strata/cli-kit";
 import { exportCommand, importCommand } from "./archive.js";
 import { build } from "./build.js";
 import { customise } from "./customise.js";
+import { install, run } from "./install.js";
 import { inspect, list, rm } from "./manage.js";
 
 /** Every `strata-image` command, in help order. */
 export const commands: readonly Command[] = [
   build,
   customise,
+  install,
+  run,
   exportCommand,
   importCommand,
   list,

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprogs zstd openssh-client ovmf docker-registry openssl redis-server)
+# taskcluster image archives (.tar.lz4); the install test's tiny installer ISO (isolinux, busybox).
+APT_PACKAGES+=(lz4 isolinux syslinux-common busybox-static cpio)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
+import { closeSync, openSync, readSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,21 +40,16 @@ const MACHINE = {
 /** The marker line the test installer wrote at MARKER_OFFSET_MIB of the image's disk. */
 function readMarker(image: string, scratch: string): string {
   const raw = join(scratch, "marker.raw");
-  execFileSync("qemu-img", [
-    "dd",
-    "-f",
-    "qcow2",
-    "-O",
-    "raw",
-    "bs=1M",
-    `skip=${MARKER_OFFSET_MIB}`,
-    "count=1",
-    `if=${image}`,
-    `of=${raw}`,
-  ]);
-  const text = execFileSync("head", ["-c", "200", raw]).toString("latin1");
-  execFileSync("rm", ["-f", raw]);
-  return text.split("\n")[0] ?? "";
+  execFileSync("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", image, raw]);
+  try {
+    const fd = openSync(raw, "r");
+    const buf = Buffer.alloc(200);
+    readSync(fd, buf, 0, buf.length, MARKER_OFFSET_MIB * 2 ** 20);
+    closeSync(fd);
+    return buf.toString("latin1").split("\n")[0] ?? "";
+  } finally {
+    rmSync(raw, { force: true });
+  }
 }
 
 /** Whether a QEMU of one of this file's images is still running. */
@@ -126,7 +122,8 @@ describe("strata-image install from an installer ISO, run, and taskcluster archi
     );
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/did not power the guest off within 90 s; nothing was saved/);
-    expect(r.stderr).toMatch(/this installer never finishes/);
+    // The console's last lines come with the error (how far the boot got depends on the load).
+    expect(r.stderr).toMatch(/--- serial console \(last lines\) ---\n[^]*ISOLINUX/);
     expect(await readdir(baseDir)).toEqual(before);
     expect(qemuRunning()).toBe(false);
   });

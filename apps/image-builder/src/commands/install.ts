@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
 import {
   DEFAULT_INSTALL_TIMEOUT_MS,
   INSTALL_CD_LABEL,
@@ -135,7 +136,11 @@ new image, which receives them when the guest powers off by itself.`,
   options: {
     ...STORE_OPTION,
     vnc: { type: "boolean", help: "show the display on VNC at 127.0.0.1 (the address is printed)" },
-    cd: { type: "string", value: "DIR", help: `attach a CD made from DIR (label "${INSTALL_CD_LABEL}")` },
+    cd: {
+      type: "string",
+      value: "DIR",
+      help: `attach a CD made from DIR (label "${INSTALL_CD_LABEL}")`,
+    },
     save: { type: "string", value: "NEW", help: "keep the changes as base image NEW" },
     network: { type: "boolean", help: "give the guest the host's network (default: none)" },
   },

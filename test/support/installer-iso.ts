@@ -113,7 +113,8 @@ export async function makeInstallerIsos(kernel: string, initrd: string): Promise
     .filter(Boolean);
   for (const ko of found) {
     const base = ko.split("/").pop()!;
-    if (!/^virtio|^failover|^net_failover/.test(base)) continue;
+    // The disk and PCI transport only: virtio_scsi would need the SCSI core, which is not copied.
+    if (!/^virtio/.test(base) || base.startsWith("virtio_scsi")) continue;
     if (base.endsWith(".ko.zst"))
       execFileSync("sh", [
         "-c",

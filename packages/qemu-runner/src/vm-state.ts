@@ -17,14 +17,35 @@ function shellQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
+/** How long a failed QMP call waits to see whether QEMU itself is exiting. */
+const EXIT_GRACE_MS = 5_000;
+
+/**
+ * Runs `work` against a VM, turning QEMU's exit (a state that fails to load makes QEMU quit)
+ * into a QemuStateError. QEMU's QMP socket closes a moment before its exit is noticed, so a
+ * QMP failure waits briefly for the exit before it is reported as itself.
+ */
 async function whileRunning<T>(vm: Vm, what: string, work: Promise<T>): Promise<T> {
-  const exited = vm.exited.then(() => {
+  const stateError = (cause?: unknown) => {
     const reason = vm.signal.reason as Error | undefined;
-    throw new QemuStateError(`QEMU exited while ${what}: ${reason?.message ?? "no message"}`, {
-      cause: reason,
+    return new QemuStateError(`QEMU exited while ${what}: ${reason?.message ?? "no message"}`, {
+      cause: cause ?? reason,
     });
+  };
+  const exited = vm.exited.then(() => {
+    throw stateError();
   });
-  return Promise.race([work, exited]);
+  exited.catch(() => {});
+  try {
+    return await Promise.race([work, exited]);
+  } catch (err) {
+    if (err instanceof QemuStateError) throw err;
+    const gone = await Promise.race([
+      vm.exited.then(() => true),
+      sleep(EXIT_GRACE_MS).then(() => false),
+    ]);
+    throw gone ? stateError(err) : err;
+  }
 }
 
 async function pollMigration(

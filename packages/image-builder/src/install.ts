@@ -259,7 +259,8 @@ async function runInstaller(
   );
 }
 
-function vncPortOf(argv: readonly string[]): number | undefined {
+/** The VNC TCP port QEMU was started with (`-vnc 127.0.0.1:N` is port 5900 + N), if any. */
+export function vncPortOf(argv: readonly string[]): number | undefined {
   const v = argv[argv.indexOf("-vnc") + 1];
   const display = argv.includes("-vnc") ? Number(v?.split(":")[1]) : Number.NaN;
   return Number.isInteger(display) ? 5900 + display : undefined;

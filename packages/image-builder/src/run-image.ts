@@ -8,7 +8,7 @@ import {
   readManifestJson,
   renameManifestFiles,
 } from "./image-files.js";
-import { INSTALL_CD_LABEL } from "./install.js";
+import { INSTALL_CD_LABEL, vncPortOf } from "./install.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
@@ -88,9 +88,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
         ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       });
-      const vncArg = vm.argv[vm.argv.indexOf("-vnc") + 1];
-      const vncPort = vm.argv.includes("-vnc") ? 5900 + Number(vncArg?.split(":")[1]) : undefined;
-      o.onStarted?.({ sshPort: vm.sshPort, vncPort });
+      o.onStarted?.({ sshPort: vm.sshPort, vncPort: vncPortOf(vm.argv) });
       const shutdown = vm.qmp.waitForEvent("SHUTDOWN", { timeoutMs: 2 ** 31 - 1 });
       shutdown.catch(() => {});
       const follow = followFile(serialLogPath, o.onConsole, vm.exited);

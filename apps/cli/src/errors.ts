@@ -2,6 +2,7 @@ import { BuildError } from "@strata/builder";
 import { CacheError } from "@strata/cache-sync";
 import { InputError, type KnownErrorClass, UsageError } from "@strata/cli-kit";
 import { QemuError } from "@strata/qemu-runner";
+import { ShellQuoteError } from "@strata/shell-quote";
 import {
   DockerfileError,
   SpecError,
@@ -38,4 +39,5 @@ export const KNOWN_ERRORS: readonly KnownErrorClass[] = [
   CacheError,
   QemuError,
   SshError,
+  ShellQuoteError,
 ];

@@ -1,5 +1,5 @@
 import { captureIo } from "@strata/cli-kit";
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createBuildRenderer } from "./render-build.js";
 
 const id = "a".repeat(64);
@@ -36,4 +36,49 @@ it("prints one JSON object per event with --json", () => {
     { type: "output", text: "hi\n" },
     { type: "done", id },
   ]);
+});
+
+describe("output split inside a multi-byte character", () => {
+  const TEXT = "é ü € 😀 日本 ok\n";
+  const bytes = Buffer.from(TEXT);
+
+  /** Feeds `bytes` as two output chunks split at `at`, then one more event. */
+  function renderSplit(json: boolean, at: number): string {
+    const { io, stdout } = captureIo("/");
+    const render = createBuildRenderer(io, { verbose: false, json });
+    render({ type: "step", stage: undefined, workdir: "/", op: "(run)" });
+    render({ type: "output", chunk: bytes.subarray(0, at) });
+    render({ type: "output", chunk: bytes.subarray(at) });
+    render({ type: "done", id });
+    return stdout();
+  }
+
+  it("comes out intact in the live output, split at every byte offset", () => {
+    for (let at = 0; at <= bytes.length; at++)
+      expect(renderSplit(false, at), `split at ${at}`).toBe(`/: (run)\n${TEXT}Got: "${id}"\n`);
+  });
+
+  it("comes out intact in --json, split at every byte offset", () => {
+    for (let at = 0; at <= bytes.length; at++) {
+      const lines = renderSplit(true, at)
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { type: string; text?: string });
+      const text = lines
+        .filter((l) => l.type === "output")
+        .map((l) => l.text)
+        .join("");
+      expect(text, `split at ${at}`).toBe(TEXT);
+      expect(text).not.toContain("\ufffd");
+    }
+  });
+
+  it("one byte at a time, and a character cut off at the end of a step is U+FFFD, once", () => {
+    const { io, stdout } = captureIo("/");
+    const render = createBuildRenderer(io, { verbose: false, json: false });
+    for (const b of bytes) render({ type: "output", chunk: Buffer.from([b]) });
+    render({ type: "output", chunk: Buffer.from([0xe2, 0x82]) });
+    render({ type: "done", id });
+    expect(stdout()).toBe(`${TEXT}\ufffd\nGot: "${id}"\n`);
+  });
 });

@@ -1,5 +1,6 @@
 import type { BuildEvent } from "@strata/builder";
 import type { CliIo } from "@strata/cli-kit";
+import { createOutputText } from "./output-text.js";
 
 export interface RenderOptions {
   verbose: boolean;
@@ -12,11 +13,16 @@ export interface RenderOptions {
  * per line on stdout (output as text). Detail (-v) and warnings go to stderr.
  */
 export function createBuildRenderer(io: CliIo, o: RenderOptions): (e: BuildEvent) => void {
+  // One decoder for the output: a character split across chunks comes out whole.
+  const text = createOutputText();
   if (o.json) {
+    const output = (t: string) =>
+      t && io.stdout.write(`${JSON.stringify({ type: "output", text: t })}\n`);
     return (e) => {
+      if (e.type === "output") return void output(text.push(e.chunk));
+      output(text.flush());
       if (e.type === "info" && !o.verbose) return;
-      const line = e.type === "output" ? { type: "output", text: e.chunk.toString("utf8") } : e;
-      io.stdout.write(`${JSON.stringify(line)}\n`);
+      io.stdout.write(`${JSON.stringify(e)}\n`);
     };
   }
   let atLineStart = true;
@@ -32,12 +38,13 @@ export function createBuildRenderer(io: CliIo, o: RenderOptions): (e: BuildEvent
     out(`${text}\n`);
   };
   return (e) => {
+    if (e.type !== "output") out(text.flush());
     switch (e.type) {
       case "step":
         line(`${e.stage ? `[${e.stage}] ` : ""}${e.workdir}: ${e.op}`);
         break;
       case "output":
-        out(e.chunk.toString("utf8"));
+        out(text.push(e.chunk));
         break;
       case "saved":
         line(`---> saved as "${e.id}"`);

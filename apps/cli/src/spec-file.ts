@@ -10,17 +10,58 @@ export interface SpecFile {
   readonly text: string;
 }
 
-/** Reads a file as UTF-8; a missing or unreadable file is an {@link InputError}. */
-export async function readSpecText(path: string, io: CliIo): Promise<SpecFile> {
+/** Line and column (1-based, counting characters) of the first byte that is not UTF-8. */
+export function firstInvalidUtf8(bytes: Uint8Array): { line: number; column: number } | undefined {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
   try {
-    const text = await readFile(resolve(io.cwd, path), { encoding: "utf8", signal: io.signal });
-    return { path, text };
+    decoder.decode(bytes);
+    return undefined;
+  } catch {}
+  // Find the longest valid prefix by halving, then place it.
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    const ok = (() => {
+      try {
+        new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    if (ok) lo = mid;
+    else hi = mid - 1;
+  }
+  // The valid prefix may end in the start of a sequence that the next byte breaks: that start
+  // is the first bad byte.
+  const before = new TextDecoder("utf-8").decode(bytes.subarray(0, lo), { stream: true });
+  const lines = before.split("\n");
+  return { line: lines.length, column: [...(lines.at(-1) ?? "")].length + 1 };
+}
+
+/**
+ * Reads a file that must be UTF-8, exactly: a missing or unreadable file, or one holding bytes
+ * that are not UTF-8, is an {@link InputError} (never replaced by U+FFFD, so `fmt -w` can never
+ * rewrite a file it did not read exactly).
+ */
+export async function readSpecText(path: string, io: CliIo): Promise<SpecFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(resolve(io.cwd, path), { signal: io.signal });
   } catch (error) {
     if (io.signal.aborted) throw error;
     const reason =
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error);
     throw new InputError(`cannot read spec "${path}": ${reason}; check the path`, { cause: error });
   }
+  const bad = firstInvalidUtf8(bytes);
+  if (bad)
+    throw new InputError(
+      `spec "${path}" is not valid UTF-8 (first bad byte at ${bad.line}:${bad.column}); save it as UTF-8`,
+    );
+  // ignoreBOM keeps a byte order mark in the text, so what is written back is what was read.
+  return { path, text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes) };
 }
 
 /** Parses a spec file's text; problems become a {@link SpecFileError} carrying the text. */

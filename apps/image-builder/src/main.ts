@@ -8,6 +8,7 @@ import {
 } from "@strata/cli-kit";
 import { ImageBuildError } from "@strata/image-builder";
 import { QemuError } from "@strata/qemu-runner";
+import { ShellQuoteError } from "@strata/shell-quote";
 import { SshError } from "@strata/ssh-transport";
 import { StoreError } from "@strata/store/layout";
 import { commands as allCommands } from "./commands/index.js";
@@ -16,7 +17,7 @@ import { commands as allCommands } from "./commands/index.js";
 export const PROGRAM: Program = {
   name: "strata-image",
   commands: allCommands,
-  knownErrors: [UsageError, ImageBuildError, StoreError, QemuError, SshError],
+  knownErrors: [UsageError, ImageBuildError, StoreError, QemuError, SshError, ShellQuoteError],
 };
 
 /** Runs `strata-image ARGV` and resolves to its exit status (see README.md). */

@@ -1,5 +1,5 @@
+import { quotePosix } from "@strata/shell-quote";
 import type { CopyOp, User } from "@strata/spec-parser";
-import { quotePosix } from "@strata/ssh-transport";
 import { type BuildContext, joinGuestPath } from "./build-context.js";
 import { buildCopyManifest } from "./copy-manifest.js";
 import { packCopyManifest, splitGuestRoot } from "./copy-tar.js";
@@ -163,7 +163,8 @@ export function copyFromStageScript(
     const base = rel.split("/").pop() ?? "";
     const target = into ? `${dst.replace(/\/+$/, "")}/${base}` : dst.replace(/\/+$/, "");
     lines.push(
-      `[ -e ${q(from)} ] || [ -L ${q(from)} ] || { echo "copy source ${rel} does not exist in the build's result" >&2; exit 1; }`,
+      // The message is one quoted word: `src` is the spec's text and may hold `$(...)`.
+      `[ -e ${q(from)} ] || [ -L ${q(from)} ] || { printf '%s\\n' ${q(`copy source ${rel} does not exist in the build's result`)} >&2; exit 1; }`,
       `mkdir -p "$(dirname ${q(target)})"`,
       `if [ -d ${q(from)} ] && [ ! -L ${q(from)} ]; then mkdir -p ${q(target)}; tar -C ${q(from)} ${excludes} -cf - . | tar -C ${q(target)} -xf -; else cp -a ${q(from)} ${q(target)}; fi`,
       `fix ${q(target)}`,

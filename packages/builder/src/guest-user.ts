@@ -1,5 +1,6 @@
+import { quotePosix } from "@strata/shell-quote";
 import type { User } from "@strata/spec-parser";
-import { quotePosix, type RunAs, type SshSession } from "@strata/ssh-transport";
+import type { RunAs, SshSession } from "@strata/ssh-transport";
 import { BuildError } from "./errors.js";
 import { POSIX_SH } from "./posix.js";
 

@@ -1,7 +1,7 @@
 import type { CacheEvent } from "@strata/cache-sync";
 import { openCaches } from "@strata/cache-sync";
+import { quotePosix } from "@strata/shell-quote";
 import type { RunOp } from "@strata/spec-parser";
-import { quotePosix } from "@strata/ssh-transport";
 import type { BuildContext } from "./build-context.js";
 import { BuildStepFailedError, StepTimeoutError } from "./errors.js";
 import { resolveGuestUser } from "./guest-user.js";
@@ -10,6 +10,7 @@ import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 import { installSecrets, secretDigest } from "./secrets.js";
 import type { StepEnv } from "./step-env.js";
 import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
+import { createUtf8Chunker } from "./utf8-chunks.js";
 
 /**
  * A `run` step: boot the parent layer's overlay, bring caches and secrets in, run the command
@@ -87,6 +88,9 @@ export async function runStep(
       await caches.attach(guest.ssh);
       const timeout = env.stepTimeoutMs ? AbortSignal.timeout(env.stepTimeoutMs) : undefined;
       const signal = timeout ? AbortSignal.any([layer.signal, timeout]) : layer.signal;
+      // Each stream's chunks end on whole characters before the two meet in one log.
+      const stdout = createUtf8Chunker((c) => layer.log(c));
+      const stderr = createUtf8Chunker((c) => layer.log(c));
       let exec: Awaited<ReturnType<typeof guest.ssh.exec>>;
       try {
         exec = await guest.ssh.exec(op.shell, {
@@ -94,8 +98,8 @@ export async function runStep(
           env: Object.fromEntries(ctx.env),
           cwd: ctx.workdir,
           user,
-          onStdout: (c) => layer.log(c),
-          onStderr: (c) => layer.log(c),
+          onStdout: (c) => stdout.write(c),
+          onStderr: (c) => stderr.write(c),
           maxBuffer: 0,
           signal,
         });
@@ -103,6 +107,9 @@ export async function runStep(
         if (timeout?.aborted && env.stepTimeoutMs)
           throw new StepTimeoutError(op.shell, env.stepTimeoutMs);
         throw err;
+      } finally {
+        stdout.end();
+        stderr.end();
       }
       await removeSecrets();
       // Caches come back whatever the command's status: downloads survive a failed step. One

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { quotePosix } from "@strata/shell-quote";
 import type { RunOp, Spec } from "@strata/spec-parser";
-import { quotePosix, type RunAs, type SshSession } from "@strata/ssh-transport";
+import type { RunAs, SshSession } from "@strata/ssh-transport";
 import { SecretMissingError } from "./errors.js";
 import type { SecretDigest } from "./layer-id.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";

@@ -1,4 +1,5 @@
-import { buildCommandLine, quotePosix, quoteWindowsArg, type RunAs } from "@strata/ssh-transport";
+import { quoteCmdPath, quotePosix } from "@strata/shell-quote";
+import { buildCommandLine, type RunAs } from "@strata/ssh-transport";
 
 // Every command line the caches send to a guest, as pure functions of plain data so that the
 // Windows ones (which cannot run here) are checked by unit tests. All are sent with `raw: true`:
@@ -36,7 +37,7 @@ export function prepareCopyTargetCommand(
   owner: RunAs,
 ): string {
   if (dialect === "cmd") {
-    const p = quoteWindowsArg(windowsPath(target));
+    const p = quoteCmdPath(windowsPath(target));
     return `(if exist ${p} rmdir /s /q ${p}) && mkdir ${p}`;
   }
   const t = quotePosix(target);
@@ -46,7 +47,7 @@ export function prepareCopyTargetCommand(
 /** Unpacks the tar stream on stdin into the target, as the step's user so they own the files. */
 export function extractCommand(dialect: "posix" | "cmd", target: string, owner: RunAs): string {
   if (dialect === "cmd") {
-    return `tar -xf - -C ${quoteWindowsArg(windowsPath(target))}`;
+    return `tar -xf - -C ${quoteCmdPath(windowsPath(target))}`;
   }
   return buildCommandLine(["tar", "--no-same-owner", "-xf", "-", "-C", target], {
     dialect: "posix",
@@ -57,14 +58,14 @@ export function extractCommand(dialect: "posix" | "cmd", target: string, owner: 
 
 /** Packs the target to stdout; as root on POSIX, so files the step made unreadable still come back. */
 export function packCommand(dialect: "posix" | "cmd", target: string): string {
-  if (dialect === "cmd") return `tar -cf - -C ${quoteWindowsArg(windowsPath(target))} .`;
+  if (dialect === "cmd") return `tar -cf - -C ${quoteCmdPath(windowsPath(target))} .`;
   return `sudo -n tar -cf - -C ${quotePosix(target)} .`;
 }
 
 /** Empties the target after the cache came back, so its contents do not end up in the layer. */
 export function clearCopyTargetCommand(dialect: "posix" | "cmd", target: string): string {
   if (dialect === "cmd") {
-    const p = quoteWindowsArg(windowsPath(target));
+    const p = quoteCmdPath(windowsPath(target));
     return `rmdir /s /q ${p} && mkdir ${p}`;
   }
   return sudoSh(`find ${quotePosix(target)} -mindepth 1 -delete`);

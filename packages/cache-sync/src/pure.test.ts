@@ -87,7 +87,8 @@ describe("guest command lines", () => {
   it("Windows: cmd builtins with backslashes, bsdtar as `tar`, paths quoted", () => {
     expect(windowsPath(WIN)).toBe("\\Users\\opam\\AppData\\Local\\opam\\download-cache");
     expect(windowsPath("C:/x/")).toBe("C:\\x");
-    const p = "\\Users\\opam\\AppData\\Local\\opam\\download-cache";
+    // Always quoted (cmd takes & ^ ( ) and spaces literally inside quotes), not only with spaces.
+    const p = '"\\Users\\opam\\AppData\\Local\\opam\\download-cache"';
     expect(prepareCopyTargetCommand("cmd", WIN, opam)).toBe(
       `(if exist ${p} rmdir /s /q ${p}) && mkdir ${p}`,
     );
@@ -99,6 +100,7 @@ describe("guest command lines", () => {
     expect(prepareCopyTargetCommand("cmd", spaced, opam)).toBe(
       '(if exist "C:\\Program Files\\cache" rmdir /s /q "C:\\Program Files\\cache") && mkdir "C:\\Program Files\\cache"',
     );
+    expect(packCommand("cmd", "C:\\a&b (x)")).toBe('tar -cf - -C "C:\\a&b (x)" .');
   });
 
   it("gives each cache a stable, valid filesystem UUID", () => {

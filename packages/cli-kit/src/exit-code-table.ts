@@ -2,6 +2,7 @@ import type { BuildErrorCode } from "@strata/builder";
 import type { CacheErrorCode } from "@strata/cache-sync";
 import type { ImageErrorCode } from "@strata/image-builder";
 import type { QemuErrorCode } from "@strata/qemu-runner";
+import type { ShellQuoteErrorCode } from "@strata/shell-quote";
 import type { DockerfileError, SpecErrorCode } from "@strata/spec-parser";
 import type { SshErrorCode } from "@strata/ssh-transport";
 import type { StoreErrorCode } from "@strata/store";
@@ -24,6 +25,7 @@ export type KnownErrorCode =
   | BuildErrorCode
   | QemuErrorCode
   | SshErrorCode
+  | ShellQuoteErrorCode
   | CacheErrorCode
   | ImageErrorCode;
 
@@ -85,6 +87,8 @@ export const EXIT_CODES = {
   SSH_COMMAND_FAILED: EXIT_VM,
   SSH_INVALID_OPTIONS: EXIT_USAGE,
   SSH_CANCELLED: EXIT_INTERRUPTED,
+  // @strata/shell-quote: a path or value no shell can carry (NUL, a line break for cmd.exe)
+  SHELL_QUOTE_UNSAFE: EXIT_USAGE,
   // @strata/image-builder
   IMAGE_INPUT_INVALID: EXIT_USAGE,
   IMAGE_ARCHIVE_INVALID: EXIT_USAGE,

@@ -17,7 +17,7 @@ import {
   readManifestJson,
   renameManifestFiles,
 } from "./image-files.js";
-import { readQcow2Backing } from "./qcow2-header.js";
+import { checkStandaloneQcow2, readQcow2Backing } from "./qcow2-header.js";
 
 /** Largest entry accepted. @default 1 TiB */
 export const DEFAULT_MAX_ENTRY_BYTES = 2 ** 40;
@@ -41,10 +41,48 @@ export function checkEntryName(entry: string): string | undefined {
   return undefined;
 }
 
+/** The manifest fields that name files, by JSON path. */
+const MANIFEST_FILE_FIELDS = [
+  ["boot", "kernel"],
+  ["boot", "initrd"],
+  ["ssh", "privateKey"],
+] as const;
+
+/**
+ * Problems with an imported manifest (pure; empty when fine): every file it names must be a
+ * plain file name (no directory, not absolute, no `..`) among the archive's own files, so a
+ * manifest can never point the runner at a host file (a kernel, an initrd or a key to read).
+ */
+export function checkImportedManifest(manifest: unknown, files: readonly string[]): string[] {
+  if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest))
+    return ["the manifest is not a JSON object"];
+  const problems: string[] = [];
+  const m = manifest as Record<string, unknown>;
+  for (const [section, key] of MANIFEST_FILE_FIELDS) {
+    const parent = m[section];
+    if (parent === undefined) continue;
+    if (typeof parent !== "object" || parent === null) {
+      problems.push(`${section} is not an object`);
+      continue;
+    }
+    const value = (parent as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const where = `${section}.${key}`;
+    if (typeof value !== "string" || value === "") problems.push(`${where} is not a file name`);
+    else if (checkEntryName(value) || value === "." || value.includes("\0"))
+      problems.push(`${where} "${value}" is not a plain file name inside the image`);
+    else if (!files.includes(value))
+      problems.push(`${where} "${value}" is not one of the archive's files (${files.join(", ")})`);
+  }
+  return problems;
+}
+
 /**
  * Imports an archive written by `exportImage`, refusing anything unexpected before it reaches
  * the store: links, directories, names with paths or `..`, entries over the size limit, files the
- * checksums do not list or do not match, a qcow2 with a backing file (it could read host files).
+ * checksums do not list or do not match, a qcow2 that names any other file (a backing file, an
+ * external data file, a `json:` name: it could read host files), and a manifest naming any file
+ * but the archive's own.
  */
 export async function importImage(
   options: ImportImageOptions,
@@ -152,6 +190,21 @@ export async function importImage(
       throw new ArchiveError(
         `${options.archive}: ${from}.qcow2 has a backing file ("${backing}"); only standalone images are imported`,
       );
+    const external = await checkStandaloneQcow2(join(work, `${from}.qcow2`), options.signal);
+    if (external.length > 0)
+      throw new ArchiveError(
+        `${options.archive}: ${from}.qcow2 is refused: ${external.join("; ")}; only standalone qcow2 images are imported`,
+      );
+    if (got.includes(`${from}.json`)) {
+      const json = await readManifestJson(work, from).catch((e: Error) => {
+        throw new ArchiveError(`${options.archive}: ${e.message}`);
+      });
+      const problems = checkImportedManifest(json, got);
+      if (problems.length > 0)
+        throw new ArchiveError(
+          `${options.archive}: ${from}.json is refused: ${problems.join("; ")}`,
+        );
+    }
     const name = options.name ?? from;
     await assertImageAbsent(dir, name);
     let files = got;

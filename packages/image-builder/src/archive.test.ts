@@ -7,7 +7,7 @@ import { execa } from "execa";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportImage } from "./archive-export.js";
-import { checkEntryName, importImage } from "./archive-import.js";
+import { checkEntryName, checkImportedManifest, importImage } from "./archive-import.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
@@ -188,6 +188,88 @@ describe("image archives", () => {
     await expect(importImage({ archive, baseImageDir: join(dir, "b") })).rejects.toThrow(
       /backing file \("\/etc\/hostname"\)/,
     );
+  });
+
+  /** Archives one crafted image (and optional manifest); returns the import's error and the store dir. */
+  async function importCrafted(label: string, files: Record<string, Buffer | string>) {
+    const archive = join(dir, `${label}.tar.zst`);
+    await craft(archive, [
+      { name: "SHA256SUMS", body: sums(files) },
+      ...Object.entries(files).map(([name, body]) => ({ name, body })),
+    ]);
+    const target = join(dir, `store-${label}`);
+    const error = await importImage({ archive, baseImageDir: target }).then(
+      () => undefined,
+      (e: { code: string; message: string }) => e,
+    );
+    return { error, left: execFileSync("ls", ["-A", target], { encoding: "utf8" }) };
+  }
+
+  it.each([
+    ["an external data file", ["-o", `data_file=${"DATA"}`], /external data file/],
+    [
+      "a raw external data file",
+      ["-o", `data_file=${"DATA"},data_file_raw=on`],
+      /external data file/,
+    ],
+    [
+      "a json: backing file",
+      ["-u", "-F", "raw", "-b", 'json:{"driver":"file","filename":"/etc/hostname"}'],
+      /backing file/,
+    ],
+  ])(
+    "refuses a qcow2 with %s (made by a real qemu-img), before anything enters the store",
+    async (label, opts, message) => {
+      const work = await mkdtemp(join(dir, "qcow-"));
+      const image = join(work, "ext.qcow2");
+      const args = opts.map((o) => o.replace("DATA", join(work, "data.raw")));
+      execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", ...args, image, "16M"]);
+      const { error, left } = await importCrafted(label.replace(/\W+/g, "-"), {
+        "ext.qcow2": await readFile(image),
+      });
+      expect(error).toMatchObject({ code: "IMAGE_ARCHIVE_INVALID" });
+      expect(error?.message).toMatch(message);
+      expect(left).toBe("");
+    },
+  );
+
+  it("refuses a file that is not a qcow2 under a .qcow2 name", async () => {
+    const { error, left } = await importCrafted("raw", { "raw.qcow2": Buffer.alloc(4096) });
+    expect(error?.message).toMatch(/not a qcow2 image/);
+    expect(left).toBe("");
+  });
+
+  it.each([
+    ["an absolute kernel", { boot: { mode: "kernel", kernel: "/etc/hostname", cmdline: "x" } }],
+    ["a kernel outside", { boot: { mode: "kernel", kernel: "../../etc/hostname", cmdline: "x" } }],
+    ["a key in a directory", { ssh: { user: "u", privateKey: "keys/id" } }],
+    [
+      "an initrd it does not hold",
+      { boot: { mode: "kernel", kernel: "m.vmlinuz", initrd: "m.initrd", cmdline: "x" } },
+    ],
+    ["a key that is not a string", { ssh: { user: "u", privateKey: 7 } }],
+  ])("refuses a manifest naming %s, before anything enters the store", async (label, manifest) => {
+    const { error, left } = await importCrafted(`m-${label.replace(/\W+/g, "-")}`, {
+      "m.qcow2": qcow2,
+      "m.vmlinuz": "kernel",
+      "m.json": JSON.stringify({ name: "m", ...manifest }),
+    });
+    expect(error).toMatchObject({ code: "IMAGE_ARCHIVE_INVALID" });
+    expect(error?.message).toMatch(/m\.json is refused/);
+    expect(left).toBe("");
+  });
+
+  it("checkImportedManifest accepts the archive's own file names only", () => {
+    const files = ["a.qcow2", "a.json", "a.vmlinuz", "a.key"];
+    expect(
+      checkImportedManifest(
+        { boot: { kernel: "a.vmlinuz" }, ssh: { privateKey: "a.key", user: "u" } },
+        files,
+      ),
+    ).toEqual([]);
+    expect(checkImportedManifest({ boot: { kernel: "/boot/vmlinuz" } }, files)).toHaveLength(1);
+    expect(checkImportedManifest({ ssh: "x" }, files)).toEqual(["ssh is not an object"]);
+    expect(checkImportedManifest([], files)).toEqual(["the manifest is not a JSON object"]);
   });
 
   it("rejects a file that is not zstd", async () => {

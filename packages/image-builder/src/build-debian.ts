@@ -1,5 +1,6 @@
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { quotePosix } from "@strata/shell-quote";
 import {
   DEBIAN_KERNEL_CMDLINE,
   DEFAULT_DEBIAN_RECIPE,
@@ -72,7 +73,8 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
         "--mode=root",
         "--variant=apt",
         `--include=${recipe.packages.join(",")}`,
-        `--customize-hook=sh ${script} "$1"`,
+        // mmdebstrap runs a hook with `sh -c`: the script's path is one quoted word.
+        `--customize-hook=sh ${quotePosix(script)} "$1"`,
         '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin',
         recipe.suite,
         rootDir,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { quotePosix } from "@strata/shell-quote";
 
 /** What goes into a Debian base image. Everything here is part of the recipe key. */
 export interface DebianRecipe {
@@ -79,10 +80,6 @@ export function validateDebianRecipe(recipe: DebianRecipe): string[] {
   return problems;
 }
 
-function shQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
 /**
  * The script that turns mmdebstrap's tree into a bootable guest. It runs on the host with the
  * root directory as $1 (an mmdebstrap customize hook).
@@ -95,7 +92,7 @@ chroot "$R" useradd -m -s /bin/bash -u 1000 -U ${user}
 echo '${user} ALL=(ALL:ALL) NOPASSWD: ALL' > "$R/etc/sudoers.d/90-strata"
 chmod 0440 "$R/etc/sudoers.d/90-strata"
 install -d -m 0700 -o 1000 -g 1000 "$R/home/${user}/.ssh"
-printf '%s\\n' ${shQuote(publicKey)} > "$R/home/${user}/.ssh/authorized_keys"
+printf '%s\\n' ${quotePosix(publicKey)} > "$R/home/${user}/.ssh/authorized_keys"
 chown 1000:1000 "$R/home/${user}/.ssh/authorized_keys"
 chmod 0600 "$R/home/${user}/.ssh/authorized_keys"
 echo strata > "$R/etc/hostname"

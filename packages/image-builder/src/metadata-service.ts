@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GuestForward } from "@strata/qemu-runner";
+import { quotePosix } from "@strata/shell-quote";
 import { parsePhoneHome } from "./cloud-init.js";
 import { type NoCloudSeed, seedFiles } from "./nocloud-seed.js";
 
@@ -51,10 +52,6 @@ process.stdin.pipe(s);
 s.pipe(process.stdout);
 s.on("error", () => process.exit(1));
 `;
-
-function shellWord(s: string): string {
-  return /^[\w./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'"'"'`)}'`;
-}
 
 /**
  * Serves a NoCloud seed over HTTP (`/meta-data`, `/user-data`, `/vendor-data`,
@@ -119,7 +116,7 @@ export async function startMetadataService(
     guestForward: {
       address: METADATA_ADDRESS,
       port: 80,
-      to: `cmd:${[process.execPath, relay, String(port)].map(shellWord).join(" ")}`,
+      to: `cmd:${[process.execPath, relay, String(port)].map((w) => quotePosix(w)).join(" ")}`,
     },
     phoneHome,
     requests,

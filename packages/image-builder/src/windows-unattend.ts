@@ -1,3 +1,4 @@
+import { quotePowerShell } from "@strata/shell-quote";
 export interface WindowsUnattendOptions {
   /** The administrator account SSH logs into. @default "opam" */
   adminUser?: string;
@@ -34,7 +35,7 @@ Set-Service -Name sshd -StartupType Automatic
 Start-Service sshd
 # Administrators' keys live here, not in ~/.ssh (sshd_config's Match Group administrators).
 $keys = "$env:ProgramData\\ssh\\administrators_authorized_keys"
-Set-Content -Path $keys -Value '${publicKey.trim().replaceAll("'", "''")}' -Encoding ascii
+Set-Content -Path $keys -Value ${quotePowerShell(publicKey.trim())} -Encoding ascii
 icacls.exe $keys /inheritance:r /grant "Administrators:F" /grant "SYSTEM:F"
 New-NetFirewallRule -Name sshd -DisplayName "OpenSSH Server" -Enabled True -Direction Inbound -Protocol TCP -Action Allow -LocalPort 22 -ErrorAction SilentlyContinue
 Stop-Service sshd

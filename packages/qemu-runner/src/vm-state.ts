@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { quotePosix } from "@strata/shell-quote";
 import { QemuStateError } from "./errors.js";
 import type { Vm } from "./vm.js";
 
@@ -11,10 +12,6 @@ export const INCOMING_ARGS: readonly string[] = ["-incoming", "defer"];
 interface MigrationInfo {
   status?: string;
   "error-desc"?: string;
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 /** How long a failed QMP call waits to see whether QEMU itself is exiting. */
@@ -83,7 +80,7 @@ export async function saveVmState(
       await vm.qmp.execute("stop");
       // The default bandwidth cap (128 MiB/s) only makes sense across a network.
       await vm.qmp.execute("migrate-set-parameters", { "max-bandwidth": 64 * 2 ** 30 });
-      await vm.qmp.execute("migrate", { uri: `exec:zstd -q -1 -T0 -f -o ${shellQuote(path)}` });
+      await vm.qmp.execute("migrate", { uri: `exec:zstd -q -1 -T0 -f -o ${quotePosix(path)}` });
       await pollMigration(vm, "saving the VM state", timeoutMs, (i) => i.status === "completed");
     })(),
   );
@@ -103,7 +100,7 @@ export async function resumeVmState(
     vm,
     `loading the state in ${path}`,
     (async () => {
-      await vm.qmp.execute("migrate-incoming", { uri: `exec:zstd -q -dc ${shellQuote(path)}` });
+      await vm.qmp.execute("migrate-incoming", { uri: `exec:zstd -q -dc ${quotePosix(path)}` });
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { status } = await vm.qmp.execute<{ status: string }>("query-status");

@@ -33,6 +33,6 @@ export type { SourceLocation, SpecProblem } from "./problem.js";
 export { DEFAULT_SPEC_FILE, formatProblem } from "./problem.js";
 export { mustQuote, printAtom } from "./quote-atom.js";
 export type { ReadOptions } from "./read-sexp.js";
-export { readSexp } from "./read-sexp.js";
+export { MAX_SPEC_NESTING, readSexp } from "./read-sexp.js";
 export type { ReadResult, SexpAtom, SexpList, SexpNode } from "./sexp.js";
 export { PRINTED_SPEC_FILE, validateSpec } from "./validate-spec.js";

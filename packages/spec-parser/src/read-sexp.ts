@@ -11,6 +11,14 @@ export interface ReadOptions {
   readonly file?: string;
 }
 
+/**
+ * Deepest nesting of lists a spec may have. Real specs nest a handful of levels (a `build`
+ * stage adds three); the parser, printer and checks recurse once per level, so a hostile spec
+ * with thousands of levels is refused here, with its position, instead of overflowing a stack.
+ * @default 200
+ */
+export const MAX_SPEC_NESTING = 200;
+
 class ReadFailure extends Error {
   constructor(
     readonly line: number,
@@ -95,6 +103,11 @@ class Reader {
         this.fail(here, "expected end of file: a spec file holds exactly one S-expression");
       }
       if (ch === "(") {
+        if (stack.length >= MAX_SPEC_NESTING)
+          this.fail(
+            here,
+            `lists nested more than ${MAX_SPEC_NESTING} deep here; a spec never needs that many (is a ")" missing?)`,
+          );
         this.pos++;
         stack.push(frame);
         frame = { line: here.line, column: here.column, items: [], skips: [] };

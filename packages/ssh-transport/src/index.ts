@@ -31,13 +31,7 @@ export { type EnsureKeyPairOptions, ensureKeyPair, type KeyPair, publicKeyLine }
 export {
   buildCommandLine,
   type CommandLineOptions,
-  escapeCmd,
   invalidEnvNames,
-  quoteCmd,
-  quoteCmdArgv,
-  quotePosix,
-  quotePosixArgv,
-  quoteWindowsArg,
   type RunAs,
   type ShellDialect,
 } from "./quote.js";

@@ -1,50 +1,14 @@
+import {
+  cmdSetEnv,
+  quoteCmd,
+  quoteCmdArgv,
+  quoteCmdPath,
+  quotePosix,
+  quotePosixArgv,
+} from "@strata/shell-quote";
+
 /** The guest's command dialect: POSIX sh, or Windows cmd.exe (OpenSSH for Windows' default shell). */
 export type ShellDialect = "posix" | "cmd";
-
-/** Quotes one word for a POSIX shell: safe words stay bare, others go in single quotes. */
-export function quotePosix(word: string): string {
-  if (word !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Joins an argv into one POSIX shell command line. */
-export function quotePosixArgv(argv: readonly string[]): string {
-  return argv.map(quotePosix).join(" ");
-}
-
-/**
- * Quotes one argument the way Windows programs (the MSVC runtime, CommandLineToArgvW) split
- * them: backslashes are literal except before a quote, where they must be doubled.
- */
-export function quoteWindowsArg(arg: string): string {
-  if (arg !== "" && !/[\s"]/.test(arg)) return arg;
-  let out = '"';
-  let backslashes = 0;
-  for (const ch of arg) {
-    if (ch === "\\") {
-      backslashes++;
-      continue;
-    }
-    out += "\\".repeat(ch === '"' ? backslashes * 2 + 1 : backslashes) + ch;
-    backslashes = 0;
-  }
-  return `${out}${"\\".repeat(backslashes * 2)}"`;
-}
-
-/** Escapes cmd.exe metacharacters with `^` so cmd passes the text through to the program. */
-export function escapeCmd(text: string): string {
-  return text.replace(/[()%!^"<>&|]/g, "^$&");
-}
-
-/** Quotes one argument for a command line that cmd.exe reads, then the program splits. */
-export function quoteCmd(arg: string): string {
-  return escapeCmd(quoteWindowsArg(arg));
-}
-
-/** Joins an argv into one cmd.exe command line. */
-export function quoteCmdArgv(argv: readonly string[]): string {
-  return argv.map(quoteCmd).join(" ");
-}
 
 export interface RunAs {
   uid: number;
@@ -71,7 +35,8 @@ export function invalidEnvNames(env: Readonly<Record<string, string>> = {}): str
 /**
  * The one string sent in the SSH exec request. POSIX: `[sudo -n -u '#uid' -g '#gid' --] env K=V
  * SHELL... 'cd DIR && CMD'` (env after sudo, which resets the environment; cd inside, so it is
- * done as the target user). cmd: `cd /d DIR && set "K=V" && CMD` run by the SSH user.
+ * done as the target user). cmd: `cd /d "DIR" && set K=V&& CMD` run by the SSH user. Every word
+ * is quoted by @strata/shell-quote.
  */
 export function buildCommandLine(
   command: string | readonly string[],
@@ -81,9 +46,10 @@ export function buildCommandLine(
   if (o.dialect === "cmd") {
     let line = typeof command === "string" ? command : quoteCmdArgv(command);
     if (o.shell) line = `${o.shell.map(quoteCmd).join(" ")} ${quoteCmd(line)}`;
-    const sets = env.map(([k, v]) => `set "${k}=${escapeCmd(v)}"`);
-    const cd = o.cwd ? [`cd /d ${quoteCmd(o.cwd)}`] : [];
-    return [...cd, ...sets, line].join(" && ");
+    // `set K=V&&` with no space: one before && would end up in the value.
+    const sets = env.map(([k, v]) => `${cmdSetEnv(k, v)}&& `).join("");
+    const cd = o.cwd ? `cd /d ${quoteCmdPath(o.cwd)} && ` : "";
+    return `${cd}${sets}${line}`;
   }
   let script = typeof command === "string" ? command : `exec ${quotePosixArgv(command)}`;
   // Not `cd DIR && SCRIPT`: in `cd DIR && a; b`, b would still run in the wrong directory.

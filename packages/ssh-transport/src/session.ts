@@ -1,5 +1,6 @@
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { quoteCmdPath, quotePosix } from "@strata/shell-quote";
 import createDebug from "debug";
 import type { Client, SFTPWrapper } from "ssh2";
 import {
@@ -10,7 +11,7 @@ import {
 } from "./errors.js";
 import { type ExecOptions, type ExecResult, execOnClient } from "./exec.js";
 import { extractTar } from "./extract-tar.js";
-import { buildCommandLine, invalidEnvNames, quotePosix, type ShellDialect } from "./quote.js";
+import { buildCommandLine, invalidEnvNames, type ShellDialect } from "./quote.js";
 import { type OpenShellOptions, openShellOnClient, type ShellSession } from "./shell.js";
 import { packDirectory } from "./tar.js";
 
@@ -159,7 +160,7 @@ export class SshSession implements AsyncDisposable {
     const stdin = typeof source === "string" ? packDirectory(source) : source;
     const command =
       this.dialect === "cmd"
-        ? `(if not exist "${remoteDir}" mkdir "${remoteDir}") && ${this.#tarCommand(`-xf - -C "${remoteDir}"`)}`
+        ? `(if not exist ${quoteCmdPath(remoteDir)} mkdir ${quoteCmdPath(remoteDir)}) && ${this.#tarCommand(`-xf - -C ${quoteCmdPath(remoteDir)}`)}`
         : `mkdir -p ${quotePosix(remoteDir)} && tar -xf - -C ${quotePosix(remoteDir)}`;
     await this.exec(command, {
       stdin,
@@ -174,7 +175,7 @@ export class SshSession implements AsyncDisposable {
   async getTar(remoteDir: string, target: string | Writable, opts: TarOptions = {}): Promise<void> {
     const command =
       this.dialect === "cmd"
-        ? `tar -cf - -C "${remoteDir}" .`
+        ? `tar -cf - -C ${quoteCmdPath(remoteDir)} .`
         : `tar -cf - -C ${quotePosix(remoteDir)} .`;
     const out = new PassThrough();
     const consumer = typeof target === "string" ? extractTar(out, target) : pipeline(out, target);

@@ -77,4 +77,40 @@ describe("strata fmt", () => {
   ])("rejects %j with exit code 2", async (args, message) => {
     expect(await run("fmt", ...args)).toEqual({ code: 2, stdout: "", stderr: message });
   });
+
+  it("refuses a spec that is not UTF-8 (exit 2, with its position) and -w leaves it byte for byte", async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('((from a)\n (run (shell "caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('")))\n'),
+    ]);
+    await writeFile(join(dir, "latin1.spec"), bytes);
+    const result = await run("fmt", "-w", "latin1.spec");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'spec "latin1.spec" is not valid UTF-8 (first bad byte at 2:18)',
+    );
+    expect((await readFile(join(dir, "latin1.spec"))).equals(bytes)).toBe(true);
+    expect(await readdir(dir)).toEqual(expect.not.arrayContaining([expect.stringMatching(/tmp/)]));
+  });
+
+  it("refuses thousands of nested (build ...) levels or parens as a spec error with a position, exit 2", async () => {
+    const depth = 5000;
+    const builds = `${"((build b ".repeat(depth)}((from a))${"))".repeat(depth)}`;
+    await writeFile(join(dir, "deep.spec"), `${builds}\n`);
+    await writeFile(join(dir, "parens.spec"), `${"(".repeat(100_000)}${")".repeat(100_000)}`);
+    for (const file of ["deep.spec", "parens.spec"]) {
+      for (const command of [
+        ["fmt", file],
+        ["fmt", "-w", file],
+        ["dockerfile", "-f", file],
+      ]) {
+        const result = await run(...command);
+        expect(result.code, `${command.join(" ")}: ${result.stderr}`).toBe(2);
+        expect(result.stderr).toMatch(
+          new RegExp(`${file}:1:\\d+: lists nested more than 200 deep`),
+        );
+      }
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { defineCommand, EXIT_OK } from "@strata/cli-kit";
+import { createOutputText } from "../output-text.js";
 import { openStoreFor, requireOne, STORE_OPTION } from "./store-options.js";
 
 export const logCommand = defineCommand({
@@ -12,8 +13,11 @@ export const logCommand = defineCommand({
     const id = requireOne(positionals, "layer ID", "log");
     await using store = await openStoreFor(values.store, io);
     await store.inspect(id); // a clear LAYER_NOT_FOUND for an unknown ID
+    // Reads are 64 KiB apart: a character split between two comes out whole.
+    const text = createOutputText();
     for await (const chunk of createReadStream(store.layerLog(id), { signal: io.signal }))
-      io.stdout.write((chunk as Buffer).toString("utf8"));
+      io.stdout.write(text.push(chunk as Buffer));
+    io.stdout.write(text.flush());
     return EXIT_OK;
   },
 });

@@ -66,7 +66,19 @@ describe("a hostile guest against the host's file system", () => {
   const build = (spec: string) =>
     exec(
       "node",
-      [CLI, "build", `--store=qemu:${store.root}`, "--cache-strategy", "copy", "-f", spec, "."],
+      // A long boot limit: under TCG on a loaded machine the first boot took over 300 s.
+      [
+        CLI,
+        "build",
+        `--store=qemu:${store.root}`,
+        "--cache-strategy",
+        "copy",
+        "--qemu-boot-time",
+        "900",
+        "-f",
+        spec,
+        ".",
+      ],
       { cwd: join(work, "context"), maxBuffer: 64 * 2 ** 20 },
     ).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),

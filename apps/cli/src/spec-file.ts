@@ -1,8 +1,23 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { CliIo } from "@strata/cli-kit";
-import { parseSpec, type Spec } from "@strata/spec-parser";
+import { parseSpec, type Spec, type SpecProblem } from "@strata/spec-parser";
 import { InputError, SpecFileError } from "./errors.js";
+import { renderProblems } from "./render-problems.js";
+
+/** The spec path that means standard input (`-f -`, `strata fmt -`). */
+export const STDIN_PATH = "-";
+/** The file name problems in a spec read from stdin carry. */
+export const STDIN_NAME = "<stdin>";
+
+async function readStdin(io: CliIo): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin ?? []) {
+    io.signal.throwIfAborted();
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
 
 /** A spec file read from disk: its text and, when valid, the parsed spec. */
 export interface SpecFile {
@@ -46,6 +61,7 @@ export function firstInvalidUtf8(bytes: Uint8Array): { line: number; column: num
  * rewrite a file it did not read exactly).
  */
 export async function readSpecText(path: string, io: CliIo): Promise<SpecFile> {
+  if (path === STDIN_PATH) return decodeSpec(STDIN_NAME, await readStdin(io));
   let bytes: Buffer;
   try {
     bytes = await readFile(resolve(io.cwd, path), { signal: io.signal });
@@ -55,6 +71,10 @@ export async function readSpecText(path: string, io: CliIo): Promise<SpecFile> {
       (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error);
     throw new InputError(`cannot read spec "${path}": ${reason}; check the path`, { cause: error });
   }
+  return decodeSpec(path, bytes);
+}
+
+function decodeSpec(path: string, bytes: Uint8Array): SpecFile {
   const bad = firstInvalidUtf8(bytes);
   if (bad)
     throw new InputError(
@@ -64,14 +84,33 @@ export async function readSpecText(path: string, io: CliIo): Promise<SpecFile> {
   return { path, text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes) };
 }
 
-/** Parses a spec file's text; problems become a {@link SpecFileError} carrying the text. */
-export function parseSpecFile(file: SpecFile): Spec {
-  const result = parseSpec(file.text, { file: file.path });
-  if (!result.ok) throw new SpecFileError(result.code, result.problems, file.text);
-  return result.spec;
+/** A parsed spec file and what a build of it would refuse (OBuilder checks these at build). */
+export interface ParsedSpecFile {
+  readonly spec: Spec;
+  readonly buildProblems: readonly SpecProblem[];
 }
 
-/** Reads and parses a spec file. */
-export async function loadSpecFile(path: string, io: CliIo): Promise<Spec> {
-  return parseSpecFile(await readSpecText(path, io));
+/** Parses a spec file's text; problems become a {@link SpecFileError} carrying the text. */
+export function parseSpecFile(file: SpecFile): ParsedSpecFile {
+  const result = parseSpec(file.text, { file: file.path });
+  if (!result.ok) throw new SpecFileError(result.code, result.problems, file.text);
+  return { spec: result.spec, buildProblems: result.buildProblems };
+}
+
+/**
+ * Reads and parses a spec file (`-` is stdin). With `build`, the build-time checks are errors
+ * (reported before any VM starts); without, they are printed as warnings on stderr.
+ */
+export async function loadSpecFile(
+  path: string,
+  io: CliIo,
+  options: { readonly build?: boolean } = {},
+): Promise<Spec> {
+  const file = await readSpecText(path, io);
+  const { spec, buildProblems } = parseSpecFile(file);
+  if (buildProblems.length > 0) {
+    if (options.build) throw new SpecFileError("SPEC_INVALID", buildProblems, file.text);
+    io.stderr.write(renderProblems(buildProblems, file.text, "warning"));
+  }
+  return spec;
 }

@@ -9,6 +9,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Aborted on Ctrl-C; long-running commands must pass it on. */
   readonly signal: AbortSignal;
+  /** What `-f -` reads; absent where there is no input (it reads as empty). */
+  readonly stdin?: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 }
 
 /** The real process streams, working directory and environment. */
@@ -20,13 +22,19 @@ export function createProcessIo(signal: AbortSignal): CliIo {
     cwd: process.cwd(),
     env: process.env,
     signal,
+    stdin: process.stdin,
   };
 }
 
 /** A {@link CliIo} that records what a command writes, for tests and embedding. */
 export function captureIo(
   cwd: string,
-  options: { signal?: AbortSignal; isTTY?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    signal?: AbortSignal;
+    isTTY?: boolean;
+    env?: NodeJS.ProcessEnv;
+    stdin?: string | Uint8Array;
+  } = {},
 ) {
   const out: string[] = [];
   const err: string[] = [];
@@ -37,6 +45,7 @@ export function captureIo(
     cwd,
     env: options.env ?? {},
     signal: options.signal ?? new AbortController().signal,
+    stdin: [options.stdin ?? ""],
   };
   return { io, stdout: () => out.join(""), stderr: () => err.join("") };
 }

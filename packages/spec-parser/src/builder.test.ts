@@ -59,10 +59,11 @@ describe("spec builder", () => {
       builder.build();
     } catch (error) {
       expect((error as SpecError).problems.map((p) => p.message)).toEqual([
-        expect.stringContaining("exactly one source"),
         expect.stringContaining('unknown build "nope"'),
       ]);
     }
+    // What OBuilder checks only when building is refused too, once the spec parses.
+    expect(() => spec().from("a").copy(["x", "y"], "dst").build()).toThrow(/exactly one source/);
   });
 
   it("refuses a spec without from", () => {
@@ -79,8 +80,8 @@ describe("spec builder", () => {
       {
         file: "<printed spec>",
         line: 2,
-        column: 13,
-        message: 'user: expected a non-negative integer uid, found "-1"',
+        column: 2,
+        message: "user: expected a non-negative integer uid, found -1",
       },
     ]);
   });

@@ -22,6 +22,7 @@ export type {
 export { OP_NAMES } from "./ast.js";
 export type { CopyOptions, MountOptions, RunOptions, SecretOptions } from "./builder.js";
 export { cacheMount, SpecBuilder, secretMount, spec } from "./builder.js";
+export { checkSpec } from "./check-spec.js";
 export type { DockerfileOptions, DockerfileOs } from "./dockerfile.js";
 export { printDockerfile, WINDOWS_ADMIN_USER } from "./dockerfile.js";
 export type { SpecErrorCode } from "./errors.js";

@@ -9,7 +9,7 @@ import {
   readExactAtoms,
   readFields,
 } from "./parse-context.js";
-import type { SexpList, SexpNode } from "./sexp.js";
+import type { SexpList } from "./sexp.js";
 
 const COPY_RULES: FieldRules = {
   owner: "copy",
@@ -63,28 +63,6 @@ function parseSource(ctx: ParseContext, field: SexpList, scope: readonly string[
   return source;
 }
 
-function checkSources(ctx: ParseContext, srcField: SexpList, src: readonly string[], dst: string) {
-  let ok = true;
-  srcField.items.slice(1).forEach((item: SexpNode, index) => {
-    const path = src[index];
-    if (path !== undefined && hasParentComponent(path)) {
-      ok =
-        ctx.report(
-          item,
-          `copy: source ${JSON.stringify(path)} must not contain ".."; sources stay inside the context`,
-        ) ?? false;
-    }
-  });
-  if (!dst.endsWith("/") && src.length !== 1) {
-    ok =
-      ctx.report(
-        srcField,
-        `copy: expected exactly one source because (dst ${dst}) does not end with "/", found ${src.length}; add a trailing "/" to copy into a directory`,
-      ) ?? false;
-  }
-  return ok;
-}
-
 /** `(copy (from ...)? (src SRC...) (dst DST) (exclude NAME...)?)`, fields in any order. */
 export function parseCopy(
   ctx: ParseContext,
@@ -103,6 +81,5 @@ export function parseCopy(
   if (from === undefined || src === undefined || dst === undefined || exclude === undefined) {
     return undefined;
   }
-  if (srcField === undefined || !checkSources(ctx, srcField, src, dst)) return undefined;
   return { op: "copy", from, src, dst, exclude };
 }

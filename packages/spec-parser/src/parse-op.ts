@@ -14,15 +14,35 @@ import type { SexpList, SexpNode } from "./sexp.js";
 
 const USER_USAGE = "(user (uid U) (gid G)) or (user (name N))";
 
+/**
+ * An integer as OCaml's `int_of_string` (so OBuilder's parser) reads it: an optional sign,
+ * decimal, `0x`, `0o` or `0b` digits, `_` between digits. Negative ids parse here and are
+ * refused by {@link checkSpec}, as OBuilder refuses them only when it builds.
+ */
+export function parseOcamlInt(text: string): number | undefined {
+  const match =
+    /^([+-]?)(0[xX][0-9a-fA-F][0-9a-fA-F_]*|0[oO][0-7][0-7_]*|0[bB][01][01_]*|[0-9][0-9_]*)$/.exec(
+      text,
+    );
+  if (!match) return undefined;
+  const digits = match[2]!.replaceAll("_", "");
+  const radix = { x: 16, o: 8, b: 2 }[digits[1]?.toLowerCase() ?? ""] as number | undefined;
+  const body = radix === undefined ? digits : digits.slice(2);
+  let value = 0;
+  for (const ch of body) value = value * (radix ?? 10) + Number.parseInt(ch, radix ?? 10);
+  if (!Number.isSafeInteger(value)) return undefined;
+  return match[1] === "-" && value !== 0 ? -value : value;
+}
+
 function parseId(ctx: ParseContext, field: SexpList | undefined, name: string) {
   if (field === undefined) return undefined;
   const text = readExactAtoms(ctx, field, 1, `(${name} N)`)?.[0];
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value)) {
+  const value = parseOcamlInt(text);
+  if (value === undefined) {
     return ctx.report(
       field.items[1] ?? field,
-      `user: expected a non-negative integer ${name}, found "${text}"`,
+      `user: expected an integer ${name}, found "${text}"`,
     );
   }
   return value;

@@ -2,7 +2,6 @@ import type { Mount, RunOp } from "./ast.js";
 import {
   describeNode,
   type FieldRules,
-  formatPlace,
   type ParseContext,
   readAtoms,
   readExactAtoms,
@@ -68,27 +67,8 @@ function parseMount(ctx: ParseContext, node: SexpList["items"][number], kind: st
 
 function parseMounts(ctx: ParseContext, field: SexpList | undefined, kind: string) {
   if (field === undefined) return [];
-  const mounts: Mount[] = [];
-  const seen = new Map<string, SexpList["items"][number]>();
-  let ok = true;
-  for (const item of field.items.slice(1)) {
-    const mount = parseMount(ctx, item, kind);
-    if (mount === undefined) {
-      ok = false;
-      continue;
-    }
-    const first = seen.get(mount.id);
-    if (first !== undefined) {
-      ok = false;
-      ctx.report(
-        item,
-        `${kind} entry: duplicate id "${mount.id}"; the first one is at ${formatPlace(first)}`,
-      );
-    }
-    seen.set(mount.id, item);
-    mounts.push(mount);
-  }
-  return ok ? mounts : undefined;
+  const mounts = field.items.slice(1).map((item) => parseMount(ctx, item, kind));
+  return mounts.every((mount) => mount !== undefined) ? mounts : undefined;
 }
 
 /** `(run (cache C...)? (network N...)? (secrets S...)? (shell "COMMAND"))`, fields in any order. */

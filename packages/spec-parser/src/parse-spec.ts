@@ -1,4 +1,5 @@
 import type { ChildBuild, Op, Spec, SpecLocations } from "./ast.js";
+import { checkSpec } from "./check-spec.js";
 import { SpecError, type SpecErrorCode } from "./errors.js";
 import { describeNode, formatPlace, headOf, ParseContext } from "./parse-context.js";
 import { parseOp } from "./parse-op.js";
@@ -19,27 +20,23 @@ export interface ParseSpecOptions {
 
 /** A parsed spec with the source place of its nodes, or every problem found. */
 export type SpecResult =
-  | { readonly ok: true; readonly spec: Spec; readonly locations: SpecLocations }
+  | {
+      readonly ok: true;
+      readonly spec: Spec;
+      readonly locations: SpecLocations;
+      /**
+       * What OBuilder's parser accepts but a build refuses (see {@link checkSpec}): `build` stops
+       * on these before any VM, `fmt` shows them as warnings, `dockerfile` converts anyway.
+       */
+      readonly buildProblems: readonly SpecProblem[];
+    }
   | { readonly ok: false; readonly code: SpecErrorCode; readonly problems: readonly SpecProblem[] };
 
-function parseBuild(
-  ctx: ParseContext,
-  node: SexpNode,
-  scope: readonly string[],
-  defined: Map<string, SexpNode>,
-) {
+function parseBuild(ctx: ParseContext, node: SexpNode, scope: readonly string[]) {
   const [, name, body, extra] = node.kind === "list" ? node.items : [];
   if (name?.kind !== "atom" || body === undefined || extra !== undefined) {
     return ctx.report(node, "expected (build NAME SPEC)");
   }
-  const first = defined.get(name.value);
-  if (first !== undefined) {
-    ctx.report(
-      name,
-      `build "${name.value}" is already defined at ${formatPlace(first)}; use another name`,
-    );
-  }
-  defined.set(name.value, name);
   const spec = parseStage(ctx, body, scope);
   if (spec === undefined) return undefined;
   const build: ChildBuild = { name: name.value, spec };
@@ -59,7 +56,6 @@ function parseStage(ctx: ParseContext, node: SexpNode, outer: readonly string[])
   }
   const problemsBefore = ctx.problems.length;
   const scope = [...outer];
-  const defined = new Map<string, SexpNode>();
   const builds: ChildBuild[] = [];
   const ops: Op[] = [];
   let from: { base: string | undefined; node: SexpNode } | undefined;
@@ -74,7 +70,7 @@ function parseStage(ctx: ParseContext, node: SexpNode, outer: readonly string[])
           `(build ...) must come before (from BASE) and the operations (see ${formatPlace(after.node)})`,
         );
       }
-      const build = parseBuild(ctx, item, scope, defined);
+      const build = parseBuild(ctx, item, scope);
       if (build !== undefined) builds.push(build);
       if (item.kind === "list" && item.items[1]?.kind === "atom") scope.push(item.items[1].value);
     } else if (head === "from") {
@@ -113,12 +109,21 @@ export function parseSpec(text: string, options: ParseSpecOptions = {}): SpecRes
   if (spec === undefined || ctx.problems.length > 0) {
     return { ok: false, code: "SPEC_INVALID", problems: ctx.problems };
   }
-  return { ok: true, spec, locations: ctx.locations };
+  return {
+    ok: true,
+    spec,
+    locations: ctx.locations,
+    buildProblems: checkSpec(spec, ctx.locations),
+  };
 }
 
-/** Like {@link parseSpec}, but throws a {@link SpecError} holding all problems. */
+/**
+ * Like {@link parseSpec} for a spec about to be built: throws a {@link SpecError} holding all
+ * problems, the build-time ones ({@link checkSpec}) included.
+ */
 export function parseSpecOrThrow(text: string, options: ParseSpecOptions = {}): Spec {
   const result = parseSpec(text, options);
   if (!result.ok) throw new SpecError(result.code, result.problems);
+  if (result.buildProblems.length > 0) throw new SpecError("SPEC_INVALID", result.buildProblems);
   return result.spec;
 }

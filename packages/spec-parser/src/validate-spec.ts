@@ -12,5 +12,5 @@ export const PRINTED_SPEC_FILE = "<printed spec>";
  */
 export function validateSpec(spec: Spec): readonly SpecProblem[] {
   const result = parseSpec(printSpec(spec), { file: PRINTED_SPEC_FILE });
-  return result.ok ? [] : result.problems;
+  return result.ok ? result.buildProblems : result.problems;
 }

@@ -1,15 +1,20 @@
 import { resolve } from "node:path";
-import { loadSecrets, runBuild } from "@strata/builder";
+import { DEFAULT_GUEST_BOOT_TIMEOUT_MS, loadSecrets, runBuild } from "@strata/builder";
 import type { CliIo } from "@strata/cli-kit";
 import { type CommandArgs, defineCommand, EXIT_INTERRUPTED, EXIT_OK } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
 import { createBuildRenderer } from "../render-build.js";
-import { loadSpecFile } from "../spec-file.js";
+import { loadSpecFile, STDIN_PATH } from "../spec-file.js";
 import { openStoreFor, parseSize, STORE_OPTION } from "./store-options.js";
 import { watchBuild } from "./watch.js";
 
 const OPTIONS = {
-  file: { type: "string", short: "f", value: "SPEC", help: "the spec file (default: build.spec)" },
+  file: {
+    type: "string",
+    short: "f",
+    value: "SPEC",
+    help: 'the spec file, "-" for stdin (default: build.spec)',
+  },
   verbose: {
     type: "boolean",
     short: "v",
@@ -29,7 +34,7 @@ const OPTIONS = {
   "qemu-boot-time": {
     type: "string",
     value: "S",
-    help: "seconds a guest may take to answer SSH (default: 300)",
+    help: `seconds a guest may take to boot and answer SSH (default: ${DEFAULT_GUEST_BOOT_TIMEOUT_MS / 1000});\nOBuilder's default is 30, which a KVM guest meets, but a cold boot\nunder TCG (no KVM) takes 35-60 s, more on a loaded host`,
   },
   secret: {
     type: "string",
@@ -135,13 +140,15 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
   const warm = oneOf(values.warm, "--warm", ["auto", "off"] as const);
   const warmKeep = positiveNumber(values["warm-keep"], "--warm-keep", true);
   const specPath = values.file ?? "build.spec";
+  if (specPath === STDIN_PATH && values.watch)
+    throw new UsageError('option "--watch" needs a spec file to watch, not "-f -"');
   const contextDir = resolve(io.cwd, positionals[0]!);
   const render = createBuildRenderer(io, {
     verbose: values.verbose ?? false,
     json: values.json ?? false,
   });
   const build = async (signal: AbortSignal) => {
-    const spec = await loadSpecFile(specPath, io);
+    const spec = await loadSpecFile(specPath, io, { build: true });
     const secrets = await loadSecrets(values.secret ?? []);
     await using store = await openStoreFor(values.store, { ...io, signal });
     return await runBuild({

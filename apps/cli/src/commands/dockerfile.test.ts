@@ -20,7 +20,11 @@ afterEach(async () => {
 });
 
 async function run(...argv: string[]) {
-  const captured = captureIo(dir);
+  return runWithStdin(undefined, ...argv);
+}
+
+async function runWithStdin(stdin: string | undefined, ...argv: string[]) {
+  const captured = captureIo(dir, { stdin });
   const code = await main(argv, captured.io);
   return { code, stdout: captured.stdout(), stderr: captured.stderr() };
 }
@@ -31,6 +35,39 @@ describe("strata dockerfile", () => {
       code: 0,
       stdout: "FROM debian\nUSER 1000:1000\nRUN make\nCOPY --chown=1000:1000 a b\n",
       stderr: "",
+    });
+  });
+
+  it("converts what OBuilder's parser accepts, as OBuilder does, with a warning", async () => {
+    await writeFile(join(dir, "multi.spec"), "((from a)\n (copy (src a b) (dst c)))\n");
+    expect(await run("dockerfile", "-f", "multi.spec")).toEqual({
+      code: 0,
+      stdout: "FROM a\nCOPY a b c\n",
+      stderr:
+        'multi.spec:2:2: warning: copy: expected exactly one source because (dst c) does not end with "/", found 2; add a trailing "/" to copy into a directory\n' +
+        "   (copy (src a b) (dst c)))\n   ^\n",
+    });
+  });
+
+  it("reads the spec from stdin with -f -", async () => {
+    expect(await runWithStdin("((from x) (run (shell ls)))", "dockerfile", "-f", "-")).toEqual({
+      code: 0,
+      stdout: "FROM x\nRUN ls\n",
+      stderr: "",
+    });
+  });
+
+  it("takes OBuilder's --escape, and --os as its alias", async () => {
+    const windows = await run("dockerfile", "--escape", "windows", "-f", "a.spec");
+    expect(windows.stdout.startsWith("#escape=`\n")).toBe(true);
+    expect((await run("dockerfile", "--os=windows", "-f", "a.spec")).stdout).toBe(windows.stdout);
+    expect((await run("dockerfile", "--escape=unix", "-f", "a.spec")).stdout).not.toContain(
+      "#escape",
+    );
+    expect(await run("dockerfile", "--escape=unix", "--os=windows", "-f", "a.spec")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'strata: options "--escape" and "--os" disagree; give one of them\n',
     });
   });
 
@@ -45,6 +82,10 @@ describe("strata dockerfile", () => {
     [
       ["--os", "mac", "-f", "a.spec"],
       'strata: option "--os" must be "unix" or "windows", got "mac"\n',
+    ],
+    [
+      ["--escape", "mac", "-f", "a.spec"],
+      'strata: option "--escape" must be "unix" or "windows", got "mac"\n',
     ],
     [
       ["--bogus", "-f", "a.spec"],

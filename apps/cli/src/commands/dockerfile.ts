@@ -3,29 +3,31 @@ import { type DockerfileOs, printDockerfile } from "@strata/spec-parser";
 import { UsageError } from "../errors.js";
 import { loadSpecFile } from "../spec-file.js";
 
-const OS_VALUES: readonly DockerfileOs[] = ["unix", "windows"];
+const ESCAPE_VALUES: readonly DockerfileOs[] = ["unix", "windows"];
 
 export const dockerfileCommand = defineCommand({
   name: "dockerfile",
   summary: "print the Dockerfile equivalent of a spec",
-  synopsis: "[--buildkit] [--os unix|windows] -f SPEC",
-  description: `Prints the Dockerfile equivalent of SPEC on stdout.`,
+  synopsis: "[--buildkit] [--escape unix|windows] -f SPEC",
+  description: `Prints the Dockerfile equivalent of SPEC on stdout, as "obuilder dockerfile" does. Every
+spec OBuilder's parser accepts converts; what a build would refuse is printed as a warning.`,
   options: {
     file: {
       type: "string",
       short: "f",
       value: "SPEC",
-      help: "the spec file to convert (required)",
+      help: 'the spec file to convert, "-" for stdin (required)',
     },
     buildkit: {
       type: "boolean",
       help: "write caches and secrets as RUN --mount=... (BuildKit syntax)",
     },
-    os: {
+    escape: {
       type: "string",
       value: "unix|windows",
-      help: "target OS; windows output uses ` as escape character (default: unix)",
+      help: "Dockerfile escape style (OBuilder's flag): windows continues lines\nwith ` instead of \\ (default: unix)",
     },
+    os: { type: "string", value: "unix|windows", help: "the same as --escape (older name)" },
   },
   async run({ values, positionals }, io) {
     if (positionals.length > 0) {
@@ -33,13 +35,16 @@ export const dockerfileCommand = defineCommand({
     }
     if (values.file === undefined)
       throw new UsageError('missing "-f SPEC"; see "strata dockerfile --help"');
-    const os = values.os ?? "unix";
-    if (!(OS_VALUES as readonly string[]).includes(os)) {
-      throw new UsageError(`option "--os" must be "unix" or "windows", got "${os}"`);
+    if (values.escape !== undefined && values.os !== undefined && values.escape !== values.os)
+      throw new UsageError('options "--escape" and "--os" disagree; give one of them');
+    const flag = values.escape !== undefined ? "--escape" : "--os";
+    const style = values.escape ?? values.os ?? "unix";
+    if (!(ESCAPE_VALUES as readonly string[]).includes(style)) {
+      throw new UsageError(`option "${flag}" must be "unix" or "windows", got "${style}"`);
     }
     const spec = await loadSpecFile(values.file, io);
     io.stdout.write(
-      printDockerfile(spec, { buildkit: values.buildkit ?? false, os: os as DockerfileOs }),
+      printDockerfile(spec, { buildkit: values.buildkit ?? false, os: style as DockerfileOs }),
     );
     return EXIT_OK;
   },

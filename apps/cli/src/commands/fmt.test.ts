@@ -22,7 +22,11 @@ afterEach(async () => {
 });
 
 async function run(...argv: string[]) {
-  const captured = captureIo(dir);
+  return runWithStdin(undefined, ...argv);
+}
+
+async function runWithStdin(stdin: string | undefined, ...argv: string[]) {
+  const captured = captureIo(dir, { stdin });
   const code = await main(argv, captured.io);
   return { code, stdout: captured.stdout(), stderr: captured.stderr() };
 }
@@ -33,6 +37,43 @@ describe("strata fmt", () => {
       code: 0,
       stdout: MESSY_PRINTED + CANONICAL,
       stderr: "",
+    });
+  });
+
+  it("prints what OBuilder's parser accepts, warning about what a build refuses", async () => {
+    await writeFile(
+      join(dir, "obuilder.spec"),
+      "((build x ((from a))) (build x ((from b)))\n (from c) (copy (src ../a b) (dst c)) (user (uid 0x10) (gid 1_000)))",
+    );
+    expect(await run("fmt", "obuilder.spec")).toEqual({
+      code: 0,
+      stdout:
+        "((build x\n        ((from a)))\n (build x\n        ((from b)))\n (from c)\n (copy (src ../a b) (dst c))\n (user (uid 16) (gid 1000))\n)\n",
+      stderr: [
+        'obuilder.spec:1:23: warning: build "x" is already defined at 1:2; use another name',
+        "  ((build x ((from a))) (build x ((from b)))",
+        "                        ^",
+        'obuilder.spec:2:11: warning: copy: source "../a" must not contain ".."; sources stay inside the context',
+        "   (from c) (copy (src ../a b) (dst c)) (user (uid 0x10) (gid 1_000)))",
+        "            ^",
+        'obuilder.spec:2:11: warning: copy: expected exactly one source because (dst c) does not end with "/", found 2; add a trailing "/" to copy into a directory',
+        "   (from c) (copy (src ../a b) (dst c)) (user (uid 0x10) (gid 1_000)))",
+        "            ^",
+        "",
+      ].join("\n"),
+    });
+  });
+
+  it('reads stdin for "-" and refuses to rewrite it', async () => {
+    expect(await runWithStdin(MESSY, "fmt", "-")).toEqual({
+      code: 0,
+      stdout: MESSY_PRINTED,
+      stderr: "",
+    });
+    expect(await runWithStdin(MESSY, "fmt", "-w", "-")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'strata: option "-w" cannot rewrite stdin ("-"); print it instead\n',
     });
   });
 

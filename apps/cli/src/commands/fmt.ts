@@ -3,14 +3,17 @@ import { defineCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "@strata/cli-ki
 import { printSpec } from "@strata/spec-parser";
 import { SpecFileError, UsageError } from "../errors.js";
 import { renderProblems } from "../render-problems.js";
-import { parseSpecFile, readSpecText } from "../spec-file.js";
+import { parseSpecFile, readSpecText, STDIN_PATH } from "../spec-file.js";
 import { writeFileAtomic } from "../write-atomic.js";
 
 export const fmtCommand = defineCommand({
   name: "fmt",
   summary: "print specs in canonical form, rewrite them (-w) or check them (--check)",
   synopsis: "[--check] [-w] SPEC...",
-  description: `Prints each SPEC in OBuilder's canonical layout on stdout.`,
+  description: `Prints each SPEC ("-" for stdin) in OBuilder's canonical layout on stdout. Every spec
+OBuilder's parser accepts is accepted; what OBuilder (and "strata build") refuse only when
+building, such as several sources copied to a destination without a trailing "/", is printed
+as a warning on stderr.`,
   options: {
     write: {
       type: "boolean",
@@ -26,13 +29,17 @@ export const fmtCommand = defineCommand({
     if (positionals.length === 0) throw new UsageError('missing SPEC; see "strata fmt --help"');
     if (values.write && values.check)
       throw new UsageError('options "-w" and "--check" cannot be used together');
+    if (values.write && positionals.includes(STDIN_PATH))
+      throw new UsageError('option "-w" cannot rewrite stdin ("-"); print it instead');
     let invalid = false;
     const unformatted: string[] = [];
     for (const path of positionals) {
       const file = await readSpecText(path, io);
       let canonical: string;
       try {
-        canonical = printSpec(parseSpecFile(file));
+        const { spec, buildProblems } = parseSpecFile(file);
+        canonical = printSpec(spec);
+        io.stderr.write(renderProblems(buildProblems, file.text, "warning"));
       } catch (error) {
         if (!(error instanceof SpecFileError)) throw error;
         // Report every file's problems, not just the first file's.

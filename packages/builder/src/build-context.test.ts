@@ -19,7 +19,7 @@ describe("applyOp", () => {
   it("tracks workdir, env (replacing in place), user and shell", () => {
     let ctx = initialContext("linux");
     expect(ctx.user).toEqual({ uid: 0, gid: 0 });
-    expect(ctx.shell).toEqual(["/bin/sh", "-c"]);
+    expect(ctx.shell).toEqual(["/bin/bash", "-c"]);
     ctx = applyOp(ctx, { op: "workdir", dir: "/src" });
     ctx = applyOp(ctx, { op: "workdir", dir: "app" });
     ctx = applyOp(ctx, { op: "env", name: "A", value: "1" });

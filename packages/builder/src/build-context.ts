@@ -1,4 +1,4 @@
-import type { GuestOs } from "@strata/qemu-runner";
+import { defaultShell, type GuestOs } from "@strata/qemu-runner";
 import type { Op, User } from "@strata/spec-parser";
 
 export type { GuestOs };
@@ -13,14 +13,6 @@ export interface BuildContext {
   readonly shell: readonly string[];
 }
 
-/** Default shell argv per guest OS: the command is appended as the last argument. */
-export const DEFAULT_SHELLS: Record<GuestOs, readonly string[]> = {
-  linux: ["/bin/sh", "-c"],
-  openbsd: ["/bin/sh", "-c"],
-  freebsd: ["/bin/sh", "-c"],
-  windows: ["cmd", "/S", "/C"],
-};
-
 export const ROOT_USER: User = { uid: 0, gid: 0 };
 export const WINDOWS_ADMIN: User = { name: "ContainerAdministrator" };
 
@@ -30,7 +22,8 @@ export function initialContext(os: GuestOs, shell?: readonly string[]): BuildCon
     workdir: os === "windows" ? "C:/" : "/",
     env: [],
     user: os === "windows" ? WINDOWS_ADMIN : ROOT_USER,
-    shell: shell ?? DEFAULT_SHELLS[os],
+    // qemu-runner owns the default shell table (Linux /bin/bash -c, as OBuilder).
+    shell: shell ?? defaultShell(os),
   };
 }
 

@@ -1,7 +1,7 @@
 export type { BootLayerOptions } from "./boot-layer.js";
 export { bootLayer } from "./boot-layer.js";
 export type { BuildContext, GuestOs } from "./build-context.js";
-export { applyOp, DEFAULT_SHELLS, initialContext, joinGuestPath } from "./build-context.js";
+export { applyOp, initialContext, joinGuestPath } from "./build-context.js";
 export type { CopyManifestEntry, CopyManifestOptions } from "./copy-manifest.js";
 export { buildCopyManifest } from "./copy-manifest.js";
 export type { CopyFromStageDiskOptions, StageResult } from "./copy-step.js";

@@ -19,7 +19,7 @@ describe("layer IDs", () => {
       runLayerId(parent, applyOp(ctx, { op: "workdir", dir: "/x" }), "make", [], []),
       runLayerId(parent, applyOp(ctx, { op: "env", name: "A", value: "1" }), "make", [], []),
       runLayerId(parent, applyOp(ctx, { op: "user", user: { uid: 1, gid: 1 } }), "make", [], []),
-      runLayerId(parent, applyOp(ctx, { op: "shell", args: ["/bin/bash", "-c"] }), "make", [], []),
+      runLayerId(parent, applyOp(ctx, { op: "shell", args: ["/bin/sh", "-c"] }), "make", [], []),
       runLayerId(parent, ctx, "make", ["host"], []),
       runLayerId(parent, ctx, "make", [], [{ id: "s", target: "/run/secrets/s", sha256: "a" }]),
     ];

@@ -1,5 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { join } from "node:path";
+import { layerImagePath, parseBackingPath, storeLayout } from "@strata/store/layout";
 import { execa } from "execa";
 import { ImageBuildError } from "./errors.js";
 import { assertImageExists, imageFileNames, readManifestJson, removeFiles } from "./image-files.js";
@@ -65,21 +66,14 @@ export async function inspectBaseImage(dir: string, name: string): Promise<BaseI
   };
 }
 
-/** Layers of the store (`result/<id>/rootfs/image.qcow2`) whose backing file is this base image. */
+/** Layers of the store whose backing file is this base image (read from their qcow2 headers). */
 export async function layersUsingBaseImage(storeRoot: string, name: string): Promise<string[]> {
-  const resultDir = join(storeRoot, "result");
-  const ids = await readdir(resultDir).catch(() => [] as string[]);
+  const ids = await readdir(storeLayout(storeRoot).resultDir).catch(() => [] as string[]);
   const users: string[] = [];
   for (const id of ids) {
-    const backing = await readQcow2Backing(join(resultDir, id, "rootfs", "image.qcow2")).catch(
-      () => undefined,
-    );
-    if (
-      backing !== undefined &&
-      basename(backing) === `${name}.qcow2` &&
-      backing.includes("base-image/")
-    )
-      users.push(id);
+    const backing = await readQcow2Backing(layerImagePath(storeRoot, id)).catch(() => undefined);
+    const target = backing === undefined ? undefined : parseBackingPath(backing);
+    if (target !== undefined && "base" in target && target.base === name) users.push(id);
   }
   return users;
 }

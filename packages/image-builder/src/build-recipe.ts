@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { ensureKeyPair } from "@strata/ssh-transport";
 import { storeLayout } from "@strata/store/layout";
 import { buildDebianImage } from "./build-debian.js";
@@ -79,7 +78,7 @@ export async function buildRecipe(options: BuildRecipeOptions) {
       return buildUbuntuImage({
         ...common,
         name,
-        downloadDir: join(options.storeRoot, "downloads"),
+        downloadDir: layout.downloadsDir,
         packages: options.packages ?? [],
         ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
       });

@@ -7,4 +7,10 @@ export {
   StoreError,
 } from "./errors.js";
 export type { StoreLayout } from "./layout.js";
-export { baseBackingPath, parseBackingPath, storeLayout } from "./layout.js";
+export {
+  baseBackingPath,
+  layerImagePath,
+  parseBackingPath,
+  SSH_KEY_NAME,
+  storeLayout,
+} from "./layout.js";

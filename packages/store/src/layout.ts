@@ -13,6 +13,10 @@ export interface StoreLayout {
   readonly keysDir: string;
   /** Blobs being pulled from a registry, kept across runs so a killed pull resumes. */
   readonly downloadDir: string;
+  /** The store's SSH private key (its public half beside it, `.pub`). */
+  readonly sshKeyPath: string;
+  /** Downloaded image files (cloud images), kept to be checked and reused. */
+  readonly downloadsDir: string;
   readonly databasePath: string;
 }
 
@@ -29,8 +33,18 @@ export function storeLayout(root: string): StoreLayout {
     locksDir: join(stateDir, "locks"),
     keysDir: join(root, "keys"),
     downloadDir: join(root, "download"),
+    sshKeyPath: join(root, "keys", SSH_KEY_NAME),
+    downloadsDir: join(root, "downloads"),
     databasePath: join(stateDir, "store.db"),
   };
+}
+
+/** File name of the store's SSH private key in `keys/`. */
+export const SSH_KEY_NAME = "id_ed25519";
+
+/** A finished layer's qcow2 image, `result/<id>/rootfs/image.qcow2`. */
+export function layerImagePath(root: string, id: string): string {
+  return join(root, "result", id, LAYER_IMAGE);
 }
 
 /** Files inside a layer directory (`result/<id>/` or `result-tmp/<id>/`). */

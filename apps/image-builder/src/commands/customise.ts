@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
 import { customiseImage } from "@strata/image-builder";
+import { storeLayout } from "@strata/store/layout";
 import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
 import { baseImageDir, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
@@ -35,7 +36,7 @@ saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.`,
         from: from!,
         name: name!,
         cdDir: resolve(io.cwd, values.cd),
-        privateKeyPath: resolve(storeRoot, "keys", "id_ed25519"),
+        privateKeyPath: storeLayout(storeRoot).sshKeyPath,
         network: values.network ? "host" : "restricted",
         onProgress: progress.onProgress,
         signal: io.signal,

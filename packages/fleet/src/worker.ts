@@ -303,10 +303,14 @@ export class FleetWorker implements AsyncDisposable {
           await next.job.moveToWait(next.token).catch(() => {});
           continue;
         }
-        const p = this.#process(next.job, next.token, next.queue).finally(() => {
-          jobs.delete(p);
-          this.#wake?.();
-        });
+        // A job whose bookkeeping fails (Redis lost it, say after a restart) is that job's
+        // problem: the worker warns and goes on.
+        const p = this.#process(next.job, next.token, next.queue)
+          .catch((err: Error) => this.#warn(`job ${next.job.id}: ${err.message}`))
+          .finally(() => {
+            jobs.delete(p);
+            this.#wake?.();
+          });
         jobs.add(p);
       }
       await Promise.all(jobs);

@@ -7,7 +7,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { buildDebianImage, DEFAULT_DEBIAN_RECIPE, debianRecipeKey } from "@strata/image-builder";
+import {
+  buildDebianImage,
+  DEFAULT_DEBIAN_RECIPE,
+  debianRecipeKey,
+  removeBuildDir,
+} from "@strata/image-builder";
 
 export const TEST_IMAGE_NAME = DEFAULT_DEBIAN_RECIPE.name;
 
@@ -65,8 +70,9 @@ async function lockDir(path, log) {
 }
 
 async function buildInto(dir, log) {
+  // A killed build may have left /proc and /sys mounted inside its tree.
   for (const f of readdirSync(dir))
-    if (f.startsWith(".building-")) rmSync(join(dir, f), { recursive: true, force: true });
+    if (f.startsWith(".building-")) await removeBuildDir(join(dir, f));
   const keyPath = join(dir, "id_ed25519");
   if (!existsSync(keyPath))
     execFileSync("ssh-keygen", [

@@ -11,6 +11,7 @@ import {
 } from "./debian-recipe.js";
 import { ImageInputError } from "./errors.js";
 import type { ImageProgressListener } from "./progress.js";
+import { removeBuildDir } from "./remove-build-dir.js";
 import { runTool } from "./run-tool.js";
 
 export interface BuildDebianImageOptions {
@@ -54,7 +55,7 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
   const progress = options.onProgress;
   await mkdir(options.outDir, { recursive: true });
   const work = join(options.outDir, `.building-${name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
+  await removeBuildDir(work);
   await mkdir(work, { recursive: true });
   try {
     const rootDir = join(work, "root");
@@ -164,6 +165,6 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
       recipeKey,
     };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeBuildDir(work);
   }
 }

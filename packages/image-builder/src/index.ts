@@ -86,6 +86,7 @@ export type {
   PushBaseImageOptions,
 } from "./registry-image.js";
 export { pullBaseImage, pushBaseImage } from "./registry-image.js";
+export { removeBuildDir } from "./remove-build-dir.js";
 export type { RunImageOptions, RunImageResult } from "./run-image.js";
 export { runImage } from "./run-image.js";
 export type { ExportTaskclusterOptions, ImportTaskclusterOptions } from "./taskcluster-archive.js";

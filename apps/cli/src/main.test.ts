@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +17,7 @@ function command(name: string, run: (io: CliIo) => Promise<number>): Command {
     name,
     summary: `the ${name} command`,
     synopsis: "ARG",
+    maxArguments: 1,
     options: { force: { type: "boolean", help: "do it anyway" } },
     run: (_args, io) => run(io),
   };
@@ -50,7 +51,10 @@ describe("main: the error boundary", () => {
   it("names an unknown command or option", async () => {
     const only = [command("build", async () => 0), command("fmt", async () => 0)];
     expect((await runMain(["biuld"], only)).stderr).toBe(
-      'strata: unknown command "biuld"; commands: build, fmt; see "strata --help"\n',
+      'strata: unknown command "biuld"; see "strata --help". Did you mean "build"?\n',
+    );
+    expect((await runMain(["zzzz"], only)).stderr).toBe(
+      'strata: unknown command "zzzz"; see "strata --help".\n',
     );
     expect((await runMain(["--verbose"])).stderr).toMatch(/^strata: unknown option "--verbose"/);
   });
@@ -162,5 +166,25 @@ describe("the built strata binary", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^bad\.spec:1:12: unknown operation "rnu"/);
     expect((await strata("fmt", "--nope", "x")).code).toBe(2);
+  });
+
+  it("prints its package's version for --version", async () => {
+    const { version } = JSON.parse(await readFile(join(root, "apps/cli/package.json"), "utf8"));
+    expect(await strata("--version")).toEqual({
+      code: 0,
+      stdout: `strata ${version}\n`,
+      stderr: "",
+    });
+  });
+
+  it("reads the spec from stdin with -f -", async () => {
+    const child = execFile("node", [join(root, "apps/cli/bin/strata.js"), "dockerfile", "-f", "-"]);
+    child.stdin!.end("((from x) (run (shell ls)))");
+    let stdout = "";
+    child.stdout!.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect({ code, stdout }).toEqual({ code: 0, stdout: "FROM x\nRUN ls\n" });
   });
 });

@@ -6,7 +6,7 @@ const id = "a".repeat(64);
 
 it("prints OBuilder's form: headings, output, saved/cached lines and Got", () => {
   const { io, stdout, stderr } = captureIo("/");
-  const render = createBuildRenderer(io, { verbose: false, json: false });
+  const render = createBuildRenderer(io, { verbose: false, mode: "plain" });
   render({ type: "step", stage: undefined, workdir: "/", op: "(from debian)" });
   render({ type: "saved", id });
   render({ type: "step", stage: "dev", workdir: "/src", op: '(run (shell "make"))' });
@@ -24,18 +24,40 @@ it("prints OBuilder's form: headings, output, saved/cached lines and Got", () =>
 
 it("prints one JSON object per event with --json", () => {
   const { io, stdout } = captureIo("/");
-  const render = createBuildRenderer(io, { verbose: true, json: true });
+  const render = createBuildRenderer(io, { verbose: true, mode: "json", now: () => 0 });
   render({ type: "output", chunk: Buffer.from("hi\n") });
   render({ type: "done", id });
+  const time = "1970-01-01T00:00:00.000Z";
   expect(
     stdout()
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l)),
   ).toEqual([
-    { type: "output", text: "hi\n" },
-    { type: "done", id },
+    { time, type: "output", text: "hi\n" },
+    { time, type: "done", id },
   ]);
+});
+
+it("prints only the final layer ID with -q, warnings still on stderr", () => {
+  const { io, stdout, stderr } = captureIo("/");
+  const render = createBuildRenderer(io, { verbose: false, mode: "quiet" });
+  render({ type: "step", stage: undefined, workdir: "/", op: "(from debian)" });
+  render({ type: "output", chunk: Buffer.from("noise\n") });
+  render({ type: "saved", id });
+  render({ type: "warning", message: "TCG" });
+  render({ type: "done", id });
+  expect(stdout()).toBe(`${id}\n`);
+  expect(stderr()).toBe("strata: [WARN] TCG\n");
+});
+
+it("colours headings and warnings only when io.color is on", () => {
+  const colored = captureIo("/", { color: true });
+  const render = createBuildRenderer(colored.io, { verbose: false, mode: "plain" });
+  render({ type: "step", stage: undefined, workdir: "/", op: "(from debian)" });
+  render({ type: "warning", message: "TCG" });
+  expect(colored.stdout()).toBe("\x1b[1m/: (from debian)\x1b[0m\n");
+  expect(colored.stderr()).toBe("strata: \x1b[33m[WARN]\x1b[0m TCG\n");
 });
 
 describe("output split inside a multi-byte character", () => {
@@ -45,7 +67,7 @@ describe("output split inside a multi-byte character", () => {
   /** Feeds `bytes` as two output chunks split at `at`, then one more event. */
   function renderSplit(json: boolean, at: number): string {
     const { io, stdout } = captureIo("/");
-    const render = createBuildRenderer(io, { verbose: false, json });
+    const render = createBuildRenderer(io, { verbose: false, mode: json ? "json" : "plain" });
     render({ type: "step", stage: undefined, workdir: "/", op: "(run)" });
     render({ type: "output", chunk: bytes.subarray(0, at) });
     render({ type: "output", chunk: bytes.subarray(at) });
@@ -75,7 +97,7 @@ describe("output split inside a multi-byte character", () => {
 
   it("one byte at a time, and a character cut off at the end of a step is U+FFFD, once", () => {
     const { io, stdout } = captureIo("/");
-    const render = createBuildRenderer(io, { verbose: false, json: false });
+    const render = createBuildRenderer(io, { verbose: false, mode: "plain" });
     for (const b of bytes) render({ type: "output", chunk: Buffer.from([b]) });
     render({ type: "output", chunk: Buffer.from([0xe2, 0x82]) });
     render({ type: "done", id });

@@ -76,12 +76,20 @@ describe("strata-image", () => {
   });
 
   it("lists, inspects and removes base images", async () => {
-    const list = await run("list", `--store=qemu:${store}`);
+    const list = await run("ls", `--store=qemu:${store}`);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^NAME\s+OS\s+BOOT/);
     expect(list.stdout).toMatch(/tiny\s+linux\s+disk\s+.*2026-11-22/);
-    const json = JSON.parse((await run("list", "--json", `--store=${store}`)).stdout);
-    expect(json).toEqual([expect.objectContaining({ name: "tiny", hasManifest: true })]);
+    // "list" is an alias; --json is one object per line, as every listing of both apps.
+    const lines = (await run("list", "--json", `--store=${store}`)).stdout.trimEnd().split("\n");
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ name: "tiny", hasManifest: true }),
+    ]);
+    expect(await run("ls", "-q", `--store=${store}`)).toMatchObject({ code: 0, stdout: "tiny\n" });
+    expect(await run("ls", "extra", `--store=${store}`)).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('"strata-image ls" takes no arguments, got "extra"'),
+    });
     const inspect = await run("inspect", "tiny", `--store=${store}`);
     expect(inspect.stdout).toContain("virtual size:  16.0 MiB");
     expect(inspect.stdout).toContain("tiny.json");

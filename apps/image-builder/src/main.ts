@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import {
   type CliIo,
   type Command,
@@ -13,9 +14,13 @@ import { SshError } from "@strata/ssh-transport";
 import { StoreError } from "@strata/store/layout";
 import { commands as allCommands } from "./commands/index.js";
 
+/** This package's version (src/ and dist/ both sit beside package.json). */
+export const VERSION: string = createRequire(import.meta.url)("../package.json").version;
+
 /** `strata-image`: its commands and the base classes of the errors it reports as known. */
 export const PROGRAM: Program = {
   name: "strata-image",
+  version: VERSION,
   commands: allCommands,
   knownErrors: [UsageError, ImageBuildError, StoreError, QemuError, SshError, ShellQuoteError],
 };

@@ -1,4 +1,4 @@
-import type { CliIo } from "@strata/cli-kit";
+import type { CliIo, ProgressMode } from "@strata/cli-kit";
 import type { ImageProgress } from "@strata/image-builder";
 import { formatBytes } from "./store-options.js";
 
@@ -29,9 +29,23 @@ export function formatPercentBar(percent: number): string {
 /**
  * On a terminal: one status line redrawn in place (stage, latest tool output or a byte bar).
  * Elsewhere (CI, pipes): stage lines as they come, a byte line every 10 %, tool output only with
- * `verbose`.
+ * `verbose`. `json`: each event as one JSON object per line on stdout, with its time; `quiet`:
+ * nothing.
  */
-export function createProgressRenderer(io: CliIo, verbose = false): ProgressRenderer {
+export function createProgressRenderer(
+  io: CliIo,
+  verbose = false,
+  mode: ProgressMode = io.isTTY ? "tty" : "plain",
+): ProgressRenderer {
+  if (mode === "quiet") return { onProgress: () => {}, done: () => {} };
+  if (mode === "json") {
+    return {
+      onProgress: (e) =>
+        io.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+      done: () => {},
+    };
+  }
+  const tty = mode === "tty";
   let stage = "";
   let status = false;
   let lastTenth = -1;
@@ -48,14 +62,14 @@ export function createProgressRenderer(io: CliIo, verbose = false): ProgressRend
     if (e.type === "stage") {
       stage = e.stage;
       lastTenth = -1;
-      if (io.isTTY) {
+      if (tty) {
         clear();
         io.stderr.write(`==> ${e.message}\n`);
       } else io.stderr.write(`[${e.stage}] ${e.message}\n`);
       return;
     }
     if (e.type === "bytes") {
-      if (io.isTTY) return draw(`    ${formatBar(e.done, e.total)}`);
+      if (tty) return draw(`    ${formatBar(e.done, e.total)}`);
       const tenth = e.total ? Math.floor((e.done / e.total) * 10) : -1;
       if (tenth > lastTenth) {
         lastTenth = tenth;
@@ -65,7 +79,7 @@ export function createProgressRenderer(io: CliIo, verbose = false): ProgressRend
     }
     if (e.type === "percent") {
       const bar = formatPercentBar(e.percent);
-      if (io.isTTY) return draw(`    ${bar}`);
+      if (tty) return draw(`    ${bar}`);
       const tenth = Math.floor(e.percent / 10);
       if (tenth > lastTenth) {
         lastTenth = tenth;
@@ -76,7 +90,7 @@ export function createProgressRenderer(io: CliIo, verbose = false): ProgressRend
     if (verbose) {
       clear();
       io.stderr.write(`    ${e.line}\n`);
-    } else if (io.isTTY && e.line.trim()) draw(`    ${stage}: ${e.line.trim()}`);
+    } else if (tty && e.line.trim()) draw(`    ${stage}: ${e.line.trim()}`);
   };
   return { onProgress, done: clear };
 }

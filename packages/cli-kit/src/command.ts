@@ -4,6 +4,9 @@ import type { OptionSpec, OptionValues } from "./parse-args.js";
 /** A command's flags; every one carries its help line, from which `--help` is generated. */
 export type OptionTable = Readonly<Record<string, OptionSpec & { readonly help: string }>>;
 
+/** What a positional argument is, for shell completion. */
+export type ArgumentKind = "layer" | "file" | "dir" | "image" | "none" | readonly string[];
+
 /** The parsed command line a command runs with. */
 export interface CommandArgs<O extends OptionTable> {
   readonly values: OptionValues<O>;
@@ -21,6 +24,16 @@ export interface Command<O extends OptionTable = OptionTable> {
   readonly synopsis: string | readonly string[];
   /** Paragraphs between the usage line and the options. */
   readonly description?: string;
+  /**
+   * The most positional arguments it takes (`Infinity` for a list, `0` for none): the runtime
+   * refuses more as a usage error before `run`, so extra arguments are never silently ignored.
+   */
+  readonly maxArguments: number;
+  /**
+   * What each positional is, for shell completion: `layer` (a layer ID), `file`, `dir`, or a
+   * list of words. Indexed by position; the last entry applies to the rest.
+   */
+  readonly complete?: readonly ArgumentKind[];
   readonly options: O;
   /** Runs with the flags parsed (and checked) by the runtime; resolves to the exit status. */
   run(args: CommandArgs<O>, io: CliIo): Promise<number>;
@@ -66,7 +79,10 @@ export function formatCommandHelp(program: string, command: Command): string {
 
 /** `PROGRAM --help`: the command list. */
 export function formatProgramHelp(program: string, commands: readonly Command[]): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n");
-  return `usage: ${program} COMMAND [OPTIONS]\n\ncommands:\n${list}\n\nRun "${program} COMMAND --help" for a command's options.\n`;
+  const names = commands.map((c) =>
+    c.aliases?.length ? `${c.name} (${c.aliases.join(", ")})` : c.name,
+  );
+  const width = Math.max(...names.map((name) => name.length));
+  const list = commands.map((c, i) => `  ${names[i]!.padEnd(width)}  ${c.summary}`).join("\n");
+  return `usage: ${program} COMMAND [OPTIONS]\n       ${program} --version\n\ncommands:\n${list}\n\nRun "${program} COMMAND --help" for a command's options.\n`;
 }

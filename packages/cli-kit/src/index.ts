@@ -1,4 +1,4 @@
-export type { Command, CommandArgs, OptionTable } from "./command.js";
+export type { ArgumentKind, Command, CommandArgs, OptionTable } from "./command.js";
 export {
   defineCommand,
   formatCommandHelp,
@@ -23,9 +23,17 @@ export type { CliIo } from "./io.js";
 export { captureIo, createProcessIo } from "./io.js";
 export type { KnownError, KnownErrorClass } from "./known-error.js";
 export { isAbortError, isKnownError } from "./known-error.js";
+export { editDistance, nearestName } from "./nearest-name.js";
+export type { ProgressMode } from "./output-options.js";
+export {
+  createStyle,
+  PROGRESS_OPTIONS,
+  resolveProgress,
+  shouldUseColor,
+} from "./output-options.js";
 export type { OptionSpec, OptionValues } from "./parse-args.js";
 export { parseCommandArgs } from "./parse-args.js";
 export type { Program } from "./run-main.js";
 export { runMain, startProgram } from "./run-main.js";
-export { formatBytes, resolveStoreRoot, STORE_OPTION } from "./store-option.js";
+export { formatBytes, resolveStoreRoot, STORE_ENV, STORE_OPTION } from "./store-option.js";
 export { UsageError } from "./usage-error.js";

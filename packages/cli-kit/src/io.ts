@@ -1,9 +1,13 @@
+import { shouldUseColor } from "./output-options.js";
+
 /** Where a command writes and what it runs in; tests pass captured streams. */
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
   /** Progress bars and redrawn lines only on a terminal; plain lines otherwise (CI, pipes). */
   readonly isTTY: boolean;
+  /** Colour on: a terminal, no `NO_COLOR`, no `TERM=dumb` (see {@link shouldUseColor}). */
+  readonly color: boolean;
   /** Directory that relative paths are resolved against. */
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
@@ -19,6 +23,7 @@ export function createProcessIo(signal: AbortSignal): CliIo {
     stdout: process.stdout,
     stderr: process.stderr,
     isTTY: Boolean(process.stderr.isTTY) && !process.env.CI,
+    color: shouldUseColor(Boolean(process.stdout.isTTY && process.stderr.isTTY), process.env),
     cwd: process.cwd(),
     env: process.env,
     signal,
@@ -32,6 +37,7 @@ export function captureIo(
   options: {
     signal?: AbortSignal;
     isTTY?: boolean;
+    color?: boolean;
     env?: NodeJS.ProcessEnv;
     stdin?: string | Uint8Array;
   } = {},
@@ -42,6 +48,7 @@ export function captureIo(
     stdout: { write: (text: string) => out.push(text) },
     stderr: { write: (text: string) => err.push(text) },
     isTTY: options.isTTY ?? false,
+    color: options.color ?? false,
     cwd,
     env: options.env ?? {},
     signal: options.signal ?? new AbortController().signal,

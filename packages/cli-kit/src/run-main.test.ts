@@ -15,6 +15,7 @@ const echo = defineCommand({
   aliases: ["say"],
   summary: "print the arguments",
   synopsis: ["[-n] WORD...", "--upper WORD..."],
+  maxArguments: Number.POSITIVE_INFINITY,
   description: "Prints each WORD.",
   options: {
     newline: { type: "boolean", short: "n", help: "no newline at the end" },
@@ -33,17 +34,62 @@ function thrower(error: unknown): Command {
     name: "fail",
     summary: "throws",
     synopsis: "",
+    maxArguments: 0,
     options: {},
     run: async () => Promise.reject(error),
   });
 }
 
 async function run(argv: string[], commands: Command[] = [echo]) {
-  const program: Program = { name: "prog", commands, knownErrors: [UsageError, StepError] };
+  const program: Program = {
+    name: "prog",
+    version: "1.2.3",
+    commands,
+    knownErrors: [UsageError, StepError],
+  };
   const captured = captureIo("/");
   const code = await runMain(program, argv, captured.io);
   return { code, stdout: captured.stdout(), stderr: captured.stderr() };
 }
+
+describe("runMain: conventions of both apps", () => {
+  it("prints the version for --version", async () => {
+    expect(await run(["--version"])).toEqual({ code: 0, stdout: "prog 1.2.3\n", stderr: "" });
+  });
+
+  it("suggests the nearest command (or alias) for an unknown one", async () => {
+    expect((await run(["ecoh"])).stderr).toBe(
+      'prog: unknown command "ecoh"; see "prog --help". Did you mean "echo"?\n',
+    );
+    expect((await run(["sya"])).stderr).toContain('Did you mean "say"?');
+    expect((await run(["fa"], [echo, thrower(new Error())])).stderr).toContain(
+      'Did you mean "fail"?',
+    );
+    expect(await run(["completely-else"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'prog: unknown command "completely-else"; see "prog --help".\n',
+    });
+  });
+
+  it("refuses extra arguments before the command runs", async () => {
+    expect(await run(["fail", "extra"], [thrower(new StepError())])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'prog: "prog fail" takes no arguments, got "extra"; see "prog fail --help"\n',
+    });
+    const one = defineCommand({ ...echo, maxArguments: 1 } as Command);
+    expect(await run(["echo", "a", "b"], [one])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'prog: unexpected argument "b"; see "prog echo --help"\n',
+    });
+  });
+
+  it("lists aliases beside the names in the program's help", async () => {
+    expect((await run(["--help"])).stdout).toContain("  echo (say)  print the arguments\n");
+  });
+});
 
 describe("runMain", () => {
   it("parses the flags of the command's option table and runs it, also by an alias", async () => {

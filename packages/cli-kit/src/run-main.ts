@@ -14,6 +14,7 @@ import {
   type KnownError,
   type KnownErrorClass,
 } from "./known-error.js";
+import { nearestName } from "./nearest-name.js";
 import { parseCommandArgs } from "./parse-args.js";
 import { UsageError } from "./usage-error.js";
 
@@ -21,6 +22,8 @@ import { UsageError } from "./usage-error.js";
 export interface Program {
   /** The binary's name, used in help and every message. */
   readonly name: string;
+  /** What `--version` prints after the name (the app's package version). */
+  readonly version: string;
   /** In `--help` order. */
   readonly commands: readonly Command[];
   /** Base classes of the errors the app's packages throw on purpose (with a mapped `code`). */
@@ -45,19 +48,42 @@ async function dispatch(program: Program, argv: readonly string[], io: CliIo): P
     io.stdout.write(formatProgramHelp(program.name, commands));
     return EXIT_OK;
   }
-  const command = commands.find((c) => c.name === name || c.aliases?.includes(name));
-  if (command === undefined) {
-    const kind = name.startsWith("-") ? "option" : "command";
-    const names = commands.map((c) => c.name).join(", ");
-    throw new UsageError(
-      `unknown ${kind} "${name}"; commands: ${names}; see "${program.name} --help"`,
-    );
+  if (name === "--version") {
+    if (rest.length > 0) throw new UsageError(`"--version" takes no arguments`);
+    io.stdout.write(`${program.name} ${program.version}\n`);
+    return EXIT_OK;
   }
+  const command = commands.find((c) => c.name === name || c.aliases?.includes(name));
+  if (command === undefined) throw unknownCommand(program, name);
   if (wantsHelp(rest)) {
     io.stdout.write(formatCommandHelp(program.name, command));
     return EXIT_OK;
   }
-  return command.run(parseCommandArgs(program.name, command.name, rest, command.options), io);
+  const args = parseCommandArgs(program.name, command.name, rest, command.options);
+  checkArgumentCount(program.name, command, args.positionals);
+  return command.run(args, io);
+}
+
+function unknownCommand(program: Program, name: string): UsageError {
+  const hint = `see "${program.name} --help"`;
+  if (name.startsWith("-")) return new UsageError(`unknown option "${name}"; ${hint}`);
+  const names = program.commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+  const nearest = nearestName(name, names);
+  const suggestion = nearest === undefined ? "" : ` Did you mean "${nearest}"?`;
+  return new UsageError(`unknown command "${name}"; ${hint}.${suggestion}`);
+}
+
+function checkArgumentCount(program: string, command: Command, positionals: readonly string[]) {
+  const max = command.maxArguments;
+  const hint = `see "${program} ${command.name} --help"`;
+  if (positionals.length > max) {
+    const extra = positionals[max]!;
+    throw new UsageError(
+      max === 0
+        ? `"${program} ${command.name}" takes no arguments, got "${extra}"; ${hint}`
+        : `unexpected argument "${extra}"; ${hint}`,
+    );
+  }
 }
 
 function reportError(program: Program, error: unknown, io: CliIo): number {

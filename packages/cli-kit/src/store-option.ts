@@ -7,16 +7,25 @@ export const STORE_OPTION = {
   store: {
     type: "string",
     value: "qemu:DIR",
-    help: "the store directory (OBuilder's form; a plain DIR works too)\ndefault: $XDG_DATA_HOME/strata, i.e. ~/.local/share/strata",
+    help: "the store directory (OBuilder's form; a plain DIR works too)\ndefault: $STRATA_STORE, else $XDG_DATA_HOME/strata,\ni.e. ~/.local/share/strata",
   },
 } as const;
 
-/** The store directory from `--store` (`qemu:DIR` or `DIR`), else the XDG default. */
+/** The environment variable that sets the default store, in the same forms as `--store`. */
+export const STORE_ENV = "STRATA_STORE";
+
+/**
+ * The store directory from `--store` (`qemu:DIR` or `DIR`), else `$STRATA_STORE` (same forms),
+ * else the XDG default.
+ */
 export function resolveStoreRoot(
   value: string | undefined,
   cwd: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
+  if (value === undefined && env[STORE_ENV]) {
+    return resolveStoreRoot(env[STORE_ENV], cwd, {});
+  }
   if (value === undefined) {
     const data = env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : undefined;
     return join(data ?? join(homedir(), ".local", "share"), "strata");

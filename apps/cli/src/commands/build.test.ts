@@ -45,6 +45,18 @@ describe("strata build: checks before any VM", () => {
     await expect(access(store)).rejects.toThrow(/ENOENT/);
   });
 
+  it("checks --progress, --json and -q before anything runs", async () => {
+    expect(await run(undefined, "build", "--progress=fancy", ".")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'strata: option "--progress": "fancy" is not one of auto, tty, plain, json\n',
+    });
+    expect((await run(undefined, "build", "-q", "--json", ".")).code).toBe(2);
+    expect((await run(undefined, "build", ".", "extra")).stderr).toBe(
+      'strata: unexpected argument "extra"; see "strata build --help"\n',
+    );
+  });
+
   it("refuses --watch with a spec from stdin", async () => {
     expect(await run(MULTI, "build", "--watch", "-f", "-", ".")).toEqual({
       code: 2,

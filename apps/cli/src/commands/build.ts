@@ -1,7 +1,14 @@
 import { resolve } from "node:path";
 import { DEFAULT_GUEST_BOOT_TIMEOUT_MS, loadSecrets, runBuild } from "@strata/builder";
 import type { CliIo } from "@strata/cli-kit";
-import { type CommandArgs, defineCommand, EXIT_INTERRUPTED, EXIT_OK } from "@strata/cli-kit";
+import {
+  type CommandArgs,
+  defineCommand,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  PROGRESS_OPTIONS,
+  resolveProgress,
+} from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
 import { createBuildRenderer } from "../render-build.js";
 import { loadSpecFile, STDIN_PATH } from "../spec-file.js";
@@ -72,7 +79,7 @@ const OPTIONS = {
     value: "N",
     help: "keep saved VM states only for the last N layers of a chain",
   },
-  json: { type: "boolean", help: "one JSON event per line on stdout" },
+  ...PROGRESS_OPTIONS,
   watch: {
     type: "boolean",
     help: "rebuild when the spec or a context file changes (Ctrl-C to stop)",
@@ -145,7 +152,7 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
   const contextDir = resolve(io.cwd, positionals[0]!);
   const render = createBuildRenderer(io, {
     verbose: values.verbose ?? false,
-    json: values.json ?? false,
+    mode: resolveProgress(values, io),
   });
   const build = async (signal: AbortSignal) => {
     const spec = await loadSpecFile(specPath, io, { build: true });
@@ -174,6 +181,8 @@ export const buildCommand = defineCommand({
   name: "build",
   summary: "build a spec in QEMU virtual machines, layer by layer, cached",
   synopsis: "[OPTIONS] -f SPEC CONTEXT",
+  maxArguments: 1,
+  complete: ["dir"],
   description: `Runs SPEC's steps in VMs booted from the store's base images. Each step that changes the
 machine is saved as a layer; unchanged steps are taken from the cache and their output replayed.`,
   options: OPTIONS,

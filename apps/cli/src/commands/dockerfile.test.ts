@@ -99,7 +99,7 @@ describe("strata dockerfile", () => {
     [[], 'strata: missing "-f SPEC"; see "strata dockerfile --help"\n'],
     [
       ["-f", "a.spec", "extra"],
-      'strata: unexpected argument "extra"; give the spec with -f SPEC\n',
+      'strata: "strata dockerfile" takes no arguments, got "extra"; see "strata dockerfile --help"\n',
     ],
     [
       ["-f", "missing.spec"],

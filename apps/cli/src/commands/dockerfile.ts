@@ -9,6 +9,7 @@ export const dockerfileCommand = defineCommand({
   name: "dockerfile",
   summary: "print the Dockerfile equivalent of a spec",
   synopsis: "[--buildkit] [--escape unix|windows] -f SPEC",
+  maxArguments: 0,
   description: `Prints the Dockerfile equivalent of SPEC on stdout, as "obuilder dockerfile" does. Every
 spec OBuilder's parser accepts converts; what a build would refuse is printed as a warning.`,
   options: {

@@ -10,6 +10,8 @@ export const fmtCommand = defineCommand({
   name: "fmt",
   summary: "print specs in canonical form, rewrite them (-w) or check them (--check)",
   synopsis: "[--check] [-w] SPEC...",
+  maxArguments: Number.POSITIVE_INFINITY,
+  complete: ["file"],
   description: `Prints each SPEC ("-" for stdin) in OBuilder's canonical layout on stdout. Every spec
 OBuilder's parser accepts is accepted; what OBuilder (and "strata build") refuse only when
 building, such as several sources copied to a destination without a trailing "/", is printed

@@ -8,6 +8,7 @@ export const healthcheckCommand = defineCommand({
   name: "healthcheck",
   summary: "run a trivial build in a VM on a base image, then remove it",
   synopsis: "[--store=qemu:DIR] [--base NAME] [-v]",
+  maxArguments: 0,
   description: `Boots a VM from base image NAME (default: debian-bookworm), runs a trivial command and reports
 how long it took. The layer it made is deleted afterwards.`,
   options: {
@@ -25,7 +26,7 @@ how long it took. The layer it made is deleted afterwards.`,
       .run("echo healthy")
       .build();
     const started = Date.now();
-    const render = createBuildRenderer(io, { verbose: false, json: false });
+    const render = createBuildRenderer(io, { verbose: false, mode: "plain" });
     const id = await runBuild({
       store,
       spec: check,

@@ -7,6 +7,8 @@ export const logCommand = defineCommand({
   name: "log",
   summary: "print the saved output of a layer's step",
   synopsis: "[--store=qemu:DIR] ID",
+  maxArguments: 1,
+  complete: ["layer"],
   description: `Prints the output layer ID's step produced when it was built (what a cache hit replays).`,
   options: STORE_OPTION,
   async run({ values, positionals }, io) {

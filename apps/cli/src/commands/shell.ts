@@ -6,6 +6,8 @@ export const shellCommand = defineCommand({
   name: "shell",
   summary: "an interactive shell in a VM booted from a layer (changes are discarded)",
   synopsis: "[--store=qemu:DIR] [--network] ID",
+  maxArguments: 1,
+  complete: ["layer"],
   description: `Boots a VM on a throw-away overlay of layer ID and opens an interactive shell in it. Nothing
 done there is kept. The session ends when the shell exits.`,
   options: {

@@ -6,6 +6,8 @@ export const storeCommand = defineCommand({
   name: "store",
   summary: "store maintenance: `strata store check [--repair]`",
   synopsis: "check [--store=qemu:DIR] [--repair]",
+  maxArguments: 1,
+  complete: [["check"]],
   description: `Checks that the database and the directories agree and that every layer's files, metadata, backing
 file and qcow2 image are sound. Exits 1 if problems remain.`,
   options: {

@@ -6,6 +6,7 @@ export const cleanCommand = defineCommand({
   name: "clean",
   summary: "remove every cached layer not in use, and leftovers of dead builds",
   synopsis: "[--store=qemu:DIR]",
+  maxArguments: 0,
   description: `Removes every cached layer that no running build uses, and what dead builds left in result-tmp/
 and cache-tmp/. Base images and caches (cache/) are kept.`,
   options: STORE_OPTION,

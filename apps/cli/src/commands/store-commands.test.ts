@@ -60,8 +60,18 @@ describe("store commands on a real store", () => {
   it("lists, inspects, measures and checks", async () => {
     const ls = await run("ls");
     expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(/^ID {64}LAST USED {18}SIZE {2}CHILDREN {2}STEP\n/);
     expect(ls.stdout).toContain(`${ids[0]}  `);
     expect(ls.stdout).toMatch(/second\n$/);
+    expect(await run("ls", "-q")).toMatchObject({ code: 0, stdout: `${ids[0]}\n${ids[1]}\n` });
+    const json = await run("list", "--json");
+    expect(
+      json.stdout
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line).id),
+    ).toEqual(ids);
+    expect((await run("ls", "extra")).code).toBe(2);
     const inspect = await run("inspect", ids[1]!);
     expect(JSON.parse(inspect.stdout).chain).toHaveLength(3);
     expect((await run("du")).stdout).toMatch(/^layers \(2\)/);
@@ -69,7 +79,7 @@ describe("store commands on a real store", () => {
   });
 
   it("deletes a subtree, prunes, cleans, and maps store errors to exit codes", async () => {
-    expect((await run("delete", ids[1]!)).stdout).toBe(`deleted ${ids[1]}\n`);
+    expect((await run("rm", ids[1]!)).stdout).toBe(`deleted ${ids[1]}\n`);
     expect(await run("delete", ids[1]!)).toMatchObject({
       code: 3,
       stderr: expect.stringContaining("No layer"),
@@ -78,6 +88,16 @@ describe("store commands on a real store", () => {
     expect((await run("prune")).code).toBe(2);
     expect((await run("prune", "--before", "2000-01-01")).stdout).toBe("");
     expect((await run("clean")).stderr).toMatch(/^1 layer\(s\)/);
-    expect((await run("ls")).stdout).toBe("");
+    expect(await run("ls")).toMatchObject({
+      code: 0,
+      stdout: "",
+      stderr: `no layers in ${root}; "strata build" makes them\n`,
+    });
+  });
+
+  it("takes the store from STRATA_STORE when --store is not given", async () => {
+    const captured = captureIo("/", { env: { STRATA_STORE: `qemu:${root}` } });
+    expect(await main(["ls", "-q"], captured.io)).toBe(0);
+    expect(captured.stdout()).toBe(`${ids[0]}\n${ids[1]}\n`);
   });
 });

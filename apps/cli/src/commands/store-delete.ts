@@ -1,18 +1,30 @@
 import { defineCommand, EXIT_OK } from "@strata/cli-kit";
-import { formatBytes, openStoreFor, requireOne, STORE_OPTION } from "./store-options.js";
+import { UsageError } from "../errors.js";
+import { formatBytes, openStoreFor, STORE_OPTION } from "./store-options.js";
 
 export const deleteCommand = defineCommand({
-  name: "delete",
-  summary: "delete a cached layer and every layer built on it",
-  synopsis: "[--store=qemu:DIR] ID",
-  description: `Removes layer ID and every layer built on it. Refuses while a running build uses one of them.`,
+  name: "rm",
+  aliases: ["delete"],
+  summary: "delete cached layers and every layer built on them",
+  synopsis: "[--store=qemu:DIR] ID...",
+  maxArguments: Number.POSITIVE_INFINITY,
+  complete: ["layer"],
+  description: `Removes each layer ID and every layer built on it ("delete" is OBuilder's name for it).
+Refuses while a running build uses one of them.`,
   options: STORE_OPTION,
   async run({ values, positionals }, io) {
-    const id = requireOne(positionals, "layer ID", "delete");
+    if (positionals.length === 0)
+      throw new UsageError('expected at least one layer ID; see "strata rm --help"');
     await using store = await openStoreFor(values.store, io);
-    const report = await store.delete(id);
-    for (const removed of report.removed) io.stdout.write(`deleted ${removed}\n`);
-    io.stderr.write(`${report.removed.length} layer(s), ${formatBytes(report.freedBytes)} freed\n`);
+    let count = 0;
+    let freed = 0;
+    for (const id of positionals) {
+      const report = await store.delete(id);
+      for (const removed of report.removed) io.stdout.write(`deleted ${removed}\n`);
+      count += report.removed.length;
+      freed += report.freedBytes;
+    }
+    io.stderr.write(`${count} layer(s), ${formatBytes(freed)} freed\n`);
     return EXIT_OK;
   },
 });

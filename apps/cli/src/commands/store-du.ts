@@ -6,6 +6,7 @@ export const duCommand = defineCommand({
   name: "du",
   summary: "show the disk space the store uses",
   synopsis: "[--store=qemu:DIR] [--json]",
+  maxArguments: 0,
   description: `Prints the bytes really allocated on disk by the layers, base images, caches and scratch space.`,
   options: {
     ...STORE_OPTION,

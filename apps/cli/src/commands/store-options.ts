@@ -7,7 +7,7 @@ import type { CliIo } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
 
 export function openStoreFor(value: string | undefined, io: CliIo): Promise<Store> {
-  return openStore({ root: resolveStoreRoot(value, io.cwd), signal: io.signal });
+  return openStore({ root: resolveStoreRoot(value, io.cwd, io.env), signal: io.signal });
 }
 
 const UNITS: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };

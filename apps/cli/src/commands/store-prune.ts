@@ -14,6 +14,7 @@ export const pruneCommand = defineCommand({
   name: "prune",
   summary: "remove least-recently-used cached layers",
   synopsis: "[--store=qemu:DIR] [--before DATE] [--keep-free PERCENT] [--max-size SIZE]",
+  maxArguments: 0,
   description: `Removes cached layers, least recently used first and always a leaf (a layer nothing else is built
 on) before its parent; layers used by a running build stay. With --before only, every layer last
 used before DATE goes; --keep-free and --max-size stop as soon as they hold.`,

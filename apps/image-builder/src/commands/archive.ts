@@ -24,6 +24,8 @@ export const exportCommand = defineCommand({
   name: "export",
   summary: "write a base image to one .tar.zst archive",
   synopsis: "NAME FILE.tar.zst [OPTIONS]",
+  maxArguments: 2,
+  complete: ["image", "file"],
   description: `The archive holds SHA256SUMS, a standalone NAME.qcow2, NAME.json and the files it names
 (kernel, initrd, SSH key). With --format taskcluster it is taskcluster-worker's image format
 instead: disk.img (raw, sparse), layer.qcow2 and machine.json, in a .tar.zst or .tar.lz4.`,
@@ -69,6 +71,8 @@ export const importCommand = defineCommand({
   name: "import",
   summary: "add a base image from an archive made by export (or by taskcluster-worker)",
   synopsis: "FILE [OPTIONS]",
+  maxArguments: 1,
+  complete: ["file"],
   description: `Checks every entry against SHA256SUMS and refuses links, paths leaving the archive, oversized
 entries and qcow2 files with a backing file, before anything reaches the store.
 taskcluster-worker images (disk.img, layer.qcow2, machine.json in a .tar.zst or .tar.lz4) are

@@ -1,4 +1,10 @@
-import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
+import {
+  defineCommand,
+  EXIT_OK,
+  PROGRESS_OPTIONS,
+  resolveProgress,
+  UsageError,
+} from "@strata/cli-kit";
 import { buildRecipe, RECIPES } from "@strata/image-builder";
 import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
@@ -8,6 +14,8 @@ export const build = defineCommand({
   name: "build",
   summary: "build a base image from a recipe into the store",
   synopsis: "RECIPE [OPTIONS]",
+  maxArguments: 1,
+  complete: ["none"],
   description: `Recipes (see images/RECIPE/README.md): ${RECIPES.join(", ")}.
 Writes <store>/base-image/NAME.{qcow2,json} (plus .vmlinuz/.initrd for kernel-boot images) and
 NAME.key, a copy of the store's SSH key, which the image authorises for its user.`,
@@ -35,6 +43,7 @@ NAME.key, a copy of the store's SSH key, which the image authorises for its user
       value: "URL",
       help: "ubuntu-noble: mirror holding SHA256SUMS and the cloud image",
     },
+    ...PROGRESS_OPTIONS,
     verbose: { type: "boolean", short: "v", help: "print every line of the tools' output" },
   },
   async run({ values, positionals }, io) {
@@ -42,7 +51,8 @@ NAME.key, a copy of the store's SSH key, which the image authorises for its user
     if (!(RECIPES as readonly string[]).includes(recipe!))
       throw new UsageError(`unknown recipe "${recipe}"; recipes: ${RECIPES.join(", ")}`);
     const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
-    const progress = createProgressRenderer(io, values.verbose);
+    const mode = resolveProgress(values, io);
+    const progress = createProgressRenderer(io, values.verbose, mode);
     const started = Date.now();
     try {
       const built = await buildRecipe({
@@ -57,8 +67,13 @@ NAME.key, a copy of the store's SSH key, which the image authorises for its user
         signal: io.signal,
       });
       progress.done();
+      const seconds = Math.round((Date.now() - started) / 1000);
       io.stdout.write(
-        `${built.name}: ${built.image} (${Math.round((Date.now() - started) / 1000)} s)\n`,
+        mode === "json"
+          ? `${JSON.stringify({ type: "done", name: built.name, image: built.image, seconds })}\n`
+          : mode === "quiet"
+            ? `${built.name}\n`
+            : `${built.name}: ${built.image} (${seconds} s)\n`,
       );
     } finally {
       progress.done();

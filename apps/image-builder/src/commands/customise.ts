@@ -1,5 +1,11 @@
 import { resolve } from "node:path";
-import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
+import {
+  defineCommand,
+  EXIT_OK,
+  PROGRESS_OPTIONS,
+  resolveProgress,
+  UsageError,
+} from "@strata/cli-kit";
 import { customiseImage } from "@strata/image-builder";
 import { storeLayout } from "@strata/store/layout";
 import { requirePositionals } from "../command.js";
@@ -11,6 +17,8 @@ export const customise = defineCommand({
   aliases: ["customize"],
   summary: "boot a base image with a setup CD and save the result as a new one",
   synopsis: "FROM NEW --cd DIR [OPTIONS]",
+  maxArguments: 2,
+  complete: ["image", "none"],
   description: `Boots base image FROM (on an overlay; FROM is not changed) with an ISO made from DIR attached
 (label "strata-setup"), runs DIR/setup.sh as root over SSH (setup.ps1 on Windows), powers off and
 saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.`,
@@ -18,6 +26,7 @@ saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.`,
     ...STORE_OPTION,
     cd: { type: "string", value: "DIR", help: "the directory to put on the CD (required)" },
     network: { type: "boolean", help: "give the guest the host's network (default: none)" },
+    ...PROGRESS_OPTIONS,
     verbose: {
       type: "boolean",
       short: "v",
@@ -29,7 +38,8 @@ saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.`,
     if (!values.cd)
       throw new UsageError('option "--cd" is required: the directory holding setup.sh');
     const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
-    const progress = createProgressRenderer(io, values.verbose);
+    const mode = resolveProgress(values, io);
+    const progress = createProgressRenderer(io, values.verbose, mode);
     try {
       const done = await customiseImage({
         baseImageDir: baseImageDir(storeRoot),
@@ -42,7 +52,13 @@ saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.`,
         signal: io.signal,
       });
       progress.done();
-      io.stdout.write(`${done.name}: ${done.image}\n`);
+      io.stdout.write(
+        mode === "json"
+          ? `${JSON.stringify({ type: "done", name: done.name, image: done.image })}\n`
+          : mode === "quiet"
+            ? `${done.name}\n`
+            : `${done.name}: ${done.image}\n`,
+      );
     } finally {
       progress.done();
     }

@@ -55,6 +55,8 @@ export const install = defineCommand({
   name: "install",
   summary: "make a base image by booting a blank disk from an installer ISO",
   synopsis: "NAME --boot ISO --size GIB [OPTIONS]",
+  maxArguments: 1,
+  complete: ["none"],
   description: `Creates a blank qcow2 disk of GIB gibibytes, boots it from ISO (first in the boot order) on the
 machine --machine describes, and waits until the guest powers off: the disk then becomes base
 image NAME, its manifest recording the machine so every later boot sees the same hardware.
@@ -130,6 +132,8 @@ export const run = defineCommand({
   name: "run",
   summary: "boot a base image for debugging, its serial console on the terminal",
   synopsis: "NAME [OPTIONS]",
+  maxArguments: 1,
+  complete: ["image"],
   description: `Boots base image NAME on a throwaway overlay and copies its serial console to standard output
 until the guest powers off (Ctrl-C stops it at once). Changes are discarded unless --save names a
 new image, which receives them when the guest powers off by itself.`,

@@ -1,22 +1,28 @@
-import { defineCommand, EXIT_OK } from "@strata/cli-kit";
+import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
 import { inspectBaseImage, listBaseImages, removeBaseImage } from "@strata/image-builder";
 import { requirePositionals } from "../command.js";
 import { baseImageDir, formatBytes, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
 
 export const list = defineCommand({
-  name: "list",
+  name: "ls",
+  aliases: ["list"],
   summary: "list the store's base images",
-  synopsis: "[OPTIONS]",
+  synopsis: "[--store=qemu:DIR] [--json | -q]",
+  maxArguments: 0,
   options: {
     ...STORE_OPTION,
-    json: { type: "boolean", help: "one JSON array" },
+    json: { type: "boolean", help: "one JSON object per line, for machines" },
+    quiet: { type: "boolean", short: "q", help: "print only the image names" },
   },
   async run({ values }, io) {
+    if (values.json && values.quiet)
+      throw new UsageError('options "--json" and "-q" cannot be used together');
     const images = await listBaseImages(
       baseImageDir(resolveStoreRoot(values.store, io.cwd, io.env)),
     );
-    if (values.json) {
-      io.stdout.write(`${JSON.stringify(images, null, 2)}\n`);
+    if (values.json || values.quiet) {
+      for (const image of images)
+        io.stdout.write(values.json ? `${JSON.stringify(image)}\n` : `${image.name}\n`);
       return EXIT_OK;
     }
     if (images.length === 0) {
@@ -39,6 +45,8 @@ export const inspect = defineCommand({
   name: "inspect",
   summary: "show a base image's files and manifest",
   synopsis: "NAME [OPTIONS]",
+  maxArguments: 1,
+  complete: ["image"],
   options: {
     ...STORE_OPTION,
     json: { type: "boolean", help: "one JSON object" },
@@ -67,8 +75,11 @@ export const inspect = defineCommand({
 
 export const rm = defineCommand({
   name: "rm",
+  aliases: ["delete"],
   summary: "remove a base image and its files",
   synopsis: "NAME [OPTIONS]",
+  maxArguments: 1,
+  complete: ["image"],
   description: `Refuses while cached layers are built on the image, unless --force.`,
   options: {
     ...STORE_OPTION,

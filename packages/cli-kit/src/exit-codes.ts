@@ -8,7 +8,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_ENVIRONMENT = 3;
 /** VM or SSH error. */
 export const EXIT_VM = 4;
-/** Interrupted by SIGINT (Ctrl-C). */
+/** Interrupted by SIGINT (Ctrl-C); SIGTERM gives 143 and SIGHUP 129 (see `runWithInterrupt`). */
 export const EXIT_INTERRUPTED = 130;
 
 /** An exit status the apps document. */
@@ -19,18 +19,3 @@ export type ExitStatus =
   | typeof EXIT_ENVIRONMENT
   | typeof EXIT_VM
   | typeof EXIT_INTERRUPTED;
-
-/**
- * Runs an app's entry with Ctrl-C wired to an AbortSignal, then exits with its code: the only
- * place a process exits. A second Ctrl-C while clean-up runs leaves at once.
- */
-export async function runWithInterrupt(
-  run: (signal: AbortSignal) => Promise<number>,
-): Promise<never> {
-  const controller = new AbortController();
-  process.once("SIGINT", () => {
-    controller.abort();
-    process.once("SIGINT", () => process.exit(EXIT_INTERRUPTED));
-  });
-  process.exit(await run(controller.signal));
-}

@@ -15,7 +15,6 @@ export {
   EXIT_OK,
   EXIT_USAGE,
   EXIT_VM,
-  runWithInterrupt,
 } from "./exit-codes.js";
 export type { CliErrorCode } from "./input-error.js";
 export { InputError } from "./input-error.js";
@@ -31,6 +30,14 @@ export {
   resolveProgress,
   shouldUseColor,
 } from "./output-options.js";
+export type { StopSignal } from "./interrupt.js";
+export {
+  EXIT_CODE_FOR_SIGNAL,
+  InterruptedError,
+  runWithInterrupt,
+  STOP_SIGNALS,
+  stopSignalOf,
+} from "./interrupt.js";
 export type { OptionSpec, OptionValues } from "./parse-args.js";
 export { parseCommandArgs } from "./parse-args.js";
 export type { Program } from "./run-main.js";

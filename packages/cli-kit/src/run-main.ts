@@ -1,12 +1,7 @@
 import { type Command, formatCommandHelp, formatProgramHelp } from "./command.js";
 import { exitCodeFor } from "./exit-code-table.js";
-import {
-  EXIT_FAILURE,
-  EXIT_INTERRUPTED,
-  EXIT_OK,
-  EXIT_USAGE,
-  runWithInterrupt,
-} from "./exit-codes.js";
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./exit-codes.js";
+import { runWithInterrupt, stopSignalOf } from "./interrupt.js";
 import { type CliIo, createProcessIo } from "./io.js";
 import {
   isAbortError,
@@ -86,9 +81,15 @@ function checkArgumentCount(program: string, command: Command, positionals: read
   }
 }
 
+/** What a stopped command prints: which signal stopped it, when one did. */
+function interrupted(program: Program, io: CliIo): string {
+  const stop = stopSignalOf(io.signal);
+  return `${program.name}: ${stop ? `interrupted by ${stop}` : "interrupted"}\n`;
+}
+
 function reportError(program: Program, error: unknown, io: CliIo): number {
   if (isAbortError(error)) {
-    io.stderr.write(`${program.name}: interrupted\n`);
+    io.stderr.write(interrupted(program, io));
     return EXIT_INTERRUPTED;
   }
   if (!isKnownError(error, program.knownErrors)) {
@@ -97,7 +98,7 @@ function reportError(program: Program, error: unknown, io: CliIo): number {
     return EXIT_FAILURE;
   }
   const exit = exitCodeFor(error.code);
-  if (exit === EXIT_INTERRUPTED) io.stderr.write(`${program.name}: interrupted\n`);
+  if (exit === EXIT_INTERRUPTED) io.stderr.write(interrupted(program, io));
   else io.stderr.write(program.describeError?.(error) ?? `${program.name}: ${error.message}\n`);
   return exit;
 }
@@ -113,15 +114,20 @@ export async function runMain(
 ): Promise<number> {
   try {
     const code = await dispatch(program, argv, io);
-    return io.signal.aborted ? EXIT_INTERRUPTED : code;
+    if (!io.signal.aborted) return code;
+    io.stderr.write(interrupted(program, io));
+    return EXIT_INTERRUPTED;
   } catch (error) {
     if (!io.signal.aborted) return reportError(program, error, io);
-    io.stderr.write(`${program.name}: interrupted\n`);
+    io.stderr.write(interrupted(program, io));
     return EXIT_INTERRUPTED;
   }
 }
 
-/** A binary's entry: Ctrl-C aborts the work (VMs are stopped), then the process exits. */
+/**
+ * A binary's entry: SIGINT, SIGTERM or SIGHUP abort the work (VMs are stopped, temp files
+ * removed), then the process exits with 130, 143 or 129.
+ */
 export function startProgram(program: Program): Promise<never> {
   return runWithInterrupt((signal) =>
     runMain(program, process.argv.slice(2), createProcessIo(signal)),

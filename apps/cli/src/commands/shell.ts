@@ -37,10 +37,21 @@ done there is kept. The session ends when the shell exits.`,
       const onResize = () =>
         session.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
       process.stdout.on("resize", onResize);
-      const exit = await session.exited.finally(() => process.stdout.off("resize", onResize));
+      // SIGINT/SIGTERM/SIGHUP (a closed terminal): end the session; the VM is disposed below.
+      const onStop = () => session.close();
+      io.signal.addEventListener("abort", onStop, { once: true });
+      const exit = await session.exited.finally(() => {
+        process.stdout.off("resize", onResize);
+        io.signal.removeEventListener("abort", onStop);
+      });
       return exit.exitCode ?? EXIT_OK;
     } finally {
-      if (tty) stdin.setRawMode(false);
+      // After SIGHUP the terminal may be gone: restoring its mode must not stop the clean-up.
+      if (tty) {
+        try {
+          stdin.setRawMode(false);
+        } catch {}
+      }
       stdin.pause();
     }
   },

@@ -104,26 +104,6 @@ describe("strata-image", () => {
     expect(await readdir(join(store, "base-image"))).toEqual([]);
   });
 
-  it("refuses to remove an image that cached layers are built on, unless --force", async () => {
-    const layer = join(store, "result", "a".repeat(64), "rootfs");
-    await mkdir(layer, { recursive: true });
-    execFileSync("qemu-img", [
-      "create",
-      "-q",
-      "-f",
-      "qcow2",
-      "-F",
-      "qcow2",
-      "-b",
-      "../../../base-image/tiny.qcow2",
-      join(layer, "image.qcow2"),
-    ]);
-    const r = await run("rm", "tiny", `--store=${store}`);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain("backs 1 cached layer");
-    expect((await run("rm", "tiny", "--force", `--store=${store}`)).code).toBe(0);
-  });
-
   it("exports and imports through the command line; a bad archive exits 2", async () => {
     const archive = join(dir, "tiny.tar.zst");
     expect((await run("export", "tiny", archive, `--store=${store}`)).code).toBe(0);

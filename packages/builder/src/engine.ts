@@ -9,7 +9,7 @@ import {
 } from "@strata/qemu-runner";
 import { printOperation, type Spec } from "@strata/spec-parser";
 import { ensureKeyPair } from "@strata/ssh-transport";
-import { baseImageIdentity, type Store } from "@strata/store";
+import { baseImageIdentity, LayerNotFoundError, type Lease, type Store } from "@strata/store";
 import { applyOp, type BuildContext, initialContext } from "./build-context.js";
 import { copyStep, type StageResult } from "./copy-step.js";
 import type { BuildEventListener } from "./events.js";
@@ -59,21 +59,59 @@ export interface RunBuildOptions extends MachineOptions {
   onEvent?: BuildEventListener;
 }
 
-/** Runs a spec against the store and returns the ID of its final layer. */
+/**
+ * Runs a spec against the store and returns the ID of its final layer. Every layer the build
+ * reaches (built or found cached, a finished stage's result included) is leased until the build
+ * ends, so a concurrent `strata store clean`, `prune` or `delete` cannot remove it from under us.
+ */
 export async function runBuild(o: RunBuildOptions): Promise<string> {
   const emit = o.onEvent ?? (() => {});
   const secrets = o.secrets ?? new Map();
   // Every problem that needs no VM is found before the first one starts.
   checkSecrets(o.spec, secrets);
-  const stages = new Map<string, StageResult>();
-  const registry = o.registry ? new RegistryLink(o.registry, o.store, emit, o.signal) : undefined;
-  for (const child of o.spec.builds) {
-    const id = await runStage(o, child.spec, child.name, stages, secrets, emit, registry);
-    stages.set(child.name, { id, image: o.store.layerImage(id) });
+  const leases: Lease[] = [];
+  try {
+    const stages = new Map<string, StageResult>();
+    const registry = o.registry
+      ? new RegistryLink(o.registry, o.store, emit, o.signal)
+      : undefined;
+    const run: StageRun = { secrets, emit, registry, leases };
+    for (const child of o.spec.builds) {
+      const id = await runStage(o, child.spec, child.name, stages, run);
+      stages.set(child.name, { id, image: o.store.layerImage(id) });
+    }
+    const id = await runStage(o, o.spec, undefined, stages, run);
+    emit({ type: "done", id });
+    return id;
+  } finally {
+    for (const lease of leases) lease.release();
   }
-  const id = await runStage(o, o.spec, undefined, stages, secrets, emit, registry);
-  emit({ type: "done", id });
-  return id;
+}
+
+/**
+ * Runs `step` (which builds or finds a layer) and leases the layer it returns. A concurrent
+ * removal can still win between the two; the step then runs again, so the layer we go on with
+ * is always one we hold.
+ */
+async function pinned(store: Store, leases: Lease[], step: () => Promise<string>): Promise<string> {
+  for (;;) {
+    const id = await step();
+    try {
+      leases.push(store.pin(id));
+      return id;
+    } catch (error) {
+      if (!(error instanceof LayerNotFoundError)) throw error;
+    }
+  }
+}
+
+/** What every stage of one build shares. */
+interface StageRun {
+  secrets: SecretValues;
+  emit: BuildEventListener;
+  registry: RegistryLink | undefined;
+  /** Leases on every layer the build reached; released when it ends. */
+  leases: Lease[];
 }
 
 /** The base image's manifest; without one, OBuilder's defaults for `--qemu-guest-os`. */
@@ -91,10 +129,9 @@ async function runStage(
   spec: Spec,
   stage: string | undefined,
   stages: ReadonlyMap<string, StageResult>,
-  secrets: SecretValues,
-  emit: BuildEventListener,
-  registry: RegistryLink | undefined,
+  run: StageRun,
 ): Promise<string> {
+  const { secrets, emit, registry, leases } = run;
   const base = o.store.findBaseImage(spec.from);
   const manifest = await loadManifest(o, base.image, spec.from, base.manifestPath !== undefined);
   const privateKeyPath =
@@ -123,21 +160,30 @@ async function runStage(
   let ctx: BuildContext = initialContext(manifest.os, manifest.shell);
   const fromText = `(from ${spec.from})`;
   emit({ type: "step", stage, workdir: ctx.workdir, op: fromText });
-  let id = baseLayerId(spec.from, baseImageIdentity(base.image));
-  const first = await o.store.build(
-    id,
-    { base: spec.from, description: fromText, signal: o.signal },
-    async () => {},
-  );
-  emit(first.cached ? { type: "cached", id } : { type: "saved", id });
+  const baseId = baseLayerId(spec.from, baseImageIdentity(base.image));
+  let id = baseId;
+  await pinned(o.store, leases, async () => {
+    const first = await o.store.build(
+      baseId,
+      { base: spec.from, description: fromText, signal: o.signal },
+      async () => {},
+    );
+    emit(first.cached ? { type: "cached", id: baseId } : { type: "saved", id: baseId });
+    return baseId;
+  });
   for (const op of spec.ops) {
     const text = printOperation(op);
     if (op.op === "run" || op.op === "copy")
       emit({ type: "step", stage, workdir: ctx.workdir, op: text });
     if (op.op === "comment") emit({ type: "info", message: `# ${op.text}` });
-    if (op.op === "run") id = await runStep(env, id, ctx, op, text);
-    else if (op.op === "copy") id = await copyStep(env, id, ctx, op, text, o.contextDir, stages);
-    else ctx = applyOp(ctx, op);
+    const parent = id;
+    if (op.op === "run") {
+      id = await pinned(o.store, leases, () => runStep(env, parent, ctx, op, text));
+    } else if (op.op === "copy") {
+      id = await pinned(o.store, leases, () =>
+        copyStep(env, parent, ctx, op, text, o.contextDir, stages),
+      );
+    } else ctx = applyOp(ctx, op);
   }
   return id;
 }

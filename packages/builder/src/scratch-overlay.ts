@@ -1,6 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { createOwnedTempDir } from "@strata/qemu-runner";
 // execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 
 /** A throw-away qcow2 overlay of a finished image; disposing removes it. */
@@ -12,13 +12,14 @@ export interface ScratchOverlay extends AsyncDisposable {
 /**
  * Creates a qcow2 overlay of `backing` (a qcow2) in a new temp directory. A VM that gets the
  * overlay writable may change it freely (a `strata shell` session; a guest mount replaying
- * ext4's journal) while the layer underneath stays as it was.
+ * ext4's journal) while the layer underneath stays as it was. The directory records its owner,
+ * so a later command removes it if this process is killed first (`reapStaleVms`).
  */
 export async function createScratchOverlay(
   backing: string,
   signal?: AbortSignal,
 ): Promise<ScratchOverlay> {
-  const dir = await mkdtemp(join(tmpdir(), "strata-scratch-"));
+  const dir = await createOwnedTempDir("strata-scratch-");
   const path = join(dir, "overlay.qcow2");
   const remove = () => rm(dir, { recursive: true, force: true });
   try {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
@@ -10,6 +10,7 @@ import { assertImageExists, readManifestJson, renameManifestFiles } from "./imag
 import type { ImageProgressListener } from "./progress.js";
 import { readQcow2Backing } from "./qcow2-header.js";
 import { runTool } from "./run-tool.js";
+import { createWorkDir } from "./work-dir.js";
 
 /** The archive's first entry: `sha256sum` lines for every other entry. */
 export const ARCHIVE_SUMS = "SHA256SUMS";
@@ -40,8 +41,7 @@ export async function exportImage(
   const { baseImageDir: dir, name, signal } = options;
   const image = await assertImageExists(dir, name);
   const work = join(dirname(options.outPath), `.export-${name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
+  await createWorkDir(work);
   try {
     const files: string[] = [];
     let qcow2 = image;

@@ -18,6 +18,7 @@ import {
   renameManifestFiles,
 } from "./image-files.js";
 import { checkStandaloneQcow2, readQcow2Backing } from "./qcow2-header.js";
+import { createWorkDir } from "./work-dir.js";
 
 /** Largest entry accepted. @default 1 TiB */
 export const DEFAULT_MAX_ENTRY_BYTES = 2 ** 40;
@@ -91,7 +92,7 @@ export async function importImage(
   const max = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
   await mkdir(dir, { recursive: true });
   const work = join(dir, `.import-${process.pid}-${Date.now()}`);
-  await mkdir(work);
+  await createWorkDir(work);
   try {
     const sums = new Map<string, string>();
     const got: string[] = [];

@@ -1,10 +1,14 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { layerImagePath, parseBackingPath, storeLayout } from "@strata/store/layout";
+import { openStore } from "@strata/store";
+import { parseBackingPath, storeLayout } from "@strata/store/layout";
 import { execa } from "execa";
 import { ImageBuildError } from "./errors.js";
 import { assertImageExists, imageFileNames, readManifestJson, removeFiles } from "./image-files.js";
 import { readQcow2Backing } from "./qcow2-header.js";
+
+/** `result-tmp/<id>/` + this: a running step's overlay. */
+const LAYER_IMAGE = join("rootfs", "image.qcow2");
 
 export interface BaseImageSummary {
   name: string;
@@ -66,35 +70,91 @@ export async function inspectBaseImage(dir: string, name: string): Promise<BaseI
   };
 }
 
-/** Layers of the store whose backing file is this base image (read from their qcow2 headers). */
-export async function layersUsingBaseImage(storeRoot: string, name: string): Promise<string[]> {
-  const ids = await readdir(storeLayout(storeRoot).resultDir).catch(() => [] as string[]);
-  const users: string[] = [];
-  for (const id of ids) {
-    const backing = await readQcow2Backing(layerImagePath(storeRoot, id)).catch(() => undefined);
-    const target = backing === undefined ? undefined : parseBackingPath(backing);
-    if (target !== undefined && "base" in target && target.base === name) users.push(id);
-  }
-  return users;
+/** Who uses a base image: what removing it would break. */
+export interface BaseImageUsers {
+  /** Cached layers built on it (directly or through their parents); unusable without it. */
+  layers: string[];
+  /** Running builds that use it: holders of leases on its layers, and steps being built on it. */
+  running: string[];
 }
 
+/**
+ * What uses base image `name` in the store at `storeRoot`: every cached layer whose chain ends
+ * in it, the live leases on those layers (a running build, `strata shell`), and the steps in
+ * `result-tmp/` whose overlay is backed by it (a build's first step, still running).
+ */
+export async function findBaseImageUsers(storeRoot: string, name: string): Promise<BaseImageUsers> {
+  await using store = await openStore({ root: storeRoot });
+  const layers = store
+    .list()
+    .filter((l) => l.base === name)
+    .map((l) => l.id);
+  const own = new Set(layers);
+  const running = [...store.leases()]
+    .filter(([id]) => own.has(id))
+    .map(([id, holder]) => `${holder} (layer ${id.slice(0, 12)})`);
+  const tmp = storeLayout(storeRoot).resultTmpDir;
+  for (const id of await readdir(tmp).catch(() => [] as string[])) {
+    const backing = await readQcow2Backing(join(tmp, id, LAYER_IMAGE)).catch(() => undefined);
+    const target = backing === undefined ? undefined : parseBackingPath(backing);
+    if (target !== undefined && "base" in target && target.base === name)
+      running.push(`a step being built (result-tmp/${id.slice(0, 12)})`);
+  }
+  return { layers, running: [...new Set(running)] };
+}
+
+/** `strata-image rm` without `--force` of an image that layers or running builds use. */
 export class BaseImageInUseError extends ImageBuildError {
   constructor(
     readonly imageName: string,
-    readonly layers: readonly string[],
+    readonly users: BaseImageUsers,
   ) {
+    const parts = [
+      ...(users.running.length > 0
+        ? [
+            `${users.running.length} running build(s) use it: ${users.running.slice(0, 3).join("; ")}`,
+          ]
+        : []),
+      ...(users.layers.length > 0
+        ? [
+            `${users.layers.length} cached layer(s) are built on it (${users.layers
+              .slice(0, 3)
+              .map((id) => id.slice(0, 12))
+              .join(", ")}${users.layers.length > 3 ? ", ..." : ""})`,
+          ]
+        : []),
+    ];
     super(
       "IMAGE_IN_USE",
-      `base image "${imageName}" backs ${layers.length} cached layer(s) (${layers.slice(0, 3).join(", ")}${layers.length > 3 ? ", ..." : ""}); delete them first ("strata store delete") or pass --force`,
+      `base image "${imageName}" is in use: ${parts.join("; ")}. Wait for the builds, delete the layers ("strata store delete ID") or pass --force, which makes those layers unusable and fails those builds`,
     );
   }
 }
 
 export interface RemoveBaseImageOptions {
-  /** The store root, to refuse removing an image that layers are built on. */
+  /** The store root, to refuse removing an image that layers or running builds use. */
   storeRoot: string;
-  /** Remove even if layers use it (they become unusable). @default false */
+  /** Remove even if layers or running builds use it (the layers become unusable, the builds fail). @default false */
   force?: boolean;
+}
+
+/** What {@link removeBaseImage} removed, and what that broke (with `force`). */
+export interface RemovedBaseImage {
+  files: string[];
+  /** The users it had: empty unless `force` was given. */
+  broken: BaseImageUsers;
+}
+
+/** What removing a used image with `force` broke, one sentence each (the app prints them). */
+export function describeBrokenUsers(name: string, broken: BaseImageUsers): string[] {
+  return [
+    ...(broken.layers.length > 0
+      ? [
+          `${broken.layers.length} cached layer(s) built on "${name}" can no longer be used; remove them with "strata store delete ID" or "strata store prune"`,
+        ]
+      : []),
+    ...broken.running.map((user) => `${user} used "${name}" and will fail`),
+  ];
 }
 
 /** Removes a base image's files (qcow2 first, so a half-removed image is no image at all). */
@@ -102,11 +162,12 @@ export async function removeBaseImage(
   dir: string,
   name: string,
   options: RemoveBaseImageOptions,
-): Promise<string[]> {
+): Promise<RemovedBaseImage> {
   await assertImageExists(dir, name);
-  const layers = await layersUsingBaseImage(options.storeRoot, name);
-  if (layers.length > 0 && !options.force) throw new BaseImageInUseError(name, layers);
+  const users = await findBaseImageUsers(options.storeRoot, name);
+  const used = users.layers.length > 0 || users.running.length > 0;
+  if (used && !options.force) throw new BaseImageInUseError(name, users);
   const files = await imageFileNames(dir, name);
   await removeFiles(dir, [`${name}.qcow2`, ...files.filter((f) => f !== `${name}.qcow2`)]);
-  return files;
+  return { files, broken: users };
 }

@@ -13,6 +13,7 @@ import { ImageInputError } from "./errors.js";
 import type { ImageProgressListener } from "./progress.js";
 import { removeBuildDir } from "./remove-build-dir.js";
 import { runTool } from "./run-tool.js";
+import { createWorkDir } from "./work-dir.js";
 
 export interface BuildDebianImageOptions {
   /** Directory the image and its files are written to (a store's `base-image/`). */
@@ -55,8 +56,7 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
   const progress = options.onProgress;
   await mkdir(options.outDir, { recursive: true });
   const work = join(options.outDir, `.building-${name}-${process.pid}`);
-  await removeBuildDir(work);
-  await mkdir(work, { recursive: true });
+  await createWorkDir(work);
   try {
     const rootDir = join(work, "root");
     const script = join(work, "setup.sh");

@@ -1,4 +1,4 @@
-import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { assertSshAccess, loadImageManifest, type NetworkMode, startVm } from "@strata/qemu-runner";
 import { waitForSsh } from "@strata/ssh-transport";
@@ -13,6 +13,7 @@ import {
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
+import { createWorkDir } from "./work-dir.js";
 
 /** Volume label of the setup CD; the guest mounts /dev/disk/by-label/strata-setup. */
 export const SETUP_CD_LABEL = "strata-setup";
@@ -85,8 +86,7 @@ export async function customiseImage(options: CustomiseImageOptions): Promise<Cu
   const progress = options.onProgress;
   const signal = options.signal;
   const work = join(dir, `.customise-${options.name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
+  await createWorkDir(work);
   try {
     const overlay = join(work, "overlay.qcow2");
     await runTool(

@@ -2,11 +2,18 @@ export type { ExportImageOptions } from "./archive-export.js";
 export { ARCHIVE_SUMS, exportImage } from "./archive-export.js";
 export type { ImportImageOptions } from "./archive-import.js";
 export { checkEntryName, DEFAULT_MAX_ENTRY_BYTES, importImage } from "./archive-import.js";
-export type { BaseImageDetails, BaseImageSummary, RemoveBaseImageOptions } from "./base-images.js";
+export type {
+  BaseImageDetails,
+  BaseImageSummary,
+  BaseImageUsers,
+  RemoveBaseImageOptions,
+  RemovedBaseImage,
+} from "./base-images.js";
 export {
   BaseImageInUseError,
+  describeBrokenUsers,
+  findBaseImageUsers,
   inspectBaseImage,
-  layersUsingBaseImage,
   listBaseImages,
   removeBaseImage,
 } from "./base-images.js";
@@ -109,3 +116,10 @@ export {
 } from "./windows.js";
 export type { WindowsUnattendOptions } from "./windows-unattend.js";
 export { windowsSetupScript, windowsUnattendXml } from "./windows-unattend.js";
+export type { ReapReport } from "./work-dir.js";
+export {
+  createWorkDir,
+  reapStaleLeftovers,
+  reapStaleWorkDirs,
+  WORK_OWNER_FILE,
+} from "./work-dir.js";

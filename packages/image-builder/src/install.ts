@@ -16,6 +16,7 @@ import { assertImageAbsent, moveImageInto } from "./image-files.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
+import { createWorkDir } from "./work-dir.js";
 
 /** Volume label of the optional second CD (an answer file, drivers...). */
 export const INSTALL_CD_LABEL = "strata-install";
@@ -143,8 +144,7 @@ export async function installImage(o: InstallImageOptions): Promise<InstalledIma
   const signal = o.signal;
   await mkdir(dir, { recursive: true });
   const work = join(dir, `.install-${o.name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
+  await createWorkDir(work);
   try {
     const qcow2 = `${o.name}.qcow2`;
     const disk = join(work, qcow2);

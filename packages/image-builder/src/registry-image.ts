@@ -35,6 +35,7 @@ import {
   moveImageInto,
   readManifestJson,
 } from "./image-files.js";
+import { createWorkDir } from "./work-dir.js";
 
 const {
   ANNOTATION_CREATED,
@@ -267,7 +268,7 @@ export async function pullBaseImage(o: PullBaseImageOptions): Promise<PulledBase
     : undefined;
   if (manifests[0] && !imageJson) refuse("its image manifest is not a JSON object");
   const work = join(o.baseImageDir, `.pull-${process.pid}-${Date.now()}`);
-  await mkdir(work, { recursive: true });
+  await createWorkDir(work);
   try {
     const files: string[] = [`${o.name}.qcow2`];
     const qcow2 = join(work, `${o.name}.qcow2`);

@@ -12,6 +12,7 @@ import { INSTALL_CD_LABEL, vncPortOf } from "./install.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
+import { createWorkDir } from "./work-dir.js";
 
 /** How often the console file is read for new output. */
 const CONSOLE_POLL_MS = 200;
@@ -53,8 +54,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
   if (o.save) await assertImageAbsent(dir, o.save);
   const manifest = await loadImageManifest(image);
   const work = join(dir, `.run-${o.name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
+  await createWorkDir(work);
   try {
     const overlay = join(work, "overlay.qcow2");
     await runTool(

@@ -12,6 +12,7 @@ import { assertImageAbsent, assertImageExists, moveImageInto } from "./image-fil
 import { type InstalledSsh, installedManifestJson, MAX_MACHINE_FILE_BYTES } from "./install.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
+import { createWorkDir } from "./work-dir.js";
 
 /**
  * taskcluster-worker's QEMU image format: a compressed tar (zstd, or lz4) of exactly
@@ -181,8 +182,7 @@ export async function importTaskclusterImage(
   if (listed.length > 0) throw refuse(listed);
   await mkdir(dir, { recursive: true });
   const work = join(dir, `.import-${o.name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work);
+  await createWorkDir(work);
   try {
     o.onProgress?.({ type: "stage", stage: "extract", message: `extracting ${o.archive}` });
     await runTool(
@@ -269,8 +269,7 @@ export async function exportTaskclusterImage(o: ExportTaskclusterOptions): Promi
   const out = resolve(o.outPath);
   const compression: ArchiveCompression = out.endsWith(".lz4") ? "lz4" : "zstd";
   const work = join(dir, `.export-${o.name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work);
+  await createWorkDir(work);
   try {
     const run = { signal: o.signal, onProgress: o.onProgress };
     await runTool(

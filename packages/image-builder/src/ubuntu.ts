@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultManifest } from "@strata/qemu-runner";
 import { cloudConfig, cloudMetaData } from "./cloud-init.js";
@@ -8,6 +8,7 @@ import { runFirstBoot } from "./first-boot.js";
 import { assertImageAbsent, checkImageName, moveImageInto } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
+import { createWorkDir } from "./work-dir.js";
 
 export const UBUNTU_NOBLE_URL = "https://cloud-images.ubuntu.com/noble/current/";
 export const UBUNTU_NOBLE_FILE = "noble-server-cloudimg-amd64.img";
@@ -63,8 +64,7 @@ export async function buildUbuntuImage(options: BuildUbuntuImageOptions) {
     ...(signal ? { signal } : {}),
   });
   const work = join(options.outDir, `.building-${name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
+  await createWorkDir(work);
   try {
     const qcow2 = join(work, `${name}.qcow2`);
     progress?.({

@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultManifest, startVm } from "@strata/qemu-runner";
 import { FirstBootError, ImageInputError } from "./errors.js";
@@ -7,6 +7,7 @@ import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
 import { windowsSetupScript, windowsUnattendXml } from "./windows-unattend.js";
+import { createWorkDir } from "./work-dir.js";
 
 /** An unattended Windows install under TCG takes hours. @default 14_400_000 (4 h) */
 export const DEFAULT_WINDOWS_INSTALL_TIMEOUT_MS = 14_400_000;
@@ -83,8 +84,7 @@ export async function buildWindowsImage(options: BuildWindowsImageOptions) {
   const progress = options.onProgress;
   const signal = options.signal;
   const work = join(options.outDir, `.building-${name}-${process.pid}`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
+  await createWorkDir(work);
   try {
     const qcow2 = join(work, `${name}.qcow2`);
     await runTool("qemu-img", ["create", "-q", "-f", "qcow2", qcow2, `${sizeGiB}G`], {

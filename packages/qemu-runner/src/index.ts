@@ -76,6 +76,7 @@ export {
   type ParseManifestOptions,
   parseImageManifest,
 } from "./manifest.js";
+export { withParentDeath } from "./parent-death.js";
 export { findFreePort, isHostForwardFailure } from "./ports.js";
 export {
   DEFAULT_QMP_TIMEOUT_MS,
@@ -86,7 +87,13 @@ export {
   type QmpWaitOptions,
 } from "./qmp.js";
 export { liveProcessIds } from "./registry.js";
-export { RUN_DIR_PREFIX, reapStaleVms } from "./stale.js";
+export {
+  createOwnedTempDir,
+  OWNED_TEMP_PREFIX,
+  OWNER_PID_FILE,
+  RUN_DIR_PREFIX,
+  reapStaleVms,
+} from "./stale.js";
 export {
   DEFAULT_PORT_ATTEMPTS,
   DEFAULT_START_TIMEOUT_MS,

@@ -3,8 +3,9 @@ import createDebug from "debug";
 const debug = createDebug("strata:qemu");
 
 /**
- * Node cannot set PR_SET_PDEATHSIG on children, so every live QEMU process is recorded here and
- * SIGKILLed when this process exits or is told to stop: no VM outlives its owner.
+ * Every live QEMU process is recorded here and SIGKILLed when this process exits or is told to
+ * stop: no VM outlives its owner. A SIGKILLed owner runs none of this; for that case QEMU is
+ * spawned behind `setpriv --pdeathsig KILL` (parent-death.ts).
  */
 const live = new Map<number, string>();
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;

@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { listenQmp } from "./qmp.js";
-import { reapStaleVms } from "./stale.js";
+import { createOwnedTempDir, OWNER_PID_FILE, reapStaleVms } from "./stale.js";
 
 describe("reapStaleVms", () => {
   let base = "";
@@ -54,5 +54,29 @@ describe("reapStaleVms", () => {
     await qmp.closed;
     expect(await reapStaleVms(base)).toEqual([]);
     expect(await readFile(join(ownedDir, "owner.pid"), "utf8")).toBe(`${process.pid}\n`);
+  });
+
+  it("removes owned temp directories of dead owners, keeps live ones and unowned ones", async () => {
+    base = await mkdtemp(join(tmpdir(), "strata-stale-"));
+    const live = await createOwnedTempDir("strata-shell-", base);
+    expect(await readFile(join(live, OWNER_PID_FILE), "utf8")).toBe(`${process.pid}\n`);
+    const dead = await createOwnedTempDir("strata-shell-", base);
+    const deadPid = Number(
+      execFileSync("sh", ["-c", "sh -c 'echo $$'"], { encoding: "utf8" }).trim(),
+    );
+    await writeFile(join(dead, OWNER_PID_FILE), `${deadPid}\n`);
+    await writeFile(join(dead, "overlay.qcow2"), "a shell's overlay");
+    const unowned = join(base, "strata-other");
+    await mkdir(unowned);
+    expect(await reapStaleVms(base)).toEqual([]);
+    const exists = (p: string) =>
+      access(p).then(
+        () => true,
+        () => false,
+      );
+    expect(await exists(dead)).toBe(false);
+    expect(await exists(live)).toBe(true);
+    expect(await exists(unowned)).toBe(true);
+    await expect(createOwnedTempDir("other-", base)).rejects.toThrow(/must start with "strata-"/);
   });
 });

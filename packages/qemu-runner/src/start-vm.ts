@@ -14,10 +14,11 @@ import {
 import { readFileTail } from "./console-log.js";
 import { boundTail, QemuCancelledError, QemuPortInUseError, QemuStartError } from "./errors.js";
 import { type ImageManifest, loadImageManifest } from "./manifest.js";
+import { withParentDeath } from "./parent-death.js";
 import { findFreePort, isHostForwardFailure } from "./ports.js";
 import { listenQmp } from "./qmp.js";
 import { trackProcess } from "./registry.js";
-import { RUN_DIR_PREFIX } from "./stale.js";
+import { OWNER_PID_FILE, RUN_DIR_PREFIX } from "./stale.js";
 import { validateStartVmOptions } from "./validate.js";
 import { Vm } from "./vm.js";
 
@@ -100,7 +101,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
   const runDir = options.runDir ?? (await mkdtemp(join(tmpdir(), RUN_DIR_PREFIX)));
   await mkdir(runDir, { recursive: true });
   // With QEMU's -pidfile, lets reapStaleVms find VMs whose owner was SIGKILLed.
-  await writeFile(join(runDir, "owner.pid"), `${process.pid}\n`);
+  await writeFile(join(runDir, OWNER_PID_FILE), `${process.pid}\n`);
   const attempts = options.sshPort ? 1 : (options.portAttempts ?? DEFAULT_PORT_ATTEMPTS);
   try {
     for (let attempt = 1; ; attempt++) {
@@ -172,7 +173,9 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
   const listener = await listenQmp(qmpSocketPath);
   debug("spawn", argv.join(" "));
   const { execa } = await import("execa");
-  const subprocess = execa(argv[0]!, argv.slice(1), {
+  // Behind setpriv --pdeathsig: QEMU dies with us even when we are SIGKILLed.
+  const [command, args] = withParentDeath(argv);
+  const subprocess = execa(command, args, {
     stdin: "ignore",
     stdout: "ignore",
     stderr: "pipe",

@@ -37,7 +37,9 @@ export async function lockCache(
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CACHE_LOCK_TIMEOUT_MS);
   for (;;) {
     options.signal?.throwIfAborted();
-    const attempt = ctx.mutex(`locking cache ${name}`, () => tryAcquireLockFile(path));
+    const attempt = ctx.mutex(`locking cache ${name}`, () =>
+      tryAcquireLockFile(path, ctx.lockRules),
+    );
     if ("acquired" in attempt) {
       const owner: LockOwner = attempt.acquired;
       const release = () => releaseLockFile(path, owner);
@@ -69,8 +71,8 @@ export function createCacheCheckout(ctx: StoreContext, name: string): CacheCheck
   const dir = join(ctx.layout.cacheTmpDir, `${escapeCacheName(name)}-${randomUUID()}`);
   const lockPath = `${dir}.lock`;
   const owner = ctx.mutex(`checking out cache ${name}`, () => {
-    const attempt = tryAcquireLockFile(lockPath);
-    if (!("acquired" in attempt)) throw new Error(`fresh lock ${lockPath} already held`);
+    const attempt = tryAcquireLockFile(lockPath, ctx.lockRules);
+    if (!("acquired" in attempt)) throw new StoreLockedError(`The fresh lock ${lockPath}`);
     mkdirSync(dir);
     return attempt.acquired;
   });
@@ -93,6 +95,6 @@ export function isCacheCheckedOut(ctx: StoreContext, name: string): boolean {
     (entry) =>
       entry.startsWith(prefix) &&
       CHECKOUT_LOCK.test(entry.slice(prefix.length)) &&
-      isLockHeld(join(ctx.layout.cacheTmpDir, entry)),
+      isLockHeld(join(ctx.layout.cacheTmpDir, entry), ctx.lockRules),
   );
 }

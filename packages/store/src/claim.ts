@@ -26,7 +26,7 @@ export function claimBuild(ctx: StoreContext, id: string): Claim {
   return ctx.mutex(`claiming ${id}`, (): Claim => {
     if (selectLayer(ctx.db, id) || adoptLayerDir(ctx, id)) return { kind: "done" };
     const tmp = join(ctx.layout.resultTmpDir, id);
-    const lock = tryAcquireLockFile(buildLockPath(ctx, id));
+    const lock = tryAcquireLockFile(buildLockPath(ctx, id), ctx.lockRules);
     if ("heldBy" in lock) {
       let logFd: number | undefined;
       try {

@@ -149,6 +149,22 @@ export class StepCancelledError extends StoreError {
   }
 }
 
+/** Another process has built a step for longer than the store's `stepWaitTimeoutMs`. */
+export class StepWaitTimeoutError extends StoreError {
+  readonly id: string;
+  readonly owner: string;
+  readonly lockPath: string;
+  constructor(id: string, owner: string, lockPath: string, waitedMs: number) {
+    super(
+      "STEP_WAIT_TIMEOUT",
+      `Gave up after ${Math.round(waitedMs / 60_000)} min waiting for step ${id}, which ${owner} is still building (it keeps ${lockPath} fresh). Stop that process if it is stuck, then retry; or wait for it to finish.`,
+    );
+    this.id = id;
+    this.owner = owner;
+    this.lockPath = lockPath;
+  }
+}
+
 /** `qemu-img` failed; the message carries its command line and the tail of its stderr. */
 export class QemuImgError extends StoreError {
   readonly command: string;

@@ -11,6 +11,7 @@ export type { CacheCheckout, CacheLock, LockCacheOptions } from "./cache-lock.js
 export { DEFAULT_CACHE_LOCK_TIMEOUT_MS } from "./cache-lock.js";
 export { escapeCacheName, unescapeCacheName } from "./cache-name.js";
 export type { CheckOptions, CheckProblem, CheckReport } from "./check.js";
+export { DEFAULT_STEP_WAIT_TIMEOUT_MS } from "./context.js";
 export type { LayerInfo } from "./database.js";
 export { allocatedBytes, filesystemSpace } from "./disk-usage.js";
 export type { StoreErrorCode } from "./errors.js";
@@ -27,6 +28,7 @@ export {
   QemuImgError,
   StepCancelledError,
   StepFailedError,
+  StepWaitTimeoutError,
   StoreError,
   StoreLockedError,
   StoreOptionsError,
@@ -36,7 +38,15 @@ export { isLayerId, validateLayerId } from "./layer-id.js";
 export type { StoreLayout } from "./layout.js";
 export { storeLayout } from "./layout.js";
 export type { Lease } from "./leases.js";
+export type { LockRules } from "./lock-file.js";
+export {
+  DEFAULT_LOCK_HEARTBEAT_MS,
+  DEFAULT_LOCK_RULES,
+  DEFAULT_LOCK_STALE_MS,
+} from "./lock-file.js";
 export type { CleanReport, PruneOptions, RemovalReport } from "./maintenance.js";
+export type { ProcessIdentity } from "./process-identity.js";
+export { currentProcess, isProcessAlive } from "./process-identity.js";
 export type { PruneCandidate, PrunePlanOptions } from "./prune-plan.js";
 export { planPrune, subtreePostOrder } from "./prune-plan.js";
 export type { ImageInfo } from "./qemu-img.js";

@@ -36,10 +36,10 @@ export function collectLeftovers(ctx: StoreContext, dir: string): string[] {
   for (const entry of entries) {
     const path = join(dir, entry);
     if (entry.endsWith(".lock")) {
-      if (!isLockHeld(path)) unlinkSync(path);
+      if (!isLockHeld(path, ctx.lockRules)) unlinkSync(path);
       continue;
     }
-    if (!entry.startsWith(TRASH_PREFIX) && isLockHeld(`${path}.lock`)) continue;
+    if (!entry.startsWith(TRASH_PREFIX) && isLockHeld(`${path}.lock`, ctx.lockRules)) continue;
     const to = dir === ctx.layout.resultTmpDir ? trashPath(ctx) : `${path}.removing`;
     if (entry.startsWith(TRASH_PREFIX) || entry.endsWith(".removing")) trash.push(path);
     else {

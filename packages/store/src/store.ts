@@ -27,7 +27,8 @@ import { LayerNotFoundError, StepCancelledError, StoreOptionsError } from "./err
 import { type DiskUsage, inspectLayer, type LayerInspection, measureStore } from "./inspect.js";
 import { validateLayerId } from "./layer-id.js";
 import { LAYER_IMAGE, LAYER_LOG, storeLayout } from "./layout.js";
-import { type Lease, takeLease } from "./leases.js";
+import { type Lease, liveLeases, takeLease } from "./leases.js";
+import type { LockRules } from "./lock-file.js";
 import {
   type CleanReport,
   cleanStore,
@@ -49,6 +50,13 @@ export interface OpenStoreOptions {
    * @default DEFAULT_MAX_CHAIN_DEPTH
    */
   maxChainDepth?: number;
+  /** When a lock's owner counts as gone. @default DEFAULT_LOCK_RULES */
+  lockRules?: LockRules;
+  /**
+   * Longest wait for a step that another live process builds.
+   * @default DEFAULT_STEP_WAIT_TIMEOUT_MS
+   */
+  stepWaitTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -175,6 +183,11 @@ export class Store implements AsyncDisposable {
     });
   }
 
+  /** Layers held by live processes' leases (running builds, shells), each with its holder. */
+  leases(): Map<string, string> {
+    return this.#ctx.mutex("listing leases", () => liveLeases(this.#ctx.db));
+  }
+
   delete(id: string): Promise<RemovalReport> {
     return deleteLayer(this.#ctx, validateLayerId(id));
   }
@@ -246,13 +259,30 @@ export class Store implements AsyncDisposable {
 
 /** Opens (creating if needed) the store at `root` and runs start-up recovery. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const { root, maxChainDepth = DEFAULT_MAX_CHAIN_DEPTH, signal } = options;
+  const { root, maxChainDepth = DEFAULT_MAX_CHAIN_DEPTH, signal, lockRules } = options;
+  const { stepWaitTimeoutMs } = options;
   if (typeof root !== "string" || root.length === 0) {
     throw new StoreOptionsError("openStore: `root` must be a non-empty path.");
   }
   if (!Number.isInteger(maxChainDepth) || maxChainDepth < 1) {
     throw new StoreOptionsError(
       `openStore: \`maxChainDepth\` must be a whole number >= 1, got ${maxChainDepth}.`,
+    );
+  }
+  for (const [name, value] of [
+    ["lockRules.staleMs", lockRules?.staleMs],
+    ["lockRules.heartbeatMs", lockRules?.heartbeatMs],
+    ["stepWaitTimeoutMs", stepWaitTimeoutMs],
+  ] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new StoreOptionsError(
+        `openStore: \`${name}\` must be a positive number, got ${value}.`,
+      );
+    }
+  }
+  if (lockRules && lockRules.heartbeatMs >= lockRules.staleMs) {
+    throw new StoreOptionsError(
+      "openStore: `lockRules.heartbeatMs` must be shorter than `lockRules.staleMs`, or live locks look stale.",
     );
   }
   signal?.throwIfAborted();
@@ -272,7 +302,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   mkdirSync(layout.keysDir, { recursive: true, mode: 0o700 });
   chmodSync(layout.keysDir, 0o700);
   const db = openDatabase(layout.databasePath);
-  const ctx = createContext(layout, db, maxChainDepth);
+  const ctx = createContext(layout, db, maxChainDepth, {
+    ...(lockRules ? { lockRules } : {}),
+    ...(stepWaitTimeoutMs ? { stepWaitTimeoutMs } : {}),
+  });
   try {
     return new Store(ctx, await recoverStore(ctx));
   } catch (error) {

@@ -1,4 +1,5 @@
 import { formatBytes, resolveStoreRoot, STORE_OPTION } from "@strata/cli-kit";
+import { reapStaleLeftovers } from "@strata/image-builder";
 import { openStore, type Store } from "@strata/store";
 
 export { formatBytes, resolveStoreRoot, STORE_OPTION };
@@ -6,8 +7,19 @@ export { formatBytes, resolveStoreRoot, STORE_OPTION };
 import type { CliIo } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
 
-export function openStoreFor(value: string | undefined, io: CliIo): Promise<Store> {
-  return openStore({ root: resolveStoreRoot(value, io.cwd, io.env), signal: io.signal });
+/**
+ * Opens the store of `--store`, after cleaning up what killed strata processes left: their VMs,
+ * temp directories and image work directories (openStore recovers `result-tmp/` itself).
+ */
+export async function openStoreFor(value: string | undefined, io: CliIo): Promise<Store> {
+  const root = resolveStoreRoot(value, io.cwd, io.env);
+  const reaped = await reapStaleLeftovers(root);
+  if (reaped.vms.length > 0) {
+    io.stderr.write(
+      `strata: stopped ${reaped.vms.length} VM(s) left running by a killed strata process\n`,
+    );
+  }
+  return openStore({ root, signal: io.signal });
 }
 
 const UNITS: Record<string, number> = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };

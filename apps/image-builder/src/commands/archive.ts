@@ -9,7 +9,7 @@ import {
 } from "@strata/image-builder";
 import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
-import { baseImageDir, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
+import { baseImageDir, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 import { SSH_OPTIONS, sshFlags } from "./install.js";
 
 const FORMATS = ["strata", "taskcluster"] as const;
@@ -36,7 +36,7 @@ instead: disk.img (raw, sparse), layer.qcow2 and machine.json, in a .tar.zst or 
   async run({ values, positionals }, io) {
     const [name, file] = requirePositionals(positionals, ["NAME", "FILE"], "export");
     const format = archiveFormat(values.format);
-    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
+    const storeRoot = await prepareStoreRoot(values.store, io);
     const progress = createProgressRenderer(io);
     try {
       if (format === "taskcluster") {
@@ -92,7 +92,7 @@ machine definition. The --ssh-* and --os flags apply to them.`,
   async run({ values, positionals }, io) {
     const [file] = requirePositionals(positionals, ["FILE"], "import");
     const archive = resolve(io.cwd, file!);
-    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
+    const storeRoot = await prepareStoreRoot(values.store, io);
     const format =
       archiveFormat(values.format) ??
       ((await isTaskclusterArchive(archive).catch(() => false)) ? "taskcluster" : "strata");

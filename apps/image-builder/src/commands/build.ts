@@ -8,7 +8,7 @@ import {
 import { buildRecipe, RECIPES } from "@strata/image-builder";
 import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
-import { resolveStoreRoot, STORE_OPTION } from "../store-options.js";
+import { prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 
 export const build = defineCommand({
   name: "build",
@@ -50,8 +50,8 @@ NAME.key, a copy of the store's SSH key, which the image authorises for its user
     const [recipe] = requirePositionals(positionals, ["RECIPE"], "build");
     if (!(RECIPES as readonly string[]).includes(recipe!))
       throw new UsageError(`unknown recipe "${recipe}"; recipes: ${RECIPES.join(", ")}`);
-    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
     const mode = resolveProgress(values, io);
+    const storeRoot = await prepareStoreRoot(values.store, io);
     const progress = createProgressRenderer(io, values.verbose, mode);
     const started = Date.now();
     try {

@@ -10,7 +10,7 @@ import { customiseImage } from "@strata/image-builder";
 import { storeLayout } from "@strata/store/layout";
 import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
-import { baseImageDir, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
+import { baseImageDir, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 
 export const customise = defineCommand({
   name: "customise",
@@ -37,8 +37,8 @@ saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.`,
     const [from, name] = requirePositionals(positionals, ["FROM", "NEW"], "customise");
     if (!values.cd)
       throw new UsageError('option "--cd" is required: the directory holding setup.sh');
-    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
     const mode = resolveProgress(values, io);
+    const storeRoot = await prepareStoreRoot(values.store, io);
     const progress = createProgressRenderer(io, values.verbose, mode);
     try {
       const done = await customiseImage({

@@ -10,7 +10,7 @@ import {
 import { GUEST_OSES, type GuestOs } from "@strata/qemu-runner";
 import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
-import { baseImageDir, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
+import { baseImageDir, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 
 /** How an installed or imported image is logged in to (`install`, `import` of taskcluster's). */
 export const SSH_OPTIONS = {
@@ -95,7 +95,7 @@ failure, the serial console's last lines are shown and nothing is kept.`,
     if (timeout !== undefined && !(timeout > 0))
       throw new UsageError(`--timeout ${values.timeout}: give a positive number of seconds`);
     const { ssh, os } = sshFlags(values, io.cwd);
-    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
+    const storeRoot = await prepareStoreRoot(values.store, io);
     const progress = createProgressRenderer(io, values.verbose || values.vnc);
     try {
       const done = await installImage({
@@ -150,7 +150,7 @@ new image, which receives them when the guest powers off by itself.`,
   },
   async run({ values, positionals }, io) {
     const [name] = requirePositionals(positionals, ["NAME"], "run");
-    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
+    const storeRoot = await prepareStoreRoot(values.store, io);
     // The console is bytes: a character split across two reads must come out whole.
     const decoder = new TextDecoder();
     const result = await runImage({

@@ -1,7 +1,7 @@
 import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
 import { inspectBaseImage, listBaseImages, removeBaseImage } from "@strata/image-builder";
 import { requirePositionals } from "../command.js";
-import { baseImageDir, formatBytes, resolveStoreRoot, STORE_OPTION } from "../store-options.js";
+import { baseImageDir, formatBytes, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 
 export const list = defineCommand({
   name: "ls",
@@ -18,7 +18,7 @@ export const list = defineCommand({
     if (values.json && values.quiet)
       throw new UsageError('options "--json" and "-q" cannot be used together');
     const images = await listBaseImages(
-      baseImageDir(resolveStoreRoot(values.store, io.cwd, io.env)),
+      baseImageDir(await prepareStoreRoot(values.store, io)),
     );
     if (values.json || values.quiet) {
       for (const image of images)
@@ -53,10 +53,7 @@ export const inspect = defineCommand({
   },
   async run({ values, positionals }, io) {
     const [name] = requirePositionals(positionals, ["NAME"], "inspect");
-    const d = await inspectBaseImage(
-      baseImageDir(resolveStoreRoot(values.store, io.cwd, io.env)),
-      name!,
-    );
+    const d = await inspectBaseImage(baseImageDir(await prepareStoreRoot(values.store, io)), name!);
     if (values.json) {
       io.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
       return EXIT_OK;
@@ -87,12 +84,15 @@ export const rm = defineCommand({
   },
   async run({ values, positionals }, io) {
     const [name] = requirePositionals(positionals, ["NAME"], "rm");
-    const storeRoot = resolveStoreRoot(values.store, io.cwd, io.env);
-    const files = await removeBaseImage(baseImageDir(storeRoot), name!, {
+    const storeRoot = await prepareStoreRoot(values.store, io);
+    const { files, broken } = await removeBaseImage(baseImageDir(storeRoot), name!, {
       storeRoot,
       force: values.force ?? false,
     });
     io.stdout.write(`removed ${files.join(", ")}\n`);
+    // --force: say what it broke, so nobody wonders why those builds fail from now on.
+    for (const line of describeBrokenUsers(name!, broken))
+      io.stderr.write(`strata-image: ${line}\n`);
     return EXIT_OK;
   },
 });

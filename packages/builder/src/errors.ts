@@ -7,6 +7,7 @@ export type BuildErrorCode =
   | "GUEST_QUIESCE_FAILED"
   | "SECRET_MISSING"
   | "GUEST_USER_UNKNOWN"
+  | "GUEST_SHUTDOWN_FAILED"
   | "LAYER_NOT_FOUND"
   | "SPEC_INVALID"
   | "UNSUPPORTED";
@@ -81,6 +82,19 @@ export class GuestQuiesceError extends BuildError {
       "GUEST_QUIESCE_FAILED",
       `could not flush the guest's root file system before saving the layer (sync + fsfreeze, exit ${exitCode}): ${stderr.trim() || "no message"}; the image needs util-linux's fsfreeze and a root file system that supports freezing (ext4, xfs, btrfs)`,
       options,
+    );
+  }
+}
+
+/**
+ * The guest did not power off after ACPI power-down: its disk may be inconsistent, so the layer is
+ * not kept. Usually a step left a process that blocks shutdown, or the machine is overloaded.
+ */
+export class GuestShutdownError extends BuildError {
+  constructor(readonly timeoutMs: number) {
+    super(
+      "GUEST_SHUTDOWN_FAILED",
+      `The guest did not power off within ${Math.round(timeoutMs / 1000)} s after ACPI power-down, so its disk may be inconsistent and the layer was not kept. Check that the step leaves no process that blocks shutdown, then retry.`,
     );
   }
 }

@@ -15,7 +15,7 @@ import {
   type VmEvent,
 } from "@strata/qemu-runner";
 import { type SshSession, waitForSsh } from "@strata/ssh-transport";
-import { GuestQuiesceError } from "./errors.js";
+import { GuestQuiesceError, GuestShutdownError } from "./errors.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 
 /** How every VM of a build is started; fixed for the whole build. */
@@ -115,10 +115,7 @@ export class Guest implements AsyncDisposable {
       await this.quiesce().catch(() => {});
       await this.ssh.close().catch(() => {});
       const result = await this.vm.shutdown({ timeoutMs: this.shutdownTimeoutMs });
-      if (!result.graceful)
-        throw new Error(
-          `the guest did not power off within ${Math.round(this.shutdownTimeoutMs / 1000)} s after ACPI power-down`,
-        );
+      if (!result.graceful) throw new GuestShutdownError(this.shutdownTimeoutMs);
     } finally {
       await this.#cleanup();
     }

@@ -16,6 +16,7 @@ export {
   BuildStepFailedError,
   CopySourceError,
   GuestQuiesceError,
+  GuestShutdownError,
   SecretMissingError,
   StepTimeoutError,
 } from "./errors.js";

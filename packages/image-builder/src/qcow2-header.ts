@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
 import { execa } from "execa";
+import { ImageInputError } from "./errors.js";
 
 /**
  * The backing file a qcow2 names in its header, read directly (no qemu-img process per file).
@@ -11,7 +12,8 @@ export async function readQcow2Backing(path: string): Promise<string | undefined
   try {
     const header = Buffer.alloc(20);
     await file.read(header, 0, 20, 0);
-    if (header.readUInt32BE(0) !== 0x514649fb) throw new Error(`${path} is not a qcow2 image`);
+    if (header.readUInt32BE(0) !== 0x514649fb)
+      throw new ImageInputError(`${path} is not a qcow2 image (no "QFI\\xfb" magic)`);
     const offset = Number(header.readBigUInt64BE(8));
     const length = header.readUInt32BE(16);
     if (offset === 0 || length === 0) return undefined;

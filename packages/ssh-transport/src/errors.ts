@@ -14,7 +14,8 @@ export type SshErrorCode =
   | "SSH_CANCELLED"
   | "SSH_TRANSFER_FAILED"
   | "SSH_TAR_REFUSED"
-  | "SSH_TAR_TOO_LARGE";
+  | "SSH_TAR_TOO_LARGE"
+  | "SSH_KEY_INVALID";
 
 /** Base class of every error thrown by @strata/ssh-transport; branch on `code`. */
 export class SshError extends Error {
@@ -153,5 +154,16 @@ export class TarRefusedError extends SshError {
     );
     this.entry = entry;
     this.reason = reason;
+  }
+}
+
+/** A file given as an SSH private key is not one (or is encrypted, which strata cannot use). */
+export class SshKeyError extends SshError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      "SSH_KEY_INVALID",
+      `Not a usable SSH private key: ${detail}. Give an unencrypted OpenSSH or PEM private key, or remove the file so that strata generates a new pair.`,
+      options,
+    );
   }
 }

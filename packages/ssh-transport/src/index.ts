@@ -14,6 +14,7 @@ export {
   SshConnectionLostError,
   SshError,
   type SshErrorCode,
+  SshKeyError,
   SshOptionsError,
   SshTimeoutError,
   SshTransferError,

@@ -1,5 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { SshKeyError } from "./errors.js";
 import { ssh2 } from "./ssh2-lazy.js";
 
 export interface KeyPair {
@@ -20,8 +21,7 @@ export interface EnsureKeyPairOptions {
 export function publicKeyLine(privateKey: string | Buffer, comment = ""): string {
   const parsed = ssh2().utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || key instanceof Error)
-    throw new Error(`Not a private key: ${key?.message ?? "empty"}`);
+  if (!key || key instanceof Error) throw new SshKeyError(key?.message ?? "empty");
   return `${key.type} ${key.getPublicSSH().toString("base64")}${comment ? ` ${comment}` : ""}`;
 }
 

@@ -12,6 +12,7 @@ export type StoreErrorCode =
   | "LAYER_IN_USE"
   | "STEP_FAILED"
   | "STEP_CANCELLED"
+  | "STEP_WAIT_TIMEOUT"
   | "QEMU_IMG_FAILED";
 
 /** Base class of every error the store throws; callers branch on `code`, never on the message. */

@@ -5,6 +5,9 @@ import { EXIT_INTERRUPTED } from "./exit-codes.js";
 import { runWithInterrupt, stopSignalOf } from "./interrupt.js";
 
 const scratch = process.env.STRATA_TEST_SCRATCH;
+// Waiting on a promise alone does not keep Node running (a real command has its VM, its SSH
+// connection): without this the child could end by itself, exit 0, before the test signals it.
+setInterval(() => {}, 1000);
 void runWithInterrupt(async (signal) => {
   process.stdout.write("ready\n");
   await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve()));

@@ -51,8 +51,10 @@ describe("stop signals and SIGKILL in real VMs", () => {
     return r.stdout.split("\n").filter(Boolean).map(Number);
   };
 
-  /** Starts `strata ARGS` with our TMPDIR; resolves once stdout shows `ready`. */
+  /** Starts `strata ARGS` with our TMPDIR; resolves once stdout has a line `ready`. */
   function strata(args: string[], ready: string) {
+    // A whole line: the step's header (`---> (run (shell "echo sleeping...`) must not count.
+    const line = new RegExp(`^${ready}\\r?$`, "m");
     const child = spawn("node", [CLI, ...args, `--store=qemu:${store.root}`], {
       cwd: context,
       env: { ...process.env, TMPDIR: scratch },
@@ -66,7 +68,7 @@ describe("stop signals and SIGKILL in real VMs", () => {
     const started = new Promise<void>((resolve, reject) => {
       child.stdout.on("data", (d) => {
         stdout += d;
-        if (stdout.includes(ready)) resolve();
+        if (line.test(stdout)) resolve();
       });
       void exited.then(() => reject(new Error(`strata ended early:\n${stdout}\n${stderr}`)));
     });

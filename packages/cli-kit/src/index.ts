@@ -18,18 +18,6 @@ export {
 } from "./exit-codes.js";
 export type { CliErrorCode } from "./input-error.js";
 export { InputError } from "./input-error.js";
-export type { CliIo } from "./io.js";
-export { captureIo, createProcessIo } from "./io.js";
-export type { KnownError, KnownErrorClass } from "./known-error.js";
-export { isAbortError, isKnownError } from "./known-error.js";
-export { editDistance, nearestName } from "./nearest-name.js";
-export type { ProgressMode } from "./output-options.js";
-export {
-  createStyle,
-  PROGRESS_OPTIONS,
-  resolveProgress,
-  shouldUseColor,
-} from "./output-options.js";
 export type { StopSignal } from "./interrupt.js";
 export {
   EXIT_CODE_FOR_SIGNAL,
@@ -38,6 +26,18 @@ export {
   STOP_SIGNALS,
   stopSignalOf,
 } from "./interrupt.js";
+export type { CliIo, CliIo } from "./io.js";
+export { captureIo, captureIo, createProcessIo, createProcessIo } from "./io.js";
+export type { KnownError, KnownError, KnownErrorClass, KnownErrorClass } from "./known-error.js";
+export { isAbortError, isAbortError, isKnownError, isKnownError } from "./known-error.js";
+export { editDistance, nearestName } from "./nearest-name.js";
+export type { ProgressMode } from "./output-options.js";
+export {
+  createStyle,
+  PROGRESS_OPTIONS,
+  resolveProgress,
+  shouldUseColor,
+} from "./output-options.js";
 export type { OptionSpec, OptionValues } from "./parse-args.js";
 export { parseCommandArgs } from "./parse-args.js";
 export type { Program } from "./run-main.js";

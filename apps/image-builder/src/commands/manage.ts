@@ -17,9 +17,7 @@ export const list = defineCommand({
   async run({ values }, io) {
     if (values.json && values.quiet)
       throw new UsageError('options "--json" and "-q" cannot be used together');
-    const images = await listBaseImages(
-      baseImageDir(await prepareStoreRoot(values.store, io)),
-    );
+    const images = await listBaseImages(baseImageDir(await prepareStoreRoot(values.store, io)));
     if (values.json || values.quiet) {
       for (const image of images)
         io.stdout.write(values.json ? `${JSON.stringify(image)}\n` : `${image.name}\n`);

@@ -1,5 +1,10 @@
 import { defineCommand, EXIT_OK, UsageError } from "@strata/cli-kit";
-import { inspectBaseImage, listBaseImages, removeBaseImage } from "@strata/image-builder";
+import {
+  describeBrokenUsers,
+  inspectBaseImage,
+  listBaseImages,
+  removeBaseImage,
+} from "@strata/image-builder";
 import { requirePositionals } from "../command.js";
 import { baseImageDir, formatBytes, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 

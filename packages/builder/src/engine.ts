@@ -72,9 +72,7 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
   const leases: Lease[] = [];
   try {
     const stages = new Map<string, StageResult>();
-    const registry = o.registry
-      ? new RegistryLink(o.registry, o.store, emit, o.signal)
-      : undefined;
+    const registry = o.registry ? new RegistryLink(o.registry, o.store, emit, o.signal) : undefined;
     const run: StageRun = { secrets, emit, registry, leases };
     for (const child of o.spec.builds) {
       const id = await runStage(o, child.spec, child.name, stages, run);

@@ -39,6 +39,9 @@ export function checkEntryName(entry: string): string | undefined {
     return `"${entry}" points outside the archive (path traversal)`;
   if (entry.includes("/") || entry.includes("\\"))
     return `"${entry}" is in a directory; image archives are flat`;
+  // Image names never start with a dot; the import's own work files (its owner record) do.
+  if (entry.startsWith("."))
+    return `"${entry}" is a hidden file; image archives hold only an image's files`;
   return undefined;
 }
 

@@ -284,5 +284,7 @@ describe("image archives", () => {
     expect(checkEntryName("a.qcow2")).toBeUndefined();
     expect(checkEntryName("x/../../y")).toMatch(/traversal/);
     expect(checkEntryName("dir/a")).toMatch(/flat/);
+    // It would replace the import's owner record, and a later command would reap a live import.
+    expect(checkEntryName(".owner.json")).toMatch(/hidden file/);
   });
 });

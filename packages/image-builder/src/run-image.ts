@@ -1,4 +1,4 @@
-import { mkdir, open, rm, writeFile } from "node:fs/promises";
+import { open, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { loadImageManifest, type NetworkMode, startVm } from "@strata/qemu-runner";
 import {

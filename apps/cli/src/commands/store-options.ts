@@ -1,5 +1,6 @@
 import { formatBytes, resolveStoreRoot, STORE_OPTION } from "@strata/cli-kit";
-import { reapStaleLeftovers } from "@strata/image-builder";
+// The work-dir entry alone: the CLI does not load the image builders.
+import { reapStaleLeftovers } from "@strata/image-builder/work-dir";
 import { openStore, type Store } from "@strata/store";
 
 export { formatBytes, resolveStoreRoot, STORE_OPTION };

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureIo } from "@strata/cli-kit";
+import { openStore } from "@strata/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "./main.js";
 import { createProgressRenderer, formatBar } from "./render-progress.js";
@@ -102,6 +103,22 @@ describe("strata-image", () => {
       stdout: "removed tiny.qcow2, tiny.json\n",
     });
     expect(await readdir(join(store, "base-image"))).toEqual([]);
+  });
+
+  it("refuses to remove an image that cached layers are built on; --force says what it broke", async () => {
+    {
+      await using s = await openStore({ root: store });
+      await s.build("a".repeat(64), { base: "tiny", description: "(from tiny)" }, async () => {});
+    }
+    const refused = await run("rm", "tiny", `--store=${store}`);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('base image "tiny" is in use');
+    expect(refused.stderr).toContain("1 cached layer(s) are built on it (aaaaaaaaaaaa)");
+    expect(await readdir(join(store, "base-image"))).toContain("tiny.qcow2");
+    const forced = await run("rm", "tiny", "--force", `--store=${store}`);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toBe("removed tiny.qcow2, tiny.json\n");
+    expect(forced.stderr).toContain('1 cached layer(s) built on "tiny" can no longer be used');
   });
 
   it("exports and imports through the command line; a bad archive exits 2", async () => {

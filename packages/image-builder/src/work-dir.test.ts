@@ -78,3 +78,20 @@ describe("work directories", () => {
     expect(existsSync(path)).toBe(false);
   });
 });
+
+// Mounting needs root (as building the Debian image does, which is what leaves such mounts).
+describe.skipIf(process.getuid?.() !== 0)("reaping a killed Debian build (root)", () => {
+  it("unmounts the /proc a killed mmdebstrap left inside, then removes the directory", async () => {
+    const path = leftover(".building-debian-14", { pid: deadPid(), host: hostname() });
+    const proc = join(path, "root", "proc");
+    mkdirSync(proc, { recursive: true });
+    execFileSync("mount", ["-t", "proc", "-o", "ro", "proc", proc]);
+    try {
+      expect(await reapStaleWorkDirs(dir)).toEqual([".building-debian-14"]);
+      expect(existsSync(path)).toBe(false);
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(path);
+    } finally {
+      execFileSync("sh", ["-c", `umount -l '${proc}' 2>/dev/null || true`]);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { reapStaleVms } from "@strata/qemu-runner";
 import { currentProcess, isProcessAlive, type ProcessIdentity, storeLayout } from "@strata/store";
@@ -17,9 +17,20 @@ const WORK_DIR = /^\.(building|customise|install|run|import|export|pull)-/;
  * this process as its owner, so that a later command can tell it was left by a killed process.
  */
 export async function createWorkDir(path: string): Promise<void> {
-  await rm(path, { recursive: true, force: true });
+  await removeWorkDir(path);
   await mkdir(path, { recursive: true });
   await writeFile(join(path, WORK_OWNER_FILE), JSON.stringify(currentProcess()));
+}
+
+/**
+ * Removes a work directory like `removeBuildDir`: what a killed mmdebstrap left mounted inside
+ * (/proc, /sys, /dev/pts) is unmounted first, so removal never walks into the host's kernel file
+ * systems. Loaded on first use: `strata` reaps through this module at every start and should not
+ * load the image builders' process runner for a directory that is usually not there.
+ */
+async function removeWorkDir(path: string): Promise<void> {
+  const { removeBuildDir } = await import("./remove-build-dir.js");
+  await removeBuildDir(path);
 }
 
 async function readOwner(dir: string): Promise<ProcessIdentity | undefined> {
@@ -34,7 +45,8 @@ async function readOwner(dir: string): Promise<ProcessIdentity | undefined> {
 /**
  * Removes the work directories in `dir` whose owner is provably dead: killed with SIGKILL, or a
  * crash, where no clean-up ran. A directory of a live process, of another host, or without an
- * owner record (one being created right now) is kept. Returns the names removed.
+ * owner record (one being created right now) is kept, and so is one that cannot be removed.
+ * Returns the names removed.
  */
 export async function reapStaleWorkDirs(dir: string): Promise<string[]> {
   const removed: string[] = [];
@@ -42,8 +54,13 @@ export async function reapStaleWorkDirs(dir: string): Promise<string[]> {
     if (!WORK_DIR.test(name)) continue;
     const owner = await readOwner(join(dir, name));
     if (owner === undefined || isProcessAlive(owner)) continue;
-    await rm(join(dir, name), { recursive: true, force: true });
-    removed.push(name);
+    try {
+      await removeWorkDir(join(dir, name));
+      removed.push(name);
+    } catch {
+      // A leftover this process may not remove (a mount only root can undo) must not fail the
+      // user's command; it is harmless where it is, and the next command tries again.
+    }
   }
   return removed;
 }

@@ -26,10 +26,10 @@ export {
   STOP_SIGNALS,
   stopSignalOf,
 } from "./interrupt.js";
-export type { CliIo, CliIo } from "./io.js";
-export { captureIo, captureIo, createProcessIo, createProcessIo } from "./io.js";
-export type { KnownError, KnownError, KnownErrorClass, KnownErrorClass } from "./known-error.js";
-export { isAbortError, isAbortError, isKnownError, isKnownError } from "./known-error.js";
+export type { CliIo } from "./io.js";
+export { captureIo, createProcessIo } from "./io.js";
+export type { KnownError, KnownErrorClass } from "./known-error.js";
+export { isAbortError, isKnownError } from "./known-error.js";
 export { editDistance, nearestName } from "./nearest-name.js";
 export type { ProgressMode } from "./output-options.js";
 export {

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # turbo would otherwise try to send usage telemetry: nothing here talks to the network.
 export TURBO_TELEMETRY_DISABLED=1
+bash scripts/check-node.sh
 
 APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprogs zstd openssh-client ovmf docker-registry openssl redis-server)
 # taskcluster image archives (.tar.lz4); the install test's tiny installer ISO (isolinux, busybox).
@@ -37,3 +38,4 @@ fi
 # node-gyp must use the local Node headers (no download here): .npmrc sets nodedir=/usr.
 pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
 pnpm build --output-logs=errors-only
+bash scripts/link-bins.sh

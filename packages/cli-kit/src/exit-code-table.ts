@@ -43,6 +43,7 @@ export const EXIT_CODES = {
   DOCKERFILE_UNSUPPORTED: EXIT_USAGE,
   // @strata/store: bad input is a usage error, a failed step a failure, the rest environment
   INVALID_LAYER_ID: EXIT_USAGE,
+  LAYER_ID_AMBIGUOUS: EXIT_USAGE,
   INVALID_CACHE_NAME: EXIT_USAGE,
   STORE_OPTIONS: EXIT_USAGE,
   STEP_FAILED: EXIT_FAILURE,

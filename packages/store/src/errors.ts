@@ -2,6 +2,7 @@
 export type StoreErrorCode =
   | "STORE_OPTIONS"
   | "INVALID_LAYER_ID"
+  | "LAYER_ID_AMBIGUOUS"
   | "INVALID_CACHE_NAME"
   | "STORE_LOCKED"
   | "BASE_IMAGE_MISSING"
@@ -38,9 +39,25 @@ export class InvalidLayerIdError extends StoreError {
   constructor(id: string) {
     super(
       "INVALID_LAYER_ID",
-      `Invalid layer ID ${JSON.stringify(id)}: expected 64 lowercase hex characters (a SHA-256 digest).`,
+      `Invalid layer ID ${JSON.stringify(id)}: expected 64 lowercase hex characters (a SHA-256 digest), or a prefix of at least 4 where a command takes a layer ID.`,
     );
     this.id = id;
+  }
+}
+
+/** A layer ID prefix that several layers start with. */
+export class AmbiguousLayerIdError extends StoreError {
+  readonly prefix: string;
+  readonly candidates: readonly string[];
+  constructor(prefix: string, candidates: readonly string[]) {
+    const shown = candidates.slice(0, 10).join(", ");
+    const more = candidates.length > 10 ? ` and ${candidates.length - 10} more` : "";
+    super(
+      "LAYER_ID_AMBIGUOUS",
+      `Layer ID prefix "${prefix}" matches ${candidates.length} layers: ${shown}${more}; give more characters.`,
+    );
+    this.prefix = prefix;
+    this.candidates = candidates;
   }
 }
 

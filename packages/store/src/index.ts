@@ -16,6 +16,7 @@ export type { LayerInfo } from "./database.js";
 export { allocatedBytes, filesystemSpace } from "./disk-usage.js";
 export type { StoreErrorCode } from "./errors.js";
 export {
+  AmbiguousLayerIdError,
   BaseImageManifestError,
   BaseImageMissingError,
   DiskFullError,
@@ -34,7 +35,13 @@ export {
   StoreOptionsError,
 } from "./errors.js";
 export type { DiskUsage, LayerInspection } from "./inspect.js";
-export { isLayerId, validateLayerId } from "./layer-id.js";
+export {
+  isLayerId,
+  isLayerIdPrefix,
+  MIN_LAYER_ID_PREFIX,
+  matchLayerId,
+  validateLayerId,
+} from "./layer-id.js";
 export type { StoreLayout } from "./layout.js";
 export { storeLayout } from "./layout.js";
 export type { Lease } from "./leases.js";
@@ -44,7 +51,7 @@ export {
   DEFAULT_LOCK_RULES,
   DEFAULT_LOCK_STALE_MS,
 } from "./lock-file.js";
-export type { CleanReport, PruneOptions, RemovalReport } from "./maintenance.js";
+export type { CleanOptions, CleanReport, PruneOptions, RemovalReport } from "./maintenance.js";
 export type { ProcessIdentity } from "./process-identity.js";
 export { currentProcess, isProcessAlive } from "./process-identity.js";
 export type { PruneCandidate, PrunePlanOptions } from "./prune-plan.js";

@@ -16,6 +16,20 @@ export interface PruneOptions {
   keepFreePercent?: number;
   /** Remove until the layers take at most this many bytes. */
   maxSizeBytes?: number;
+  /** Remove nothing; report what would be removed. @default false */
+  dryRun?: boolean;
+}
+
+/** Options of {@link cleanStore}. */
+export interface CleanOptions {
+  /** Remove nothing; report what would be removed. @default false */
+  dryRun?: boolean;
+}
+
+// What removing `ids` would free, without removing them (dry runs).
+function measureLayers(ctx: StoreContext, ids: readonly string[]) {
+  const bytes = ids.reduce((sum, id) => sum + (selectLayer(ctx.db, id)?.bytes ?? 0), 0);
+  return { trash: [] as string[], bytes };
 }
 
 /** What a removal did. */
@@ -111,7 +125,7 @@ export async function pruneLayers(
       filesystem,
       pinned: new Set(liveLeases(ctx.db).keys()),
     });
-    return { plan, ...detachLayers(ctx, plan) };
+    return { plan, ...(options.dryRun ? measureLayers(ctx, plan) : detachLayers(ctx, plan)) };
   });
   await Promise.all(trash.map(removeTree));
   return { removed: plan, freedBytes: bytes };
@@ -126,16 +140,20 @@ export interface CleanReport extends RemovalReport {
  * Removes every layer no running build uses, and the leftovers of dead builders in `result-tmp/`
  * and `cache-tmp/`. Caches (`cache/`) and base images are kept.
  */
-export async function cleanStore(ctx: StoreContext): Promise<CleanReport> {
+export async function cleanStore(
+  ctx: StoreContext,
+  options: CleanOptions = {},
+): Promise<CleanReport> {
+  const dryRun = options.dryRun ?? false;
   const { plan, trash, bytes, leftovers } = ctx.mutex("cleaning", () => {
     const leftovers = [
-      ...collectLeftovers(ctx, ctx.layout.resultTmpDir),
-      ...collectLeftovers(ctx, ctx.layout.cacheTmpDir),
+      ...collectLeftovers(ctx, ctx.layout.resultTmpDir, dryRun),
+      ...collectLeftovers(ctx, ctx.layout.cacheTmpDir, dryRun),
     ];
     const pinned = new Set(liveLeases(ctx.db).keys());
     const plan = planPrune(selectAllLayers(ctx.db).map(toCandidate), { pinned });
-    return { plan, leftovers, ...detachLayers(ctx, plan) };
+    return { plan, leftovers, ...(dryRun ? measureLayers(ctx, plan) : detachLayers(ctx, plan)) };
   });
-  await Promise.all([...trash, ...leftovers].map(removeTree));
+  if (!dryRun) await Promise.all([...trash, ...leftovers].map(removeTree));
   return { removed: plan, freedBytes: bytes, removedLeftovers: leftovers.length };
 }

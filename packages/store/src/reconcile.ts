@@ -25,7 +25,7 @@ export function adoptLayerDir(ctx: StoreContext, id: string): boolean {
  * owns into the trash; `X` is owned when `X.lock` names a live process. Returns what to remove.
  * Run inside the store mutex, so that no builder takes a lock between our check and the rename.
  */
-export function collectLeftovers(ctx: StoreContext, dir: string): string[] {
+export function collectLeftovers(ctx: StoreContext, dir: string, dryRun = false): string[] {
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -36,12 +36,12 @@ export function collectLeftovers(ctx: StoreContext, dir: string): string[] {
   for (const entry of entries) {
     const path = join(dir, entry);
     if (entry.endsWith(".lock")) {
-      if (!isLockHeld(path, ctx.lockRules)) unlinkSync(path);
+      if (!dryRun && !isLockHeld(path, ctx.lockRules)) unlinkSync(path);
       continue;
     }
     if (!entry.startsWith(TRASH_PREFIX) && isLockHeld(`${path}.lock`, ctx.lockRules)) continue;
     const to = dir === ctx.layout.resultTmpDir ? trashPath(ctx) : `${path}.removing`;
-    if (entry.startsWith(TRASH_PREFIX) || entry.endsWith(".removing")) trash.push(path);
+    if (dryRun || entry.startsWith(TRASH_PREFIX) || entry.endsWith(".removing")) trash.push(path);
     else {
       renameSync(path, to);
       trash.push(to);

@@ -23,13 +23,19 @@ import {
   touchLayer,
 } from "./database.js";
 import { allocatedBytes } from "./disk-usage.js";
-import { LayerNotFoundError, StepCancelledError, StoreOptionsError } from "./errors.js";
+import {
+  InvalidLayerIdError,
+  LayerNotFoundError,
+  StepCancelledError,
+  StoreOptionsError,
+} from "./errors.js";
 import { type DiskUsage, inspectLayer, type LayerInspection, measureStore } from "./inspect.js";
-import { validateLayerId } from "./layer-id.js";
+import { isLayerId, isLayerIdPrefix, matchLayerId, validateLayerId } from "./layer-id.js";
 import { LAYER_IMAGE, LAYER_LOG, storeLayout } from "./layout.js";
 import { type Lease, liveLeases, takeLease } from "./leases.js";
 import type { LockRules } from "./lock-file.js";
 import {
+  type CleanOptions,
   type CleanReport,
   cleanStore,
   deleteLayer,
@@ -188,14 +194,31 @@ export class Store implements AsyncDisposable {
     return this.#ctx.mutex("listing leases", () => liveLeases(this.#ctx.db));
   }
 
+  /**
+   * The full ID of the layer `text` names: a full layer ID or an unambiguous prefix of at least
+   * 4 characters (see {@link matchLayerId}). Use it wherever a user gives a layer ID.
+   */
+  resolveLayerId(text: string): string {
+    if (!isLayerIdPrefix(text)) throw new InvalidLayerIdError(text);
+    if (isLayerId(text) && selectLayer(this.#ctx.db, text)) return text;
+    // Hex has no LIKE wildcards; a prefix range keeps it an index lookup.
+    const rows = this.#ctx.db
+      .prepare("SELECT id FROM layers WHERE id >= ? AND id < ? ORDER BY id")
+      .all(text, `${text}g`) as { id: string }[];
+    return matchLayerId(
+      text,
+      rows.map((row) => row.id),
+    );
+  }
+
   delete(id: string): Promise<RemovalReport> {
     return deleteLayer(this.#ctx, validateLayerId(id));
   }
   prune(options: PruneOptions): Promise<RemovalReport> {
     return pruneLayers(this.#ctx, options);
   }
-  clean(): Promise<CleanReport> {
-    return cleanStore(this.#ctx);
+  clean(options: CleanOptions = {}): Promise<CleanReport> {
+    return cleanStore(this.#ctx, options);
   }
   list(): LayerInfo[] {
     return selectAllLayers(this.#ctx.db).map(toLayerInfo);

@@ -9,12 +9,12 @@ export const logCommand = defineCommand({
   synopsis: "[--store=qemu:DIR] ID",
   maxArguments: 1,
   complete: ["layer"],
-  description: `Prints the output layer ID's step produced when it was built (what a cache hit replays).`,
+  description: `Prints the output layer ID's (or an unambiguous prefix of 4+ characters) step produced when it was built (what a cache hit replays).`,
   options: STORE_OPTION,
   async run({ values, positionals }, io) {
-    const id = requireOne(positionals, "layer ID", "log");
+    const given = requireOne(positionals, "layer ID", "log");
     await using store = await openStoreFor(values.store, io);
-    await store.inspect(id); // a clear LAYER_NOT_FOUND for an unknown ID
+    const id = store.resolveLayerId(given); // a full ID or an unambiguous prefix
     // Reads are 64 KiB apart: a character split between two comes out whole.
     const text = createOutputText();
     for await (const chunk of createReadStream(store.layerLog(id), { signal: io.signal }))

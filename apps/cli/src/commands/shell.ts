@@ -8,15 +8,16 @@ export const shellCommand = defineCommand({
   synopsis: "[--store=qemu:DIR] [--network] ID",
   maxArguments: 1,
   complete: ["layer"],
-  description: `Boots a VM on a throw-away overlay of layer ID and opens an interactive shell in it. Nothing
+  description: `Boots a VM on a throw-away overlay of layer ID (a prefix of 4+ characters will do) and opens an interactive shell in it. Nothing
 done there is kept. The session ends when the shell exits.`,
   options: {
     ...STORE_OPTION,
     network: { type: "boolean", help: "give the guest outbound network" },
   },
   async run({ values, positionals }, io) {
-    const id = requireOne(positionals, "layer ID", "shell");
+    const given = requireOne(positionals, "layer ID", "shell");
     await using store = await openStoreFor(values.store, io);
+    const id = store.resolveLayerId(given);
     io.stderr.write(`strata: booting layer ${id.slice(0, 12)}...\n`);
     await using guest = await bootLayer({
       store,

@@ -5,15 +5,26 @@ import { formatBytes, openStoreFor, STORE_OPTION } from "./store-options.js";
 export const cleanCommand = defineCommand({
   name: "clean",
   summary: "remove every cached layer not in use, and leftovers of dead builds",
-  synopsis: "[--store=qemu:DIR]",
+  synopsis: "[--store=qemu:DIR] [--dry-run]",
   maxArguments: 0,
   description: `Removes every cached layer that no running build uses, and what dead builds left in result-tmp/
 and cache-tmp/. Base images and caches (cache/) are kept.`,
-  options: STORE_OPTION,
+  options: {
+    ...STORE_OPTION,
+    "dry-run": { type: "boolean", help: "remove nothing; print what would be removed" },
+  },
   async run({ values, positionals }, io) {
     if (positionals.length > 0)
       throw new UsageError('unexpected argument; see "strata clean --help"');
     await using store = await openStoreFor(values.store, io);
+    if (values["dry-run"]) {
+      const report = await store.clean({ dryRun: true });
+      for (const id of report.removed) io.stdout.write(`would remove ${id}\n`);
+      io.stderr.write(
+        `${report.removed.length} layer(s), ${formatBytes(report.freedBytes)} would be freed; ${report.removedLeftovers} leftover(s) would be removed (dry run)\n`,
+      );
+      return EXIT_OK;
+    }
     const report = await store.clean();
     io.stderr.write(
       `${report.removed.length} layer(s), ${formatBytes(report.freedBytes)} freed; ${store.recovery.removedLeftovers + report.removedLeftovers} leftover(s) removed\n`,

@@ -95,6 +95,35 @@ describe("store commands on a real store", () => {
     });
   });
 
+  it("takes unambiguous ID prefixes (4+ characters) and lists the candidates of ambiguous ones", async () => {
+    const twins = [`abcd${"0".repeat(60)}`, `abcd${"1".repeat(60)}`];
+    {
+      await using store = await openStore({ root });
+      for (const id of twins) await store.build(id, { base: "b", description: id }, async () => {});
+    }
+    const inspect = await run("inspect", ids[1]!.slice(0, 6));
+    expect(inspect.code).toBe(0);
+    expect(JSON.parse(inspect.stdout).info.id).toBe(ids[1]);
+    expect(await run("log", "abcd")).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(`matches 2 layers: ${twins[0]}, ${twins[1]}`),
+    });
+    expect(await run("inspect", "abc")).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("a prefix of at least 4"),
+    });
+    expect((await run("rm", "abcd1")).stdout).toBe(`deleted ${twins[1]}\n`);
+  });
+
+  it("prune and clean --dry-run print what they would remove and remove nothing", async () => {
+    const prune = await run("prune", "--dry-run", "--max-size", "0");
+    expect(prune.stdout).toBe(`would prune ${ids[1]}\nwould prune ${ids[0]}\n`);
+    expect(prune.stderr).toMatch(/^2 layer\(s\), .* would be freed \(dry run\)\n$/);
+    const clean = await run("clean", "--dry-run");
+    expect(clean.stdout).toBe(`would remove ${ids[1]}\nwould remove ${ids[0]}\n`);
+    expect((await run("ls", "-q")).stdout).toBe(`${ids[0]}\n${ids[1]}\n`);
+  });
+
   it("takes the store from STRATA_STORE when --store is not given", async () => {
     const captured = captureIo("/", { env: { STRATA_STORE: `qemu:${root}` } });
     expect(await main(["ls", "-q"], captured.io)).toBe(0);

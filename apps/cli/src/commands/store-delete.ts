@@ -9,7 +9,7 @@ export const deleteCommand = defineCommand({
   synopsis: "[--store=qemu:DIR] ID...",
   maxArguments: Number.POSITIVE_INFINITY,
   complete: ["layer"],
-  description: `Removes each layer ID and every layer built on it ("delete" is OBuilder's name for it).
+  description: `Removes each layer ID (or unambiguous prefix of 4+ characters) and every layer built on it ("delete" is OBuilder's name for it).
 Refuses while a running build uses one of them.`,
   options: STORE_OPTION,
   async run({ values, positionals }, io) {
@@ -19,7 +19,7 @@ Refuses while a running build uses one of them.`,
     let count = 0;
     let freed = 0;
     for (const id of positionals) {
-      const report = await store.delete(id);
+      const report = await store.delete(store.resolveLayerId(id));
       for (const removed of report.removed) io.stdout.write(`deleted ${removed}\n`);
       count += report.removed.length;
       freed += report.freedBytes;

@@ -57,14 +57,14 @@ export const inspectCommand = defineCommand({
   synopsis: "[--store=qemu:DIR] ID",
   maxArguments: 1,
   complete: ["layer"],
-  description: `Prints layer ID's record, its files and its qcow2 backing chain, as JSON.`,
+  description: `Prints layer ID's (or an unambiguous prefix's, 4+ characters) record, its files and its qcow2 backing chain, as JSON.`,
   options: STORE_OPTION,
   async run({ values, positionals }, io) {
     if (positionals.length !== 1) {
       throw new UsageError('expected exactly one layer ID; see "strata inspect --help"');
     }
     await using store = await openStoreFor(values.store, io);
-    const inspection = await store.inspect(positionals[0]!);
+    const inspection = await store.inspect(store.resolveLayerId(positionals[0]!));
     const shown = { ...inspection, info: layerJson(inspection.info) };
     io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
     return EXIT_OK;

@@ -13,7 +13,8 @@ import {
 export const pruneCommand = defineCommand({
   name: "prune",
   summary: "remove least-recently-used cached layers",
-  synopsis: "[--store=qemu:DIR] [--before DATE] [--keep-free PERCENT] [--max-size SIZE]",
+  synopsis:
+    "[--store=qemu:DIR] [--dry-run] [--before DATE] [--keep-free PERCENT] [--max-size SIZE]",
   maxArguments: 0,
   description: `Removes cached layers, least recently used first and always a leaf (a layer nothing else is built
 on) before its parent; layers used by a running build stay. With --before only, every layer last
@@ -35,6 +36,7 @@ used before DATE goes; --keep-free and --max-size stop as soon as they hold.`,
       value: "SIZE",
       help: "until the layers take at most SIZE (500M, 20G, 1T)",
     },
+    "dry-run": { type: "boolean", help: "remove nothing; print what would be removed" },
   },
   async run({ values, positionals }, io) {
     if (positionals.length > 0)
@@ -54,9 +56,13 @@ used before DATE goes; --keep-free and --max-size stop as soon as they hold.`,
       );
     }
     await using store = await openStoreFor(values.store, io);
-    const report = await store.prune(options);
-    for (const removed of report.removed) io.stdout.write(`pruned ${removed}\n`);
-    io.stderr.write(`${report.removed.length} layer(s), ${formatBytes(report.freedBytes)} freed\n`);
+    const dryRun = values["dry-run"] ?? false;
+    const report = await store.prune({ ...options, dryRun });
+    for (const removed of report.removed)
+      io.stdout.write(`${dryRun ? "would prune" : "pruned"} ${removed}\n`);
+    io.stderr.write(
+      `${report.removed.length} layer(s), ${formatBytes(report.freedBytes)} ${dryRun ? "would be freed (dry run)" : "freed"}\n`,
+    );
     return EXIT_OK;
   },
 });

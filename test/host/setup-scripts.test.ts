@@ -1,0 +1,78 @@
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+const exec = promisify(execFile);
+const root = join(import.meta.dirname, "..", "..");
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "strata-setup-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function bash(script: string, env: NodeJS.ProcessEnv) {
+  try {
+    const { stdout, stderr } = await exec("bash", [join(root, "scripts", script)], { env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("scripts/check-node.sh", () => {
+  async function withNode(version: string) {
+    await writeFile(join(dir, "node"), `#!/bin/sh\necho ${version}\n`);
+    await chmod(join(dir, "node"), 0o755);
+    return bash("check-node.sh", { PATH: `${dir}:/usr/bin:/bin` });
+  }
+
+  it("stops on Node 18 (Debian 12's) with a message naming the version", async () => {
+    const result = await withNode("18.19.0");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Node.js >= 20 is needed, found 18.19.0");
+  });
+
+  it("passes Node 20 and newer", async () => {
+    expect((await withNode("20.11.1")).code).toBe(0);
+    expect((await withNode("22.3.0")).code).toBe(0);
+  });
+});
+
+describe("scripts/link-bins.sh", () => {
+  it("links both apps into the bin directory and prints the PATH line when it is missing", async () => {
+    const bin = join(dir, "bin");
+    const result = await bash("link-bins.sh", { PATH: "/usr/bin:/bin", STRATA_BIN_DIR: bin });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`add it with: export PATH="${bin}:$PATH"`);
+    expect((await readdir(bin)).sort()).toEqual(["strata", "strata-image"]);
+    expect(await readlink(join(bin, "strata"))).toBe(join(root, "apps/cli/bin/strata.js"));
+    const again = await bash("link-bins.sh", { PATH: `${bin}:/usr/bin:/bin`, STRATA_BIN_DIR: bin });
+    expect(again.stdout).not.toContain("export PATH");
+  });
+});
+
+describe("licence and package metadata", () => {
+  it("has the Apache-2.0 text and license, description, repository, engines in every package.json", async () => {
+    expect(await readFile(join(root, "LICENSE"), "utf8")).toContain(
+      "Apache License\n                           Version 2.0, January 2004",
+    );
+    const dirs = [
+      ...(await readdir(join(root, "packages"))).map((d) => `packages/${d}`),
+      ...(await readdir(join(root, "apps"))).map((d) => `apps/${d}`),
+    ];
+    for (const d of dirs) {
+      const pkg = JSON.parse(await readFile(join(root, d, "package.json"), "utf8"));
+      expect(pkg.license, d).toBe("Apache-2.0");
+      expect(pkg.description, d).toMatch(/^\S.{20,}/);
+      expect(pkg.repository, d).toMatchObject({ type: "git", directory: d });
+      expect(pkg.engines, d).toEqual({ node: ">=20" });
+    }
+  });
+});

@@ -125,6 +125,18 @@ describe("main: the error boundary", () => {
   });
 });
 
+describe("strata completion", () => {
+  it("prints scripts generated from strata's own tables, bash's valid to bash -n", async () => {
+    const bash = await runMain(["completion", "bash"]);
+    expect(bash.code).toBe(0);
+    expect(bash.stdout).toContain("complete -F _strata strata");
+    expect(bash.stdout).toContain("--qemu-boot-time");
+    await exec("bash", ["-n", "-c", bash.stdout]);
+    expect((await runMain(["completion", "fish"])).stdout).toContain("-a dockerfile");
+    expect((await runMain(["completion", "tcsh"])).code).toBe(2);
+  });
+});
+
 describe("the built strata binary", () => {
   let dir: string;
 

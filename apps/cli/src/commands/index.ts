@@ -1,4 +1,4 @@
-import type { Command } from "@strata/cli-kit";
+import { type Command, createCompletionCommand } from "@strata/cli-kit";
 import { buildCommand } from "./build.js";
 import { cacheCommand } from "./cache.js";
 import { dockerfileCommand } from "./dockerfile.js";
@@ -18,4 +18,5 @@ export const commands: readonly Command[] = [
   healthcheckCommand,
   cacheCommand,
   ...storeCommands,
+  createCompletionCommand("strata", () => commands),
 ];

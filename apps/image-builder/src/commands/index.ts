@@ -1,4 +1,4 @@
-import type { Command } from "@strata/cli-kit";
+import { type Command, createCompletionCommand } from "@strata/cli-kit";
 import { exportCommand, importCommand } from "./archive.js";
 import { build } from "./build.js";
 import { customise } from "./customise.js";
@@ -16,4 +16,5 @@ export const commands: readonly Command[] = [
   list,
   inspect,
   rm,
+  createCompletionCommand("strata-image", () => commands),
 ];

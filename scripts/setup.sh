@@ -10,6 +10,8 @@ bash scripts/check-node.sh
 APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprogs zstd openssh-client ovmf docker-registry openssl redis-server)
 # taskcluster image archives (.tar.lz4); the install test's tiny installer ISO (isolinux, busybox).
 APT_PACKAGES+=(lz4 isolinux syslinux-common busybox-static cpio)
+# Windows secrets travel on a small FAT disk built on the host.
+APT_PACKAGES+=(dosfstools mtools)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,13 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  cloudConfig,
-  cloudMetaData,
-  customiseImage,
-  PHONE_HOME_URL,
-  runFirstBoot,
-} from "@strata/image-builder";
+import { cloudConfig, cloudMetaData, customiseImage, runFirstBoot } from "@strata/image-builder";
 import { loadImageManifest } from "@strata/qemu-runner";
 import { ensureKeyPair } from "@strata/ssh-transport";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -89,20 +83,20 @@ describe("cloud-init first boots and customise on the Debian image", () => {
       onProgress: (e) => {
         if (e.type === "output") requests.push(e.line);
       },
-      seed: {
+      seed: (phoneHomeUrl) => ({
         metaData: cloudMetaData("strata-http-2"),
         userData: cloudConfig({
           files: [
             { path: "/etc/strata-http-marker", content: "written from the metadata service\n" },
           ],
           runcmd: ["echo runcmd-ran > /var/tmp/strata-runcmd"],
-          phoneHomeUrl: PHONE_HOME_URL,
+          phoneHomeUrl,
         }),
-      },
+      }),
     });
     expect(http.phoneHome?.instance_id).toBe("strata-http-2");
     expect(requests.join("\n")).toMatch(/GET \/user-data 200/);
-    expect(requests.join("\n")).toMatch(/POST \/phone-home\/strata-http-2 200/);
+    expect(requests.join("\n")).toMatch(/POST \/phone-home\/<token>\/strata-http-2 200/);
 
     // FROM for customise: the provisioned overlay, logged into as alice with alice's key.
     const json = JSON.parse(await readFile(join(imageDir, "debian-bookworm.json"), "utf8"));

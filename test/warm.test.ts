@@ -1,4 +1,5 @@
-// Warm starts on the Debian test image: a build whose steps resume the parent's saved VM state
+// Warm starts on the Debian test image (steps with secrets never save a state: see
+// hostile-guest-secrets-network.test.ts): a build whose steps resume the parent's saved VM state
 // gives the same results as one that boots every step; a state made by another machine, or a
 // corrupt one, falls back to a cold boot (and the corrupt one is removed).
 import { mkdtemp, rm, stat, truncate, writeFile } from "node:fs/promises";
@@ -15,8 +16,7 @@ const SPEC = `((from debian-bookworm)
  (run (shell "echo one > one && mkdir -p sub && echo deep > sub/f"))
  (copy (src input.txt) (dst ./))
  (run (cache (warm-cache (target /var/cache/warm)))
-      (secrets (token (target /run/secrets/token)))
-      (shell "echo clock=$(date +%s); cat /run/secrets/token > /dev/null && echo secret-ok; echo x >> /var/cache/warm/n; echo cache-lines=$(wc -l < /var/cache/warm/n); find /w -type f | sort | xargs sha256sum")))
+      (shell "echo clock=$(date +%s); echo x >> /var/cache/warm/n; echo cache-lines=$(wc -l < /var/cache/warm/n); find /w -type f | sort | xargs sha256sum")))
 `;
 
 interface Built {
@@ -56,7 +56,6 @@ describe("warm starts", () => {
       store: s,
       spec: parseSpecOrThrow(text),
       contextDir: context,
-      secrets: new Map([["token", Buffer.from("t0ken")]]),
       onEvent: (e) => events.push(e),
       ...extra,
     });
@@ -77,7 +76,6 @@ describe("warm starts", () => {
     expect(boots.slice(1).every((m) => m.startsWith("resumed from the parent's saved state"))).toBe(
       true,
     );
-    expect(warmBuild.output).toContain("secret-ok");
     expect(warmBuild.output).toContain("cache-lines=1");
     const clock = Number(/clock=(\d+)/.exec(warmBuild.output)?.[1]);
     expect(clock).toBeGreaterThanOrEqual(Math.floor(warmBuild.before) - 2);

@@ -98,3 +98,42 @@ export class GuestShutdownError extends BuildError {
     );
   }
 }
+
+/**
+ * A secret could not be taken away after its step (a process still holds it open, or the step
+ * stacked mounts that will not go): the step fails, so no layer or VM state keeps the secret.
+ */
+export class SecretRemoveError extends BuildError {
+  constructor(
+    readonly secretIds: readonly string[],
+    readonly detail: string,
+  ) {
+    super(
+      "SECRET_REMOVE_FAILED",
+      `the secrets of this step (${secretIds.join(", ")}) could not be removed from the guest, so the step fails: ${detail}. A step must not leave processes holding a secret open.`,
+    );
+  }
+}
+
+/** A step wrote the value of a secret into its own layer: the layer is not kept. */
+export class SecretLeakError extends BuildError {
+  constructor(readonly secretId: string) {
+    super(
+      "SECRET_LEAKED",
+      `the step's layer disk contains the value of secret "${secretId}", so it is not kept: read the secret where it is mounted and never copy it into a file (deleted files count: their blocks stay on the disk)`,
+    );
+  }
+}
+
+/** A secret could not be put in place in the guest before its step. */
+export class SecretInstallError extends BuildError {
+  constructor(
+    readonly secretIds: readonly string[],
+    readonly detail: string,
+  ) {
+    super(
+      "SECRET_INSTALL_FAILED",
+      `the secrets of this step (${secretIds.join(", ")}) could not be put in place in the guest: ${detail}`,
+    );
+  }
+}

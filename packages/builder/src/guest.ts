@@ -53,7 +53,8 @@ export const DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS = 60_000;
 export class Guest implements AsyncDisposable {
   #stopped = false;
   readonly #cleanups: (() => Promise<void>)[] = [];
-  readonly #ports: number[] = [];
+  /** Root ports in use, and the serial of the disk in each. */
+  readonly #plugged = new Map<number, string>();
 
   constructor(
     readonly vm: Vm,
@@ -74,9 +75,10 @@ export class Guest implements AsyncDisposable {
   /** Plugs disks in and waits until the guest sees each as /dev/disk/by-id/virtio-<serial>. */
   async attachDrives(drives: readonly HotplugDrive[]): Promise<void> {
     for (const d of drives) {
-      const port = this.#ports.length;
+      let port = 0;
+      while (this.#plugged.has(port)) port++;
       await hotAddDrive(this.vm, port, d);
-      this.#ports.push(port);
+      this.#plugged.set(port, d.serial);
     }
     if (drives.length === 0 || this.os === "windows") return;
     const links = drives.map((d) => `/dev/disk/by-id/virtio-${d.serial}`).join(" ");
@@ -84,8 +86,20 @@ export class Guest implements AsyncDisposable {
     await this.ssh.exec(wait, { shell: POSIX_SH, check: true });
   }
 
+  /** Unplugs the disk with this serial (the guest must be done with it). */
+  async detachDrive(serial: string): Promise<void> {
+    for (const [port, s] of this.#plugged)
+      if (s === serial) {
+        await hotRemoveDrive(this.vm, port);
+        this.#plugged.delete(port);
+      }
+  }
+
   async #detachDrives(): Promise<void> {
-    for (const port of this.#ports.splice(0).reverse()) await hotRemoveDrive(this.vm, port);
+    for (const port of [...this.#plugged.keys()].reverse()) {
+      await hotRemoveDrive(this.vm, port);
+      this.#plugged.delete(port);
+    }
   }
 
   /**

@@ -17,7 +17,10 @@ export {
   CopySourceError,
   GuestQuiesceError,
   GuestShutdownError,
+  SecretInstallError,
+  SecretLeakError,
   SecretMissingError,
+  SecretRemoveError,
   StepTimeoutError,
 } from "./errors.js";
 export type { BuildEvent, BuildEventListener } from "./events.js";
@@ -34,6 +37,17 @@ export type { BuildRegistryOptions } from "./registry-link.js";
 export { RegistryLink } from "./registry-link.js";
 export type { ScratchOverlay } from "./scratch-overlay.js";
 export { createScratchOverlay } from "./scratch-overlay.js";
+export type { RemoveSecrets, StepSecret } from "./secret-install.js";
+export { installSecrets } from "./secret-install.js";
+export { ensureSecretKey, SECRET_KEY_FILE } from "./secret-key.js";
+export type { Redactor } from "./secret-redact.js";
+export {
+  createRedactor,
+  guardedValues,
+  MIN_GUARDED_SECRET_BYTES,
+  SECRET_MASK,
+} from "./secret-redact.js";
+export { searchOverlay } from "./secret-scan.js";
 export type { SecretValues } from "./secrets.js";
-export { checkSecrets, loadSecrets } from "./secrets.js";
+export { checkSecrets, loadSecrets, secretDigest } from "./secrets.js";
 export { STATE_FILE, STATE_META } from "./warm-state.js";

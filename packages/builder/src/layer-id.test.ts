@@ -21,13 +21,13 @@ describe("layer IDs", () => {
       runLayerId(parent, applyOp(ctx, { op: "user", user: { uid: 1, gid: 1 } }), "make", [], []),
       runLayerId(parent, applyOp(ctx, { op: "shell", args: ["/bin/sh", "-c"] }), "make", [], []),
       runLayerId(parent, ctx, "make", ["host"], []),
-      runLayerId(parent, ctx, "make", [], [{ id: "s", target: "/run/secrets/s", sha256: "a" }]),
+      runLayerId(parent, ctx, "make", [], [{ id: "s", target: "/run/secrets/s", hmac: "a" }]),
     ];
     expect(new Set([id, ...variants]).size).toBe(variants.length + 1);
   });
   it("ignore network names other than host, and depend on a secret's digest not just its id", () => {
     expect(runLayerId(parent, ctx, "x", ["none"], [])).toBe(runLayerId(parent, ctx, "x", [], []));
-    const s = (sha256: string) => [{ id: "s", target: "/t", sha256 }];
+    const s = (hmac: string) => [{ id: "s", target: "/t", hmac }];
     expect(runLayerId(parent, ctx, "x", [], s("a"))).not.toBe(
       runLayerId(parent, ctx, "x", [], s("b")),
     );

@@ -3,11 +3,12 @@ import type { User } from "@strata/spec-parser";
 import type { BuildContext } from "./build-context.js";
 import type { CopyManifestEntry } from "./copy-manifest.js";
 
-/** A secret as it enters a layer ID: never its value, only a digest of it. */
+/** A secret as it enters a layer ID: never its value, only a keyed hash of it (per store). */
 export interface SecretDigest {
   readonly id: string;
   readonly target: string;
-  readonly sha256: string;
+  /** HMAC-SHA256 of the value with the store's secret key, hex. */
+  readonly hmac: string;
 }
 
 function userKey(user: User): string {
@@ -40,7 +41,7 @@ export function runLayerId(
     userKey(ctx.user),
     ctx.env,
     network.includes("host") ? "host" : "none",
-    secrets.map((s) => [s.id, s.target, s.sha256]),
+    secrets.map((s) => [s.id, s.target, s.hmac]),
   ]);
 }
 

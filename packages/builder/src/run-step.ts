@@ -3,11 +3,15 @@ import { openCaches } from "@strata/cache-sync";
 import { quotePosix } from "@strata/shell-quote";
 import type { RunOp } from "@strata/spec-parser";
 import type { BuildContext } from "./build-context.js";
-import { BuildStepFailedError, StepTimeoutError } from "./errors.js";
+import { BuildStepFailedError, SecretLeakError, StepTimeoutError } from "./errors.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { runLayerId } from "./layer-id.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
-import { installSecrets, secretDigest } from "./secrets.js";
+import { installSecrets } from "./secret-install.js";
+import { ensureSecretKey } from "./secret-key.js";
+import { createRedactor, guardedValues } from "./secret-redact.js";
+import { searchOverlay } from "./secret-scan.js";
+import { secretDigest } from "./secrets.js";
 import type { StepEnv } from "./step-env.js";
 import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
 import { createUtf8Chunker } from "./utf8-chunks.js";
@@ -29,13 +33,16 @@ export async function runStep(
     target: s.target,
     value: env.secrets.get(s.id) ?? Buffer.alloc(0),
   }));
+  const key = secrets.length > 0 ? await ensureSecretKey(env.store.keysDir) : Buffer.alloc(0);
   const id = runLayerId(
     parent,
     ctx,
     op.shell,
     op.network,
-    secrets.map((s) => secretDigest(s.id, s.target, s.value)),
+    secrets.map((s) => secretDigest(s.id, s.target, s.value, key)),
   );
+  // The values as they must never appear in the output, the log, or the layer.
+  const guarded = guardedValues(secrets.map((s) => s.value));
   const network = op.network.includes("host") ? "host" : "restricted";
   await env.registry?.pull(id);
   const result = await env.store.build(
@@ -72,12 +79,7 @@ export async function runStep(
       });
       const posix = env.manifest.os !== "windows";
       const user = posix ? await resolveGuestUser(guest.ssh, ctx.user) : undefined;
-      const removeSecrets = await installSecrets(
-        guest.ssh,
-        secrets,
-        user ?? GUEST_ROOT,
-        env.manifest.os,
-      );
+      const removeSecrets = await installSecrets(guest, secrets, user ?? GUEST_ROOT);
       // As with Docker's WORKDIR, the directory is created (by root) when it is missing.
       if (posix)
         await guest.ssh.exec(`mkdir -p -- ${quotePosix(ctx.workdir)}`, {
@@ -88,9 +90,21 @@ export async function runStep(
       await caches.attach(guest.ssh);
       const timeout = env.stepTimeoutMs ? AbortSignal.timeout(env.stepTimeoutMs) : undefined;
       const signal = timeout ? AbortSignal.any([layer.signal, timeout]) : layer.signal;
-      // Each stream's chunks end on whole characters before the two meet in one log.
-      const stdout = createUtf8Chunker((c) => layer.log(c));
-      const stderr = createUtf8Chunker((c) => layer.log(c));
+      // Per stream: secret values masked (also across chunks), then chunks cut on whole
+      // characters, before stdout and stderr meet in one log.
+      const stream = () => {
+        const redactor = createRedactor(guarded);
+        const chunker = createUtf8Chunker((c) => layer.log(c));
+        return {
+          write: (c: Buffer) => chunker.write(redactor.push(c)),
+          end: () => {
+            chunker.write(redactor.flush());
+            chunker.end();
+          },
+        };
+      };
+      const stdout = stream();
+      const stderr = stream();
       let exec: Awaited<ReturnType<typeof guest.ssh.exec>>;
       try {
         exec = await guest.ssh.exec(op.shell, {
@@ -119,13 +133,24 @@ export async function runStep(
         () => undefined,
         (e: unknown) => ({ error: e }),
       );
-      // A failed step is not kept, so its VM state is not worth saving.
-      if (exec.exitCode === 0 && !detached) await finishStepGuest(env, guest, layer.dir);
-      else await guest.shutdown();
+      // A failed step is not kept, so its VM state is not worth saving. Nor is the state of a
+      // step that had secrets: its RAM may hold them (freed pages, processes it left running).
+      const ok = exec.exitCode === 0 && !detached;
+      if (ok && secrets.length === 0) await finishStepGuest(env, guest, layer.dir);
+      else {
+        if (ok)
+          env.emit({
+            type: "info",
+            message: "powered off, VM state not saved: the step had secrets",
+          });
+        await guest.shutdown();
+      }
       await caches.commit();
       if (detached) throw detached.error;
       if (exec.exitCode !== 0)
         throw new BuildStepFailedError(op.shell, exec.exitCode ?? null, exec.signal ?? null);
+      const leaked = await searchOverlay(layer.image, guarded);
+      if (leaked >= 0) throw new SecretLeakError(secretIdOf(secrets, guarded[leaked]!));
     },
   );
   env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
@@ -146,4 +171,8 @@ function describeCacheEvent(e: Exclude<CacheEvent, { type: "warning" }>): string
     case "commit":
       return `cache ${e.cache}: ${e.outcome} (version ${e.generation})`;
   }
+}
+
+function secretIdOf(secrets: readonly { id: string; value: Buffer }[], needle: Buffer): string {
+  return secrets.find((s) => s.value.includes(needle))?.id ?? "?";
 }

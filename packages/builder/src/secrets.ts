@@ -1,11 +1,8 @@
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { quotePosix } from "@strata/shell-quote";
 import type { RunOp, Spec } from "@strata/spec-parser";
-import type { RunAs, SshSession } from "@strata/ssh-transport";
 import { SecretMissingError } from "./errors.js";
 import type { SecretDigest } from "./layer-id.js";
-import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 
 /** Secret values by ID, read from `--secret ID:FILE`. Never logged, never in a layer. */
 export type SecretValues = ReadonlyMap<string, Buffer>;
@@ -47,60 +44,10 @@ export function checkSecrets(spec: Spec, values: SecretValues): void {
         );
 }
 
-export function secretDigest(id: string, target: string, value: Buffer): SecretDigest {
-  return { id, target, sha256: createHash("sha256").update(value).digest("hex") };
-}
-
-const STAGING = "/run/strata-secrets";
-
 /**
- * Puts each secret at its target for the duration of a step, readable only by the step's user.
- * On POSIX guests the value lives in a tmpfs (/run) and is bind-mounted over an empty file at
- * the target, so it never touches the layer's disk; removal unmounts it and deletes the
- * placeholder. On Windows it is written and deleted (its blocks may remain on the disk).
+ * What a secret adds to its step's layer ID: an HMAC-SHA256 of its value keyed with the store's
+ * own random key (see `ensureSecretKey`), never a plain hash that guesses could be tested against.
  */
-export async function installSecrets(
-  ssh: SshSession,
-  secrets: readonly { id: string; target: string; value: Buffer }[],
-  user: RunAs,
-  os: string,
-): Promise<() => Promise<void>> {
-  if (secrets.length === 0) return async () => {};
-  if (os === "windows") {
-    for (const s of secrets)
-      await ssh.exec(
-        `powershell -NoProfile -Command "$input | Set-Content -NoNewline -Path '${s.target}'"`,
-        { stdin: s.value, check: true },
-      );
-    return async () => {
-      for (const s of secrets)
-        await ssh
-          .exec(`del /f /q "${s.target.replaceAll("/", "\\")}"`, { raw: true })
-          .catch(() => {});
-    };
-  }
-  for (const [i, s] of secrets.entries()) {
-    const staged = `${STAGING}/${i}`;
-    const t = quotePosix(s.target);
-    const script = [
-      "set -e",
-      `mkdir -p -m 0711 ${STAGING}`,
-      `mountpoint -q ${STAGING} || mount -t tmpfs -o mode=0711,size=16m strata-secrets ${STAGING}`,
-      `(umask 077; cat > ${staged})`,
-      `chown ${user.uid}:${user.gid} ${staged}`,
-      `chmod 0400 ${staged}`,
-      `mkdir -p "$(dirname ${t})"`,
-      `if [ ! -e ${t} ]; then : > ${t}; touch ${staged}.placeholder; fi`,
-      `mount --bind ${staged} ${t}`,
-    ].join("\n");
-    await ssh.exec(script, { stdin: s.value, user: GUEST_ROOT, check: true, shell: POSIX_SH });
-  }
-  return async () => {
-    const cmds = secrets.map((s, i) => {
-      const t = quotePosix(s.target);
-      return `umount ${t} || true; if [ -e ${STAGING}/${i}.placeholder ]; then rm -f ${t}; fi`;
-    });
-    cmds.push(`umount ${STAGING} || true; rmdir ${STAGING} || true`);
-    await ssh.exec(cmds.join("\n"), { user: GUEST_ROOT, shell: POSIX_SH, check: true });
-  };
+export function secretDigest(id: string, target: string, value: Buffer, key: Buffer): SecretDigest {
+  return { id, target, hmac: createHmac("sha256", key).update(value).digest("hex") };
 }

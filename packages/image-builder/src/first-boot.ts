@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ImageManifest, type NetworkMode, startVm } from "@strata/qemu-runner";
 import { noCloudUrlCmdline } from "./cloud-init.js";
-import { FirstBootError } from "./errors.js";
+import { FirstBootError, ImageInputError } from "./errors.js";
 import { METADATA_URL, startMetadataService } from "./metadata-service.js";
 import { type NoCloudSeed, writeSeedIso } from "./nocloud-seed.js";
 import type { ImageProgressListener } from "./progress.js";
@@ -18,7 +18,11 @@ export interface RunFirstBootOptions {
   image: string;
   /** How to boot it; kernel-mode images get `cloud-init=enabled` (and the seed URL) appended. */
   manifest: ImageManifest;
-  seed: NoCloudSeed;
+  /**
+   * The NoCloud seed. In metadata mode a function gets the URL (with this boot's token) that
+   * `phone_home` must post to; ISO mode needs a plain seed.
+   */
+  seed: NoCloudSeed | ((phoneHomeUrl: string) => NoCloudSeed);
   /**
    * "iso": a NoCloud seed ISO; done when the guest powers off (user-data's power_state).
    * "metadata": served by the metadata service (METADATA_URL); done when the guest phones home.
@@ -98,15 +102,22 @@ export async function runFirstBoot(options: RunFirstBootOptions): Promise<FirstB
             }),
         })
       : undefined;
+  let seed: NoCloudSeed;
+  if (service) seed = service.seed;
+  else if (typeof options.seed === "function")
+    throw new ImageInputError(
+      "a seed that phones home needs the metadata service (via: metadata), not a seed ISO",
+    );
+  else seed = options.seed;
   if (options.via === "iso") {
     cdroms.push(join(work, "seed.iso"));
     await writeSeedIso({
-      ...options.seed,
+      ...seed,
       outPath: cdroms[0]!,
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }
-  const manifest = firstBootManifest(options.manifest, options.via, options.seed);
+  const manifest = firstBootManifest(options.manifest, options.via, seed);
   // Disk-boot images have no command line to set: cloud-init also reads ds= from the SMBIOS serial.
   const extraArgs =
     service && manifest.boot.mode === "disk"

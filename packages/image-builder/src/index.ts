@@ -79,7 +79,7 @@ export type {
 export {
   METADATA_ADDRESS,
   METADATA_URL,
-  PHONE_HOME_URL,
+  phoneHomeUrl,
   startMetadataService,
 } from "./metadata-service.js";
 export type { NoCloudSeed, WriteSeedIsoOptions } from "./nocloud-seed.js";

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { listIso } from "./iso.js";
@@ -10,8 +10,8 @@ import { writeSeedIso } from "./nocloud-seed.js";
 
 /** Sends one HTTP request the way the guest's does: through the relay QEMU would run. */
 async function throughRelay(to: string, request: string): Promise<string> {
-  const [node, relay, port] = to.replace(/^cmd:/, "").split(" ");
-  const child = execFile(node!, [relay!, port!]);
+  const [node, relay, socket] = to.replace(/^cmd:/, "").split(" ");
+  const child = execFile(node!, [relay!, socket!]);
   child.stdin!.end(request);
   let out = "";
   child.stdout!.on("data", (c: Buffer) => {
@@ -21,26 +21,51 @@ async function throughRelay(to: string, request: string): Promise<string> {
   return out;
 }
 
+const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
+const post = (path: string, body: string) =>
+  `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+
 describe("startMetadataService", () => {
-  it("serves the seed, 404s the rest, and resolves phoneHome from the POST", async () => {
+  it("serves the seed, 404s the rest, and only its own token's phone_home ends the boot", async () => {
+    let url = "";
     await using svc = await startMetadataService({
-      seed: { userData: "#cloud-config\n{}\n", metaData: "{}" },
+      seed: (phoneHome) => {
+        url = phoneHome;
+        return { userData: `#cloud-config\nphone_home: {url: "${phoneHome}"}\n`, metaData: "{}" };
+      },
     });
     expect(svc.guestForward).toMatchObject({ address: "10.0.2.254", port: 80 });
-    const base = `http://127.0.0.1:${svc.port}`;
-    expect(await (await fetch(`${base}/user-data`)).text()).toBe("#cloud-config\n{}\n");
-    expect((await fetch(`${base}/vendor-data`)).status).toBe(200);
-    expect((await fetch(`${base}/network-config`)).status).toBe(404);
-    expect((await fetch(`${base}/../etc/passwd`)).status).toBe(404);
-    const raw = await throughRelay(
-      svc.guestForward.to,
-      "POST /phone-home/i-9 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 26\r\nConnection: close\r\n\r\ninstance_id=i-9&hostname=h",
-    );
+    expect(url).toBe(`http://10.0.2.254/phone-home/${svc.token}/$INSTANCE_ID`);
+    expect(svc.token).toMatch(/^[0-9a-f]{32}$/);
+    const to = svc.guestForward.to;
+    expect(await throughRelay(to, get("/user-data"))).toContain(url);
+    expect(await throughRelay(to, get("/vendor-data"))).toMatch(/^HTTP\/1.1 200/);
+    expect(await throughRelay(to, get("/network-config"))).toMatch(/^HTTP\/1.1 404/);
+    expect(await throughRelay(to, get("/../etc/passwd"))).toMatch(/^HTTP\/1.1 404/);
+    let phoned = false;
+    void svc.phoneHome.then(() => {
+      phoned = true;
+    });
+    const body = "instance_id=i-9&hostname=h";
+    for (const path of ["/phone-home/i-9", `/phone-home/${"0".repeat(32)}/i-9`])
+      expect(await throughRelay(to, post(path, body))).toMatch(/^HTTP\/1.1 403/);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(phoned).toBe(false);
+    const raw = await throughRelay(to, post(`/phone-home/${svc.token}/i-9`, body));
     expect(raw).toMatch(/^HTTP\/1.1 200/);
     expect(await svc.phoneHome).toEqual({ instance_id: "i-9", hostname: "h" });
-    expect(svc.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toContain(
-      "POST /phone-home/i-9 200",
-    );
+    // The token stays out of the request log (which becomes progress output).
+    const log = svc.requests.map((r) => `${r.method} ${r.path} ${r.status}`);
+    expect(log).toContain("POST /phone-home/<token>/i-9 200");
+    expect(log.join("\n")).not.toContain(svc.token);
+  });
+
+  it("listens on a unix socket in a private directory, not on a TCP port", async () => {
+    await using svc = await startMetadataService({ seed: { userData: "x", metaData: "{}" } });
+    expect((await stat(dirname(svc.socketPath))).mode & 0o777).toBe(0o700);
+    expect((await stat(svc.socketPath)).isSocket()).toBe(true);
+    await svc.close();
+    await expect(stat(dirname(svc.socketPath))).rejects.toMatchObject({ code: "ENOENT" });
   });
 });
 

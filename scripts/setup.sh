@@ -12,6 +12,8 @@ APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprog
 APT_PACKAGES+=(lz4 isolinux syslinux-common busybox-static cpio)
 # Windows secrets travel on a small FAT disk built on the host.
 APT_PACKAGES+=(dosfstools mtools)
+# (network host): the VM's own network namespace (ip) and pasta to connect it outward.
+APT_PACKAGES+=(passt iproute2)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

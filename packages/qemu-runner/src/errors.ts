@@ -21,7 +21,8 @@ export type QemuErrorCode =
   | "QEMU_CANCELLED"
   | "QEMU_STATE_FAILED"
   | "QEMU_HOTPLUG_FAILED"
-  | "QEMU_IMAGE_NO_SSH";
+  | "QEMU_IMAGE_NO_SSH"
+  | "QEMU_NETWORK_SANDBOX";
 
 /** Base class of every error thrown by @strata/qemu-runner; branch on `code`. */
 export class QemuError extends Error {
@@ -187,5 +188,15 @@ export class ImageNoSshError extends QemuError {
         `${image}.json to the account its installer created, or install it again with ` +
         `\`strata-image install ${image} --ssh-user USER [--ssh-key FILE] ...\`.`,
     );
+  }
+}
+
+/**
+ * The sandbox a `host` network runs in (a network namespace that keeps the guest away from this
+ * host's loopback services and cloud metadata) could not be set up.
+ */
+export class QemuNetworkSandboxError extends QemuError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("QEMU_NETWORK_SANDBOX", message, options);
   }
 }

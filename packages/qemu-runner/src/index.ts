@@ -32,6 +32,7 @@ export {
   type QemuErrorCode,
   QemuExitedError,
   QemuHotplugError,
+  QemuNetworkSandboxError,
   QemuOptionsError,
   QemuPortInUseError,
   QemuStartError,
@@ -39,6 +40,13 @@ export {
   QmpClosedError,
   QmpCommandError,
 } from "./errors.js";
+export {
+  BLOCKED_ROUTES,
+  type HostNetwork,
+  hostNetworkCommands,
+  NETNS_PREFIX,
+  openHostNetwork,
+} from "./host-network.js";
 export {
   HOTPLUG_PORTS,
   type HotplugDrive,

@@ -13,6 +13,7 @@ import {
 } from "./argv.js";
 import { readFileTail } from "./console-log.js";
 import { boundTail, QemuCancelledError, QemuPortInUseError, QemuStartError } from "./errors.js";
+import { type HostNetwork, openHostNetwork } from "./host-network.js";
 import { type ImageManifest, loadImageManifest } from "./manifest.js";
 import { withParentDeath } from "./parent-death.js";
 import { findFreePort, isHostForwardFailure } from "./ports.js";
@@ -170,11 +171,22 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
     extraArgs: options.extraArgs ?? [],
   });
   await rm(qmpSocketPath, { force: true });
-  const listener = await listenQmp(qmpSocketPath);
-  debug("spawn", argv.join(" "));
+  // A `host` network runs QEMU in its own network namespace (see openHostNetwork).
+  const net: HostNetwork | undefined =
+    options.network === "host" ? await openHostNetwork(r.port, r.runDir, r.attempt) : undefined;
+  let listener: Awaited<ReturnType<typeof listenQmp>>;
+  try {
+    listener = await listenQmp(qmpSocketPath);
+  } catch (err) {
+    await net?.close();
+    throw err;
+  }
+  const spawnArgv = net ? net.wrap(argv) : argv;
+  debug("spawn", spawnArgv.join(" "));
   const { execa } = await import("execa");
-  // Behind setpriv --pdeathsig: QEMU dies with us even when we are SIGKILLed.
-  const [command, args] = withParentDeath(argv);
+  // Behind setpriv --pdeathsig: QEMU dies with us even when we are SIGKILLed (the flag survives
+  // nsenter's exec into a host network's namespace).
+  const [command, args] = withParentDeath(spawnArgv);
   const subprocess = execa(command, args, {
     stdin: "ignore",
     stdout: "ignore",
@@ -194,9 +206,10 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
   const onAbort = () => starting.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   let exitedFirst = false;
-  const exitedEarly = subprocess.then((result) => {
+  const exitedEarly = subprocess.then(async (result) => {
     exitedFirst = true;
     starting.abort(new Error("exited"));
+    await net?.close();
     return result;
   });
   try {

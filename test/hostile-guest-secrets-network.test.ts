@@ -6,11 +6,12 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { type BuildEvent, runBuild } from "@strata/builder";
 import { parseSpecOrThrow } from "@strata/spec-parser";
+import { parseHostKey } from "@strata/ssh-transport";
 import { openStore } from "@strata/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestStore, type TestStore } from "./support/test-store.js";
@@ -83,7 +84,7 @@ describe("hostile guest: secrets and network", () => {
     await store?.[Symbol.asyncDispose]();
   });
 
-  async function build(ops: string): Promise<Outcome> {
+  async function build(ops: string, keep = true): Promise<Outcome> {
     const events: BuildEvent[] = [];
     const text = `((from debian-bookworm)\n (run (shell "echo base > /base; ${probe(`10.0.2.2:${listenerPort}:loopback 169.254.169.254:80:metadata`)}"))\n ${ops})\n`;
     await using s = await openStore({ root: store.root });
@@ -100,7 +101,7 @@ describe("hostile guest: secrets and network", () => {
       outcome.error = { code: (err as { code?: string }).code, message: (err as Error).message };
     }
     outcome.output = events.map((e) => (e.type === "output" ? e.chunk.toString() : "")).join("");
-    outcomes.push(outcome);
+    if (keep) outcomes.push(outcome);
     return outcome;
   }
   const infos = (o: Outcome) => o.events.flatMap((e) => (e.type === "info" ? [e.message] : []));
@@ -109,7 +110,7 @@ describe("hostile guest: secrets and network", () => {
 
   it("(network host) reaches neither the host's loopback (10.0.2.2) nor 169.254.169.254; restricted neither", async () => {
     const o = await build(
-      `(run (network host) (shell "ip -4 route; grep nameserver /etc/resolv.conf; ${probe(`10.0.2.2:${listenerPort}:host-loopback 10.0.2.2:22:host-ssh 169.254.169.254:80:host-metadata`)}"))`,
+      `(run (network host) (shell "cat /etc/ssh/ssh_host_ed25519_key.pub; ip -4 route; grep nameserver /etc/resolv.conf; ${probe(`10.0.2.2:${listenerPort}:host-loopback 10.0.2.2:22:host-ssh 169.254.169.254:80:host-metadata`)}"))`,
     );
     expect(o.error).toBeUndefined();
     // The restricted first step, then the host step.
@@ -124,6 +125,39 @@ describe("hostile guest: secrets and network", () => {
     expect(o.output).toMatch(/default via 10\.0\.2\.2/);
     expect(o.output).toContain("nameserver 10.0.2.3");
     expect(accepted).toEqual([]);
+    hostKey = /^ssh-ed25519 \S+/m.exec(o.output)?.[0];
+    expect(hostKey).toBeDefined();
+  }, 1_800_000);
+
+  let hostKey: string | undefined;
+  it("refuses a guest whose SSH host key is not the manifest's, and accepts the recorded one", async () => {
+    // The store's manifest is a hard link into the machine's image cache: replace, not edit.
+    const path = join(store.root, "base-image", "debian-bookworm.json");
+    const original = await readFile(path, "utf8");
+    const withKey = (key: string) => {
+      const json = JSON.parse(original);
+      json.ssh = { ...json.ssh, hostKey: key };
+      return `${JSON.stringify(json)}\n`;
+    };
+    const setManifest = async (text: string) => {
+      await rm(path);
+      await writeFile(path, text);
+    };
+    const other =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAv6D5oQ1uYxS1O2A5l0cQ3nE7Qh2M0bq2nQp0t4k1s9";
+    try {
+      await setManifest(withKey(other));
+      const refused = await build(`(run (shell "echo pinned-1"))`, false);
+      expect(refused.error?.code).toBe("SSH_HOST_KEY_MISMATCH");
+      expect(refused.error?.message).toContain(parseHostKey(hostKey!)!.fingerprint);
+      expect(refused.output).not.toContain("pinned-1");
+      await setManifest(withKey(hostKey!));
+      const accepted = await build(`(run (shell "echo pinned-2"))`, false);
+      expect(accepted.error).toBeUndefined();
+      expect(accepted.output).toContain("pinned-2");
+    } finally {
+      await setManifest(original);
+    }
   }, 1_800_000);
 
   it("a step that copies its secret into a file (then deletes it) is not kept", async () => {

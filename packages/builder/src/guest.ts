@@ -188,6 +188,7 @@ export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
       port: vm.sshPort,
       username: o.manifest.ssh.user,
       privateKey: { path: o.privateKeyPath },
+      hostKey: o.manifest.ssh.hostKey,
       dialect: o.manifest.os === "windows" ? "cmd" : "posix",
       shell: o.manifest.shell,
       timeoutMs: o.bootTimeoutMs ?? DEFAULT_GUEST_BOOT_TIMEOUT_MS,

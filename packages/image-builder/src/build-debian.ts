@@ -102,6 +102,8 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
       stage: "mkfs",
       signal: options.signal,
     });
+    // Recorded in the manifest: a guest that later presents another host key is refused.
+    const hostKey = await readHostKey(rootDir);
     await runTool("mke2fs", ["-q", "-t", "ext4", "-L", "strata-root", "-d", rootDir, raw], {
       stage: "mkfs",
       onProgress: progress,
@@ -135,7 +137,12 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
       },
       firmware: "bios",
       disk: { interface: "virtio" },
-      ssh: { user: recipe.user, port: 22, ...(key ? { privateKey: key } : {}) },
+      ssh: {
+        user: recipe.user,
+        port: 22,
+        ...(key ? { privateKey: key } : {}),
+        ...(hostKey ? { hostKey } : {}),
+      },
       shell: ["/bin/bash", "-c"],
       memoryMiB: 1024,
       cpus: 2,
@@ -167,4 +174,16 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
   } finally {
     await removeBuildDir(work);
   }
+}
+
+/**
+ * The image's ed25519 SSH host public key (openssh-server's postinst made it in the chroot) as
+ * `TYPE BASE64`, without the comment; undefined when the image has none.
+ */
+export async function readHostKey(rootDir: string): Promise<string | undefined> {
+  const line = await readFile(join(rootDir, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").catch(
+    () => undefined,
+  );
+  const [type, b64] = line?.trim().split(/\s+/) ?? [];
+  return type === "ssh-ed25519" && b64 ? `${type} ${b64}` : undefined;
 }

@@ -18,6 +18,9 @@ export type BootConfig =
   | { mode: "disk" }
   | { mode: "kernel"; kernel: string; initrd?: string | undefined; cmdline: string };
 
+const HOST_KEY_LINE =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+=*( .*)?$/;
+
 /** What the runner must know to boot a base image; paths are absolute once parsed. */
 export interface ImageManifest {
   name: string;
@@ -31,7 +34,18 @@ export interface ImageManifest {
    * `strata-image install` without `--ssh-user`; `"ssh": false` in its JSON): nothing boots it
    * for a build until its manifest says how to log in.
    */
-  ssh: { user: string; port: number; privateKey?: string | undefined; disabled?: true | undefined };
+  ssh: {
+    user: string;
+    port: number;
+    privateKey?: string | undefined;
+    disabled?: true | undefined;
+    /**
+     * The guest's SSH host public key recorded when the image was built (an OpenSSH line,
+     * `ssh-ed25519 AAAA...`): a guest presenting another key is refused. Images without one
+     * accept any host key, as before.
+     */
+    hostKey?: string | undefined;
+  };
   shell: string[];
   memoryMiB: number;
   cpus: number;
@@ -163,6 +177,12 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
   const port = positiveInt("ssh.port", sshRaw.port, DEFAULT_SSH_PORT, 65535);
   const privateKey =
     sshRaw.privateKey === undefined ? undefined : file("ssh.privateKey", sshRaw.privateKey);
+  let hostKey: string | undefined;
+  if (sshRaw.hostKey !== undefined) {
+    if (typeof sshRaw.hostKey === "string" && HOST_KEY_LINE.test(sshRaw.hostKey.trim()))
+      hostKey = sshRaw.hostKey.trim();
+    else add("ssh.hostKey", "must be an OpenSSH public key line (ssh-ed25519 AAAA...)");
+  }
 
   let shell = defaultShell(os);
   if (raw.shell !== undefined) {
@@ -196,7 +216,13 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
     boot,
     firmware,
     disk: { interface: diskInterface },
-    ssh: { user, port, privateKey, ...(sshDisabled ? { disabled: true as const } : {}) },
+    ssh: {
+      user,
+      port,
+      privateKey,
+      ...(sshDisabled ? { disabled: true as const } : {}),
+      ...(hostKey ? { hostKey } : {}),
+    },
     shell,
     memoryMiB,
     cpus,

@@ -3,9 +3,11 @@ import createDebug from "debug";
 import {
   SshAuthFailedError,
   SshCancelledError,
+  SshHostKeyMismatchError,
   SshOptionsError,
   SshTimeoutError,
 } from "./errors.js";
+import { type PinnedHostKey, parseHostKey } from "./host-key.js";
 import type { ShellDialect } from "./quote.js";
 import { SshSession } from "./session.js";
 import { ssh2 } from "./ssh2-lazy.js";
@@ -31,6 +33,11 @@ export interface ConnectOptions {
   shell?: readonly string[];
   /** @default DEFAULT_HANDSHAKE_TIMEOUT_MS */
   handshakeTimeoutMs?: number;
+  /**
+   * The server's host public key as an OpenSSH line (`ssh-ed25519 AAAA...`): any other key is
+   * refused with {@link SshHostKeyMismatchError}. @default any key is accepted
+   */
+  hostKey?: string | undefined;
   signal?: AbortSignal;
 }
 
@@ -56,6 +63,8 @@ function checkOptions(o: ConnectOptions): void {
   if (typeof o.username !== "string" || o.username === "")
     problems.push("username: must be a non-empty string");
   if (o.privateKey === undefined) problems.push("privateKey: is required");
+  if (o.hostKey !== undefined && parseHostKey(o.hostKey) === undefined)
+    problems.push(`hostKey: must be an OpenSSH public key line (got "${o.hostKey.slice(0, 40)}")`);
   if (problems.length > 0) throw new SshOptionsError(problems);
 }
 
@@ -63,6 +72,9 @@ function checkOptions(o: ConnectOptions): void {
 export async function connectSsh(options: ConnectOptions): Promise<SshSession> {
   checkOptions(options);
   const privateKey = await loadKey(options.privateKey);
+  const pinned: PinnedHostKey | undefined =
+    options.hostKey === undefined ? undefined : parseHostKey(options.hostKey);
+  let presented: string | undefined;
   const client = new (ssh2().Client)();
   // ssh2 can emit a second error after the first ended the attempt; never let it go unhandled.
   client.on("error", (e) => debug("ssh2 error", e.message));
@@ -75,6 +87,8 @@ export async function connectSsh(options: ConnectOptions): Promise<SshSession> {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     const settle = (e?: Error) => {
       options.signal?.removeEventListener("abort", onAbort);
+      if (e && pinned && (presented !== undefined || /no matching host key/i.test(e.message)))
+        e = new SshHostKeyMismatchError(pinned.fingerprint, presented, { cause: e });
       client.off("ready", settle).off("error", settle).off("close", onClose);
       if (!e) return resolve();
       client.end();
@@ -90,6 +104,16 @@ export async function connectSsh(options: ConnectOptions): Promise<SshSession> {
       readyTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 4,
+      ...(pinned
+        ? {
+            algorithms: { serverHostKey: pinned.algorithms },
+            hostVerifier: (key: Buffer) => {
+              if (pinned.blob.equals(key)) return true;
+              presented = pinned.fingerprintOf(key);
+              return false;
+            },
+          }
+        : {}),
     });
   });
   return new SshSession(client, { dialect: options.dialect ?? "posix", shell: options.shell });
@@ -130,6 +154,8 @@ export async function waitForSsh(options: WaitForSshOptions): Promise<SshSession
           throw e;
         }
       } catch (e) {
+        // Another host key does not change by waiting: fail at once.
+        if (e instanceof SshHostKeyMismatchError) throw e;
         if (signal.aborted) break;
         lastError = e as Error;
         debug("attempt", attempt, lastError.message);

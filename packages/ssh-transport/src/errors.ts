@@ -15,7 +15,8 @@ export type SshErrorCode =
   | "SSH_TRANSFER_FAILED"
   | "SSH_TAR_REFUSED"
   | "SSH_TAR_TOO_LARGE"
-  | "SSH_KEY_INVALID";
+  | "SSH_KEY_INVALID"
+  | "SSH_HOST_KEY_MISMATCH";
 
 /** Base class of every error thrown by @strata/ssh-transport; branch on `code`. */
 export class SshError extends Error {
@@ -163,6 +164,24 @@ export class SshKeyError extends SshError {
     super(
       "SSH_KEY_INVALID",
       `Not a usable SSH private key: ${detail}. Give an unencrypted OpenSSH or PEM private key, or remove the file so that strata generates a new pair.`,
+      options,
+    );
+  }
+}
+
+/**
+ * The guest presented an SSH host key other than the one recorded for its image (the manifest's
+ * `ssh.hostKey`): something else answers on the port, or the image's keys were replaced.
+ */
+export class SshHostKeyMismatchError extends SshError {
+  constructor(
+    readonly expected: string,
+    readonly presented: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "SSH_HOST_KEY_MISMATCH",
+      `the guest's SSH host key ${presented ? `(${presented})` : "(none of the recorded type)"} is not the one recorded for its image (${expected}): refusing to connect. If the image was rebuilt or its keys changed on purpose, update ssh.hostKey in its manifest (or remove the field to accept any key).`,
       options,
     );
   }

@@ -15,6 +15,7 @@ export {
   SshError,
   type SshErrorCode,
   SshKeyError,
+  SshHostKeyMismatchError,
   SshOptionsError,
   SshTimeoutError,
   SshTransferError,
@@ -28,6 +29,7 @@ export {
   extractTar,
   splitEntryName,
 } from "./extract-tar.js";
+export { hostKeyFingerprint, type PinnedHostKey, parseHostKey } from "./host-key.js";
 export { type EnsureKeyPairOptions, ensureKeyPair, type KeyPair, publicKeyLine } from "./keys.js";
 export {
   buildCommandLine,

@@ -22,7 +22,7 @@ describe("the Windows secrets disk (real mkfs.vfat and mtools)", () => {
       Buffer.from("line one\nline two\r\nline three\n"),
       Buffer.from([0, 255, 13, 10, 0x1a, 0x80, 0x22, 0x27]),
       Buffer.alloc(0),
-      Buffer.alloc(300_000, 0x5a),
+      Buffer.alloc(70_000, 0x5a),
     ];
     await using disk = await buildSecretDisk(values);
     expect((await stat(disk.path)).mode & 0o777).toBe(0o600);
@@ -44,7 +44,7 @@ describe("the Windows secrets disk (real mkfs.vfat and mtools)", () => {
       });
       expect(Buffer.from(r.stdout).equals(v)).toBe(true);
     }
-  });
+  }, 180_000);
   it("is deleted with its directory when disposed", async () => {
     let path = "";
     {
@@ -53,7 +53,7 @@ describe("the Windows secrets disk (real mkfs.vfat and mtools)", () => {
       await stat(path);
     }
     await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
-  });
+  }, 60_000);
   it("refuses more than it may carry, before writing anything", async () => {
     await expect(buildSecretDisk([Buffer.alloc(MAX_SECRET_BYTES + 1)])).rejects.toMatchObject({
       code: "SECRET_TOO_LARGE",

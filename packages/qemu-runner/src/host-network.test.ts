@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import {
   type HostNetwork,
   hostNetworkCommands,
   openHostNetwork,
+  removeStaleHostNetwork,
 } from "./host-network.js";
 import { findFreePort } from "./ports.js";
 
@@ -109,3 +110,30 @@ describe.skipIf(!root)("openHostNetwork (root, pasta)", () => {
     expect(list).not.toContain(net.name);
   }, 120_000);
 });
+
+describe.skipIf(!root)("removeStaleHostNetwork (root)", () => {
+  it("deletes the namespace a dead owner's run directory names, and its pasta quits", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "strata-netns-stale-"));
+    try {
+      const net = await openHostNetwork(await findFreePort(), dir);
+      const pid = Number((await readFile(join(dir, "pasta.pid"), "utf8")).trim());
+      expect((await execa("ip", ["netns", "list"])).stdout).toContain(net.name);
+      await removeStaleHostNetwork(dir);
+      expect((await execa("ip", ["netns", "list"])).stdout).not.toContain(net.name);
+      // pasta notices its namespace is gone.
+      for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(isAlive(pid)).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

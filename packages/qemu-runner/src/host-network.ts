@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import createDebug from "debug";
 import { QemuNetworkSandboxError, QemuPortInUseError } from "./errors.js";
@@ -17,6 +17,22 @@ export const BLOCKED_ROUTES = {
 
 /** Prefix of the network namespaces made for `host` networks (`ip netns list` shows them). */
 export const NETNS_PREFIX = "strata-";
+
+/** In a VM's run directory: the name of its namespace (for reapStaleVms). */
+export const NETNS_FILE = "netns";
+
+/**
+ * Removes a namespace left by a VM whose owner died; its pasta quits when the namespace goes.
+ * Only names with {@link NETNS_PREFIX} are touched.
+ */
+export async function removeStaleHostNetwork(runDir: string): Promise<void> {
+  const name = (await readFile(join(runDir, NETNS_FILE), "utf8").catch(() => "")).trim();
+  if (!name.startsWith(NETNS_PREFIX) || !/^[\w.-]+$/.test(name)) return;
+  // pasta quits by itself once its namespace is gone (a pid file's number may be reused).
+  const { execa } = await import("execa");
+  await execa("ip", ["netns", "delete", name], { reject: false });
+  debug("removed stale host network", name);
+}
 
 /** A network namespace with outward access through pasta, and the SSH port forwarded in. */
 export interface HostNetwork {
@@ -121,6 +137,8 @@ export async function openHostNetwork(
     await close();
     throw err;
   }
+  // Lets reapStaleVms remove the namespace when its owner was killed before it could.
+  await writeFile(join(runDir, NETNS_FILE), `${name}\n`);
   debug("host network", name, "ssh", sshPort);
   return {
     name,

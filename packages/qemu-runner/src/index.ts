@@ -44,8 +44,10 @@ export {
   BLOCKED_ROUTES,
   type HostNetwork,
   hostNetworkCommands,
+  NETNS_FILE,
   NETNS_PREFIX,
   openHostNetwork,
+  removeStaleHostNetwork,
 } from "./host-network.js";
 export {
   HOTPLUG_PORTS,

@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import createDebug from "debug";
+import { removeStaleHostNetwork } from "./host-network.js";
 
 const debug = createDebug("strata:qemu");
 
@@ -66,6 +67,7 @@ export async function reapStaleVms(baseDir: string = tmpdir()): Promise<number[]
         debug("reaped stale VM", pid, dir);
       }
     }
+    await removeStaleHostNetwork(dir);
     await rm(dir, { recursive: true, force: true });
   }
   return killed;

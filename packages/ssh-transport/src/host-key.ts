@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ServerHostKeyAlgorithm } from "ssh2";
 
 /** A host key to accept, and nothing else. */
 export interface PinnedHostKey {
@@ -7,13 +8,13 @@ export interface PinnedHostKey {
   /** The key in SSH wire format (what the server sends). */
   blob: Buffer;
   /** ssh2's host key algorithm names that use this type of key. */
-  algorithms: string[];
+  algorithms: ServerHostKeyAlgorithm[];
   /** OpenSSH's SHA256 fingerprint of the pinned key. */
   fingerprint: string;
   fingerprintOf(blob: Buffer): string;
 }
 
-const ALGORITHMS: Record<string, string[]> = {
+const ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
   "ssh-ed25519": ["ssh-ed25519"],
   "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
   "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],

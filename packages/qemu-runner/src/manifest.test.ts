@@ -37,6 +37,15 @@ describe("parseImageManifest", () => {
     expect(r.manifest.memoryMiB).toBe(1024);
   });
 
+  it("keeps a recorded SSH host key, refuses one that is not an OpenSSH key line", () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0vYq3vq7d1x2V0bZ1kq3Yx6cHn7m5aXlq8o0gA2Q0k";
+    const ok = parseImageManifest({ name: "d", ssh: { hostKey: key } }, { dir: "/" });
+    expect(ok.ok && ok.manifest.ssh.hostKey).toBe(key);
+    const none = parseImageManifest({ name: "d" }, { dir: "/" });
+    expect(none.ok && none.manifest.ssh.hostKey).toBeUndefined();
+    const bad = parseImageManifest({ name: "d", ssh: { hostKey: "AAAA; rm -rf /" } }, { dir: "/" });
+    expect(bad.ok ? [] : bad.problems.map((p) => p.path)).toEqual(["ssh.hostKey"]);
+  });
   it("fills OBuilder's defaults", () => {
     const r = parseImageManifest({ name: "win", os: "windows" }, { dir: "/" });
     expect(r).toEqual({

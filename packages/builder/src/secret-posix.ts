@@ -1,4 +1,5 @@
-import { quotePosix, type RunAs } from "@strata/ssh-transport";
+import { quotePosix } from "@strata/shell-quote";
+import type { RunAs } from "@strata/ssh-transport";
 
 /** Where a POSIX guest holds a step's secrets: its own tmpfs, never the layer's disk. */
 export const SECRET_STAGING = "/run/strata-secrets";

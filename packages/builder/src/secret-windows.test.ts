@@ -5,7 +5,6 @@ import {
   buildSecretDisk,
   encodedPowerShell,
   MAX_SECRET_BYTES,
-  quotePowerShellString,
   SECRET_DISK_LABEL,
   SECRET_PARTITION_OFFSET,
   secretDiskMbr,
@@ -93,8 +92,5 @@ describe("Windows secret scripts", () => {
       /^powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/=]+$/,
     );
     expect(decode(line)).toBe(script);
-  });
-  it("quotePowerShellString doubles quotes and nothing else", () => {
-    expect(quotePowerShellString("a'b$c`d\"e")).toBe("'a''b$c`d\"e'");
   });
 });

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { quotePowerShell } from "@strata/shell-quote";
 import { BuildError } from "./errors.js";
 
 /** Volume label and virtio serial of the throw-away disk that carries a Windows step's secrets. */
@@ -109,11 +110,6 @@ async function run(
   }
 }
 
-/** Single-quoted PowerShell string: nothing inside is expanded; a quote is written twice. */
-export function quotePowerShellString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
 /** A PowerShell script as a cmd.exe command line that needs no quoting (`-EncodedCommand`). */
 export function encodedPowerShell(script: string): string {
   const encoded = Buffer.from(script, "utf16le").toString("base64");
@@ -122,7 +118,7 @@ export function encodedPowerShell(script: string): string {
 
 const findDisk = [
   "$ErrorActionPreference = 'Stop'",
-  `$disk = $null; for ($i = 0; $i -lt 300 -and -not $disk; $i++) { $disk = Get-Disk | Where-Object SerialNumber -eq ${quotePowerShellString(SECRET_DISK_SERIAL)}; if (-not $disk) { Start-Sleep -Milliseconds 100 } }`,
+  `$disk = $null; for ($i = 0; $i -lt 300 -and -not $disk; $i++) { $disk = Get-Disk | Where-Object SerialNumber -eq ${quotePowerShell(SECRET_DISK_SERIAL)}; if (-not $disk) { Start-Sleep -Milliseconds 100 } }`,
   "if (-not $disk) { throw 'strata: the secrets disk did not appear' }",
 ];
 
@@ -139,10 +135,10 @@ export function windowsInstallScript(targets: readonly string[]): string {
     "if (-not $part.DriveLetter) { $part | Add-PartitionAccessPath -AssignDriveLetter; $part = Get-Partition -DiskNumber $disk.Number | Select-Object -First 1 }",
     "$root = '{0}:\\' -f $part.DriveLetter",
     ...targets.flatMap((target, i) => {
-      const t = quotePowerShellString(target);
+      const t = quotePowerShell(target);
       return [
         `New-Item -ItemType Directory -Force -Path (Split-Path -Parent ${t}) | Out-Null`,
-        `New-Item -ItemType SymbolicLink -Force -Path ${t} -Target (Join-Path $root ${quotePowerShellString(secretFileName(i))}) | Out-Null`,
+        `New-Item -ItemType SymbolicLink -Force -Path ${t} -Target (Join-Path $root ${quotePowerShell(secretFileName(i))}) | Out-Null`,
       ];
     }),
   ].join("\n");
@@ -153,7 +149,7 @@ export function windowsRemoveScript(targets: readonly string[]): string {
   return [
     ...findDisk,
     ...targets.flatMap((target) => {
-      const t = quotePowerShellString(target);
+      const t = quotePowerShell(target);
       return [
         `if (Test-Path -LiteralPath ${t}) { (Get-Item -LiteralPath ${t} -Force).Delete() }`,
         `if (Test-Path -LiteralPath ${t}) { throw ('strata: could not remove the secret at ' + ${t}) }`,

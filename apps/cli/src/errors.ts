@@ -1,7 +1,9 @@
 import { BuildError } from "@strata/builder";
 import { CacheError } from "@strata/cache-sync";
 import { InputError, type KnownErrorClass, UsageError } from "@strata/cli-kit";
+import { TransferError } from "@strata/layer-transfer";
 import { QemuError } from "@strata/qemu-runner";
+import { RegistryError } from "@strata/registry";
 import { ShellQuoteError } from "@strata/shell-quote";
 import {
   DockerfileError,
@@ -40,4 +42,6 @@ export const KNOWN_ERRORS: readonly KnownErrorClass[] = [
   QemuError,
   SshError,
   ShellQuoteError,
+  RegistryError,
+  TransferError,
 ];

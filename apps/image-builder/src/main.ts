@@ -8,7 +8,9 @@ import {
   UsageError,
 } from "@strata/cli-kit";
 import { ImageBuildError } from "@strata/image-builder";
+import { TransferError } from "@strata/layer-transfer";
 import { QemuError } from "@strata/qemu-runner";
+import { RegistryError } from "@strata/registry";
 import { ShellQuoteError } from "@strata/shell-quote";
 import { SshError } from "@strata/ssh-transport";
 import { StoreError } from "@strata/store/layout";
@@ -22,7 +24,16 @@ export const PROGRAM: Program = {
   name: "strata-image",
   version: VERSION,
   commands: allCommands,
-  knownErrors: [UsageError, ImageBuildError, StoreError, QemuError, SshError, ShellQuoteError],
+  knownErrors: [
+    UsageError,
+    ImageBuildError,
+    StoreError,
+    QemuError,
+    SshError,
+    ShellQuoteError,
+    RegistryError,
+    TransferError,
+  ],
 };
 
 /** Runs `strata-image ARGV` and resolves to its exit status (see README.md). */

@@ -1,7 +1,9 @@
 import type { BuildErrorCode } from "@strata/builder";
 import type { CacheErrorCode } from "@strata/cache-sync";
 import type { ImageErrorCode } from "@strata/image-builder";
+import type { TransferErrorCode } from "@strata/layer-transfer";
 import type { QemuErrorCode } from "@strata/qemu-runner";
+import type { RegistryErrorCode } from "@strata/registry";
 import type { ShellQuoteErrorCode } from "@strata/shell-quote";
 import type { DockerfileError, SpecErrorCode } from "@strata/spec-parser";
 import type { SshErrorCode } from "@strata/ssh-transport";
@@ -27,7 +29,9 @@ export type KnownErrorCode =
   | SshErrorCode
   | ShellQuoteErrorCode
   | CacheErrorCode
-  | ImageErrorCode;
+  | ImageErrorCode
+  | RegistryErrorCode
+  | TransferErrorCode;
 
 /**
  * Error `code` → exit status, one table for both apps, so a code means the same status in each.
@@ -120,6 +124,23 @@ export const EXIT_CODES = {
   CACHE_IN_USE: EXIT_ENVIRONMENT,
   CACHE_TOOL_FAILED: EXIT_ENVIRONMENT,
   CACHE_TRANSFER_FAILED: EXIT_VM,
+  // @strata/registry: a malformed reference or a refused plain-HTTP host is a usage error,
+  // everything else about the registry the environment's
+  REGISTRY_REFERENCE_INVALID: EXIT_USAGE,
+  REGISTRY_INSECURE: EXIT_USAGE,
+  REGISTRY_UNREACHABLE: EXIT_ENVIRONMENT,
+  REGISTRY_TIMEOUT: EXIT_ENVIRONMENT,
+  REGISTRY_AUTH: EXIT_ENVIRONMENT,
+  REGISTRY_DENIED: EXIT_ENVIRONMENT,
+  REGISTRY_NOT_FOUND: EXIT_ENVIRONMENT,
+  REGISTRY_DIGEST_MISMATCH: EXIT_ENVIRONMENT,
+  REGISTRY_PROTOCOL: EXIT_ENVIRONMENT,
+  REGISTRY_CREDENTIAL_HELPER: EXIT_ENVIRONMENT,
+  REGISTRY_CONFIG_INVALID: EXIT_ENVIRONMENT,
+  // @strata/layer-transfer
+  ARTIFACT_NOT_FOUND: EXIT_ENVIRONMENT,
+  ARTIFACT_REFUSED: EXIT_ENVIRONMENT,
+  TRANSFER_ZSTD: EXIT_ENVIRONMENT,
 } as const satisfies Readonly<Record<KnownErrorCode, ExitStatus>>;
 
 /** The exit status of a known error's code. */

@@ -42,6 +42,10 @@ export {
 } from "./output-options.js";
 export type { OptionSpec, OptionValues } from "./parse-args.js";
 export { parseCommandArgs } from "./parse-args.js";
+export type { ProgressRendererOptions } from "./progress.js";
+export { createProgressRenderer, createTransferRenderer, formatProgress } from "./progress.js";
+export type { OpenedRegistry, OpenRegistryOptions } from "./registry-option.js";
+export { openRegistry, REGISTRY_OPTIONS } from "./registry-option.js";
 export type { Program } from "./run-main.js";
 export { runMain, startProgram } from "./run-main.js";
 export { formatBytes, resolveStoreRoot, STORE_ENV, STORE_OPTION } from "./store-option.js";

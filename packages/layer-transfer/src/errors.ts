@@ -1,7 +1,10 @@
+/** Every `code` a {@link TransferError} carries. */
+export type TransferErrorCode = "ARTIFACT_REFUSED" | "ARTIFACT_NOT_FOUND" | "TRANSFER_ZSTD";
+
 /** Base class of layer-transfer errors; callers branch on `code`. */
 export class TransferError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: TransferErrorCode;
+  constructor(code: TransferErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -1,5 +1,6 @@
 export type { ChunkRange } from "./chunks.js";
 export { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, planChunks } from "./chunks.js";
+export type { TransferErrorCode } from "./errors.js";
 export { ArtifactNotFoundError, ArtifactRefusedError, TransferError } from "./errors.js";
 export type { TransferEvent, TransferEventListener } from "./events.js";
 export { progressReporter } from "./events.js";

@@ -1,7 +1,21 @@
+/** Every `code` a {@link RegistryError} carries. */
+export type RegistryErrorCode =
+  | "REGISTRY_REFERENCE_INVALID"
+  | "REGISTRY_INSECURE"
+  | "REGISTRY_UNREACHABLE"
+  | "REGISTRY_TIMEOUT"
+  | "REGISTRY_AUTH"
+  | "REGISTRY_DENIED"
+  | "REGISTRY_NOT_FOUND"
+  | "REGISTRY_DIGEST_MISMATCH"
+  | "REGISTRY_PROTOCOL"
+  | "REGISTRY_CREDENTIAL_HELPER"
+  | "REGISTRY_CONFIG_INVALID";
+
 /** Base class of every error the registry client throws; callers branch on `code`, never on the message. */
 export class RegistryError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: RegistryErrorCode;
+  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -26,6 +26,7 @@ export {
   selectCredentialSource,
 } from "./credentials.js";
 export { createDigester, digestOf, verifyDigest } from "./digest.js";
+export type { RegistryErrorCode } from "./errors.js";
 export {
   CredentialHelperError,
   DigestMismatchError,

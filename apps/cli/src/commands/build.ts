@@ -3,10 +3,14 @@ import { DEFAULT_GUEST_BOOT_TIMEOUT_MS, loadSecrets, runBuild } from "@strata/bu
 import type { CliIo } from "@strata/cli-kit";
 import {
   type CommandArgs,
+  createTransferRenderer,
   defineCommand,
   EXIT_INTERRUPTED,
   EXIT_OK,
+  openRegistry,
   PROGRESS_OPTIONS,
+  type ProgressMode,
+  REGISTRY_OPTIONS,
   resolveProgress,
 } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
@@ -79,6 +83,18 @@ const OPTIONS = {
     value: "N",
     help: "keep saved VM states only for the last N layers of a chain",
   },
+  registry: {
+    type: "string",
+    value: "REF",
+    help: "HOST[:PORT]/REPO: a registry as shared cache; a missing layer is\npulled instead of built, a built one pushed (docs/registry.md); a\nregistry problem is a warning and a cache miss, never a failure",
+  },
+  "registry-mode": {
+    type: "string",
+    value: "M",
+    help: "pull, push or both (default: both)",
+  },
+  "registry-states": { type: "boolean", help: "move saved VM states with the layers" },
+  ...REGISTRY_OPTIONS,
   ...PROGRESS_OPTIONS,
   watch: {
     type: "boolean",
@@ -110,6 +126,33 @@ function oneOf<T extends string>(
   if (!(allowed as readonly string[]).includes(text))
     throw new UsageError(`option "${flag}": "${text}" is not one of ${allowed.join(", ")}`);
   return text as T;
+}
+
+/** `--registry` and its companions, checked: what `runBuild` takes as `registry`. */
+function registryOptions(
+  values: CommandArgs<typeof OPTIONS>["values"],
+  io: CliIo,
+  progress: ProgressMode,
+) {
+  const mode = oneOf(values["registry-mode"], "--registry-mode", ["pull", "push", "both"] as const);
+  if (values.registry === undefined) {
+    for (const flag of ["registry-mode", "registry-states", "insecure-registry"] as const) {
+      if (values[flag] !== undefined)
+        throw new UsageError(`option "--${flag}" needs --registry REF`);
+    }
+    return undefined;
+  }
+  const { client, reference } = openRegistry(values.registry, {
+    insecure: values["insecure-registry"],
+    repositoryOnly: "strata build --help",
+  });
+  return {
+    client,
+    repository: reference.repository,
+    mode: mode ?? "both",
+    states: values["registry-states"] ?? false,
+    onTransfer: createTransferRenderer(io, "registry", { mode: progress }),
+  };
 }
 
 /** Checks every flag before anything starts; returns a function that runs one build. */
@@ -146,13 +189,15 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
   const stepTimeoutS = positiveNumber(values["step-timeout"], "--step-timeout", false);
   const warm = oneOf(values.warm, "--warm", ["auto", "off"] as const);
   const warmKeep = positiveNumber(values["warm-keep"], "--warm-keep", true);
+  const progress = resolveProgress(values, io);
+  const registry = registryOptions(values, io, progress);
   const specPath = values.file ?? "build.spec";
   if (specPath === STDIN_PATH && values.watch)
     throw new UsageError('option "--watch" needs a spec file to watch, not "-f -"');
   const contextDir = resolve(io.cwd, positionals[0]!);
   const render = createBuildRenderer(io, {
     verbose: values.verbose ?? false,
-    mode: resolveProgress(values, io),
+    mode: progress,
   });
   const build = async (signal: AbortSignal) => {
     const spec = await loadSpecFile(specPath, io, { build: true });
@@ -170,6 +215,7 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
       stepTimeoutMs: stepTimeoutS ? stepTimeoutS * 1000 : undefined,
       warm,
       warmKeep,
+      registry,
       signal,
       onEvent: render,
     });

@@ -5,6 +5,7 @@ import { dockerfileCommand } from "./dockerfile.js";
 import { fmtCommand } from "./fmt.js";
 import { healthcheckCommand } from "./healthcheck.js";
 import { logCommand } from "./log.js";
+import { pullCommand, pushCommand } from "./registry.js";
 import { shellCommand } from "./shell.js";
 import { storeCommands } from "./store-commands.js";
 
@@ -17,6 +18,8 @@ export const commands: readonly Command[] = [
   logCommand,
   healthcheckCommand,
   cacheCommand,
+  pushCommand,
+  pullCommand,
   ...storeCommands,
   createCompletionCommand("strata", () => commands),
 ];

@@ -4,6 +4,7 @@ import { build } from "./build.js";
 import { customise } from "./customise.js";
 import { install, run } from "./install.js";
 import { inspect, list, rm } from "./manage.js";
+import { pullCommand, pushCommand } from "./registry.js";
 
 /** Every `strata-image` command, in help order. */
 export const commands: readonly Command[] = [
@@ -13,6 +14,8 @@ export const commands: readonly Command[] = [
   run,
   exportCommand,
   importCommand,
+  pushCommand,
+  pullCommand,
   list,
   inspect,
   rm,

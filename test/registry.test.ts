@@ -28,8 +28,9 @@ const IMAGE_CLI = join(
   "strata-image.js",
 );
 
+// The first step writes 3 MB that do not compress: its blob is big enough to kill a pull mid-way.
 const SPEC = `((from debian-bookworm)
- (run (shell "echo one > /one && echo made-one"))
+ (run (shell "head -c 3000000 /dev/urandom > /noise && echo one > /one && echo made-one"))
  (copy (src a.txt) (dst /a.txt))
  (run (shell "cat /a.txt /one > /two && echo made-two")))
 `;
@@ -213,8 +214,11 @@ describe("layers and base images through a registry", () => {
   it("a pull killed mid-blob resumes, and the store stays consistent", async () => {
     const storeD = await createTestStore("strata-e2e-reg-d-");
     cleanups.push(() => storeD[Symbol.asyncDispose]());
-    // A proxy that slows blob bodies down (so the kill lands mid-blob) and records Range headers.
-    let slow = true;
+    // A proxy that holds a blob's body back once 256 KiB of it went through (so the kill lands
+    // mid-blob, deterministically) and records Range headers.
+    const HOLD_AT = 256 * 1024;
+    let hold = true;
+    let held = false;
     const ranges: string[] = [];
     const proxy: Server = createServer((req, res) => {
       if (req.headers.range) ranges.push(req.headers.range);
@@ -228,11 +232,13 @@ describe("layers and base images through a registry", () => {
         },
         (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
+          let sent = 0;
           up.on("data", (chunk: Buffer) => {
             res.write(chunk);
-            if (slow && req.url?.includes("/blobs/")) {
-              up.pause();
-              setTimeout(() => up.resume(), 50);
+            sent += chunk.length;
+            if (hold && sent >= HOLD_AT && req.url?.includes("/blobs/")) {
+              held = true;
+              up.pause(); // never resumed: the client is killed while it waits
             }
           });
           up.on("end", () => res.end());
@@ -241,7 +247,10 @@ describe("layers and base images through a registry", () => {
       req.pipe(upstream);
     });
     await new Promise<void>((done) => proxy.listen(0, "127.0.0.1", done));
-    cleanups.push(() => new Promise((done) => proxy.close(done)));
+    cleanups.push(() => {
+      proxy.closeAllConnections();
+      return new Promise((done) => proxy.close(done));
+    });
     const viaProxy = `127.0.0.1:${(proxy.address() as AddressInfo).port}/strata`;
     const child = spawn(process.execPath, [
       CLI,
@@ -252,7 +261,7 @@ describe("layers and base images through a registry", () => {
     ]);
     const downloads = join(storeD.root, "download");
     let partial = 0;
-    for (let i = 0; i < 600 && partial < 256 * 1024; i++) {
+    for (let i = 0; i < 600 && !(held && partial >= HOLD_AT); i++) {
       await new Promise((done) => setTimeout(done, 100));
       const names = await readdir(downloads).catch(() => [] as string[]);
       const sizes = await Promise.all(
@@ -265,10 +274,11 @@ describe("layers and base images through a registry", () => {
       );
       partial = Math.max(0, ...sizes);
     }
-    expect(partial).toBeGreaterThan(0);
+    expect(held).toBe(true);
+    expect(partial).toBeGreaterThanOrEqual(HOLD_AT);
     child.kill("SIGKILL");
     await new Promise((done) => child.on("close", done));
-    slow = false;
+    hold = false;
     const again = await run(CLI, ["pull", viaProxy, finalA, `--store=qemu:${storeD.root}`]);
     expect(again.code, again.stderr).toBe(0);
     expect(ranges.some((r) => /^bytes=[1-9]\d*-$/.test(r))).toBe(true);

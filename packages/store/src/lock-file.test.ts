@@ -56,8 +56,9 @@ describe("lock liveness across hostnames", () => {
 
   it("a live holder's heartbeat keeps its lock fresh; once it is killed the lock goes stale", async () => {
     const path = join(dir.path, "held.lock");
-    // Roomier than RULES: a loaded machine may delay the holder's timer by a good part of a second.
-    const rules = { staleMs: 2_500, heartbeatMs: 50 };
+    // Roomier than RULES: on a loaded machine (CI with VMs beside it) the holder's timer has been
+    // seen to run more than 2.5 s late. 120 missed heartbeats before the lock counts as stale.
+    const rules = { staleMs: 6_000, heartbeatMs: 50 };
     const runner = typescriptRunner();
     const child = execa(runner.command, [...runner.args, HOLDER, path], { reject: false });
     try {
@@ -69,14 +70,14 @@ describe("lock liveness across hostnames", () => {
       const owner = readLockOwner(path)!;
       writeFileSync(path, JSON.stringify({ ...owner, host: "container-before-restart" }));
       // Held for twice the stale age, so only the heartbeat can explain it.
-      for (let i = 0; i < 6; i++) {
-        await new Promise((r) => setTimeout(r, rules.staleMs / 3));
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, rules.staleMs / 2));
         expect(isLockHeld(path, rules)).toBe(true);
       }
       expect(lockAgeMs(path)).toBeLessThan(rules.staleMs);
       child.kill("SIGKILL");
       await child;
-      await expect.poll(() => isLockHeld(path, rules), { timeout: 10_000 }).toBe(false);
+      await expect.poll(() => isLockHeld(path, rules), { timeout: 20_000 }).toBe(false);
       expect("acquired" in tryAcquireLockFile(path, rules)).toBe(true);
     } finally {
       child.kill("SIGKILL");

@@ -33,6 +33,7 @@ describe("the Windows secrets disk (real mkfs.vfat and mtools)", () => {
     expect(image.length).toBe(SECRET_PARTITION_OFFSET + image.readUInt32LE(446 + 12) * 512);
     const fs = `${disk.path}@@${SECRET_PARTITION_OFFSET}`;
     const env = { MTOOLS_SKIP_CHECK: "1" };
+    // "::" is mtools' name for the drive given with -i (the image file), not a network address.
     const label = await execa("mlabel", ["-i", fs, "-s", "::"], { env });
     expect(label.stdout).toContain(SECRET_DISK_LABEL);
     for (const [i, v] of values.entries()) {

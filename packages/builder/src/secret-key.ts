@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createKeyFileOnce } from "@strata/ssh-transport";
 import { BuildError } from "./errors.js";
 
 /** File name, in the store's `keys/` directory, of the key secrets are hashed with. */
@@ -9,20 +9,13 @@ const KEY_BYTES = 32;
 
 /**
  * The store's random key for hashing secret values into layer IDs, created on first use (mode
- * 0600). Created with `wx`, so two processes racing to create it both use the first one's key.
+ * 0600). Two processes racing to create it both use the first one's key.
  * A keyed hash means nobody who sees layer IDs can test guesses of a secret offline; the price
  * is that the IDs of steps with secrets differ from store to store.
  */
 export async function ensureSecretKey(keysDir: string): Promise<Buffer> {
   const path = join(keysDir, SECRET_KEY_FILE);
-  await mkdir(keysDir, { recursive: true, mode: 0o700 });
-  try {
-    await writeFile(path, randomBytes(KEY_BYTES), { mode: 0o600, flag: "wx" });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-  }
-  await chmod(path, 0o600);
-  const key = await readFile(path);
+  const key = await createKeyFileOnce(path, randomBytes(KEY_BYTES));
   if (key.length !== KEY_BYTES)
     throw new BuildError(
       "SECRET_KEY_INVALID",

@@ -30,7 +30,13 @@ export {
   splitEntryName,
 } from "./extract-tar.js";
 export { hostKeyFingerprint, type PinnedHostKey, parseHostKey } from "./host-key.js";
-export { type EnsureKeyPairOptions, ensureKeyPair, type KeyPair, publicKeyLine } from "./keys.js";
+export {
+  createKeyFileOnce,
+  type EnsureKeyPairOptions,
+  ensureKeyPair,
+  type KeyPair,
+  publicKeyLine,
+} from "./keys.js";
 export {
   buildCommandLine,
   type CommandLineOptions,

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ensureKeyPair, publicKeyLine } from "./keys.js";
+import { createKeyFileOnce, ensureKeyPair, publicKeyLine } from "./keys.js";
 
 describe("ensureKeyPair", () => {
   let dir = "";
@@ -24,5 +24,24 @@ describe("ensureKeyPair", () => {
     expect(publicKeyLine(await readFile(first.privateKeyPath))).toBe(
       first.publicKey.replace(/ strata$/, ""),
     );
+  });
+
+  it("32 racers on a fresh directory all read one whole key and leave no temp file", async () => {
+    dir = await mkdtemp(join(tmpdir(), "strata-keys-"));
+    const keys = join(dir, "keys");
+    const pairs = await Promise.all(Array.from({ length: 32 }, () => ensureKeyPair(keys)));
+    expect(new Set(pairs.map((p) => p.publicKey)).size).toBe(1);
+    expect((await readdir(keys)).sort()).toEqual(["id_ed25519", "id_ed25519.pub"]);
+  });
+
+  it("racers writing large files never read a half-written one", async () => {
+    dir = await mkdtemp(join(tmpdir(), "strata-keys-"));
+    const path = join(dir, "keys", "big");
+    // 4 MiB each: node writes that in several write(2) calls, so a reader could catch a prefix.
+    const datas = Array.from({ length: 8 }, (_, i) => Buffer.alloc(4 << 20, i + 1));
+    const read = await Promise.all(datas.map((d) => createKeyFileOnce(path, d)));
+    const winner = datas.find((d) => d.equals(read[0] as Buffer));
+    expect(winner).toBeDefined();
+    for (const r of read) expect(r.equals(winner as Buffer)).toBe(true);
   });
 });

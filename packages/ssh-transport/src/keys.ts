@@ -1,5 +1,6 @@
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { chmod, link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { SshKeyError } from "./errors.js";
 import { ssh2 } from "./ssh2-lazy.js";
 
@@ -25,9 +26,36 @@ export function publicKeyLine(privateKey: string | Buffer, comment = ""): string
   return `${key.type} ${key.getPublicSSH().toString("base64")}${comment ? ` ${comment}` : ""}`;
 }
 
+/** A temp file name beside `path` (same file system, so link and rename are atomic). */
+function tempBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+}
+
+/**
+ * Creates the key file `path` holding `data` (mode 0600) unless it exists, and returns what the
+ * file holds afterwards. The data is written whole to a temp file first and then hard-linked into
+ * place, so a process racing to create the same file either wins or reads the winner's complete
+ * file, never a half-written one (what `writeFile(..., { flag: "wx" })` would show it).
+ */
+export async function createKeyFileOnce(path: string, data: string | Buffer): Promise<Buffer> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = tempBeside(path);
+  try {
+    await writeFile(temp, data, { mode: 0o600, flag: "wx" });
+    await link(temp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  } finally {
+    await rm(temp, { force: true });
+  }
+  // Whoever created it, make sure nobody else can read it (ssh refuses keys readable by others).
+  await chmod(path, 0o600);
+  return readFile(path);
+}
+
 /**
  * The store's ed25519 key pair in `dir`, generated on first use (private key mode 0600, directory
- * 0700). Created with `wx`, so two processes racing to create it keep the first one's key.
+ * 0700). Two processes racing to create it both end up with the first one's key.
  */
 export async function ensureKeyPair(
   dir: string,
@@ -37,16 +65,14 @@ export async function ensureKeyPair(
   const comment = options.comment ?? "strata";
   const privateKeyPath = join(dir, name);
   const publicKeyPath = `${privateKeyPath}.pub`;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const pair = ssh2().utils.generateKeyPairSync("ed25519", { comment });
+  const publicKey = publicKeyLine(await createKeyFileOnce(privateKeyPath, pair.private), comment);
+  const temp = tempBeside(publicKeyPath);
   try {
-    await writeFile(privateKeyPath, pair.private, { mode: 0o600, flag: "wx" });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    await writeFile(temp, `${publicKey}\n`, { mode: 0o644, flag: "wx" });
+    await rename(temp, publicKeyPath);
+  } finally {
+    await rm(temp, { force: true });
   }
-  // Whoever created it, make sure nobody else can read it (ssh refuses keys readable by others).
-  await chmod(privateKeyPath, 0o600);
-  const publicKey = publicKeyLine(await readFile(privateKeyPath), comment);
-  await writeFile(publicKeyPath, `${publicKey}\n`, { mode: 0o644 });
   return { privateKeyPath, publicKeyPath, publicKey };
 }

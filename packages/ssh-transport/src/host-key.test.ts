@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSsh, waitForSsh } from "./connect.js";
 import { SshHostKeyMismatchError } from "./errors.js";
 import { hostKeyFingerprint, parseHostKey } from "./host-key.js";
-import { publicKeyLine } from "./keys.js";
+import { generateEd25519Pair, publicKeyLine } from "./keys.js";
 
 const { Server, utils } = ssh2;
 
 describe("parseHostKey", () => {
   it("reads OpenSSH lines and refuses what is not a key of its own type", () => {
-    const pair = utils.generateKeyPairSync("ed25519");
+    const pair = generateEd25519Pair();
     const line = publicKeyLine(pair.private, "root@strata");
     const key = parseHostKey(line)!;
     expect(key.type).toBe("ssh-ed25519");
@@ -27,8 +27,8 @@ describe("parseHostKey", () => {
 
 // A real SSH server (ssh2's) with its own host key, accepting any client key.
 describe("host key pinning against a real SSH server", () => {
-  const host = utils.generateKeyPairSync("ed25519");
-  const client = utils.generateKeyPairSync("ed25519");
+  const host = generateEd25519Pair();
+  const client = generateEd25519Pair();
   let server: InstanceType<typeof Server>;
   let port: number;
   beforeAll(async () => {
@@ -57,7 +57,7 @@ describe("host key pinning against a real SSH server", () => {
     await session.close();
   });
   it("refuses another key at once, with a typed error naming both fingerprints", async () => {
-    const other = publicKeyLine(utils.generateKeyPairSync("ed25519").private);
+    const other = publicKeyLine(generateEd25519Pair().private);
     const started = Date.now();
     const err = await waitForSsh({ ...base(), hostKey: other, timeoutMs: 60_000 }).catch(
       (e: unknown) => e,

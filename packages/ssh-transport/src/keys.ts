@@ -26,6 +26,24 @@ export function publicKeyLine(privateKey: string | Buffer, comment = ""): string
   return `${key.type} ${key.getPublicSSH().toString("base64")}${comment ? ` ${comment}` : ""}`;
 }
 
+/** Tries before {@link generateEd25519Pair} gives up: a bad pair comes about once in 256. */
+const KEYGEN_ATTEMPTS = 16;
+
+/**
+ * A new ed25519 key pair in OpenSSH format. ssh2 1.17 strips leading zero bytes from the public
+ * key, so about one pair in 256 it generates cannot be parsed back, by itself or by OpenSSH
+ * (mscdex/ssh2#1513): such a pair is thrown away and another one made.
+ */
+export function generateEd25519Pair(comment = ""): { private: string; public: string } {
+  const { utils } = ssh2();
+  for (let attempt = 1; attempt <= KEYGEN_ATTEMPTS; attempt++) {
+    const pair = utils.generateKeyPairSync("ed25519", { comment });
+    const parsed = [utils.parseKey(pair.private), utils.parseKey(pair.public)];
+    if (!parsed.some((k) => k instanceof Error)) return pair;
+  }
+  throw new SshKeyError(`ssh2 made ${KEYGEN_ATTEMPTS} unreadable ed25519 keys in a row`);
+}
+
 /** A temp file name beside `path` (same file system, so link and rename are atomic). */
 function tempBeside(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
@@ -65,7 +83,7 @@ export async function ensureKeyPair(
   const comment = options.comment ?? "strata";
   const privateKeyPath = join(dir, name);
   const publicKeyPath = `${privateKeyPath}.pub`;
-  const pair = ssh2().utils.generateKeyPairSync("ed25519", { comment });
+  const pair = generateEd25519Pair(comment);
   const publicKey = publicKeyLine(await createKeyFileOnce(privateKeyPath, pair.private), comment);
   const temp = tempBeside(publicKeyPath);
   try {

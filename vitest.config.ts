@@ -11,11 +11,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          // test/host: real host tools (e2fsprogs, qemu-img), no VM.
+          // test/host: real host tools (e2fsprogs, qemu-img), no VM. test/docs: docs/ and the
+          // READMEs against the code (`pnpm docs` rewrites the generated parts).
           include: [
             "packages/*/src/**/*.test.ts",
             "apps/*/src/**/*.test.ts",
             "test/host/**/*.test.ts",
+            "test/docs/**/*.test.ts",
           ],
           testTimeout: 60_000,
         },
@@ -25,7 +27,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/host/**", "**/node_modules/**"],
+          exclude: ["test/host/**", "test/docs/**", "**/node_modules/**"],
           globalSetup: ["test/support/global-setup.ts"],
           // VM tests boot real guests under TCG: one file at a time on a 2-core machine.
           fileParallelism: false,

@@ -27,6 +27,7 @@ export type { DockerfileOptions, DockerfileOs } from "./dockerfile.js";
 export { printDockerfile, WINDOWS_ADMIN_USER } from "./dockerfile.js";
 export type { SpecErrorCode } from "./errors.js";
 export { DockerfileError, SpecError } from "./errors.js";
+export { SPEC_KEYWORDS } from "./keywords.js";
 export type { ParseSpecOptions, SpecResult } from "./parse-spec.js";
 export { parseSpec, parseSpecOrThrow } from "./parse-spec.js";
 export { printOperation, printSpec } from "./print-spec.js";

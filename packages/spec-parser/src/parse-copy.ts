@@ -11,7 +11,8 @@ import {
 } from "./parse-context.js";
 import type { SexpList } from "./sexp.js";
 
-const COPY_RULES: FieldRules = {
+/** The fields of `copy`, with the usage each problem quotes. */
+export const COPY_RULES: FieldRules = {
   owner: "copy",
   usage: {
     from: "(from context) or (from (build NAME))",

@@ -2,6 +2,7 @@ import { OP_NAMES, type Op, type User, type UserOp } from "./ast.js";
 import { didYouMean, listWords } from "./did-you-mean.js";
 import {
   describeNode,
+  type FieldRules,
   headOf,
   type ParseContext,
   readAtoms,
@@ -13,6 +14,13 @@ import { parseRun } from "./parse-run.js";
 import type { SexpList, SexpNode } from "./sexp.js";
 
 const USER_USAGE = "(user (uid U) (gid G)) or (user (name N))";
+
+/** The fields of `user`: `uid` with `gid`, or `name` alone. */
+export const USER_RULES: FieldRules = {
+  owner: "user",
+  usage: { uid: "(uid U)", gid: "(gid G)", name: "(name N)" },
+  required: [],
+};
 
 /**
  * An integer as OCaml's `int_of_string` (so OBuilder's parser) reads it: an optional sign,
@@ -49,11 +57,7 @@ function parseId(ctx: ParseContext, field: SexpList | undefined, name: string) {
 }
 
 function parseUser(ctx: ParseContext, node: SexpList): UserOp | undefined {
-  const fields = readFields(ctx, node, node.items.slice(1), {
-    owner: "user",
-    usage: { uid: "(uid U)", gid: "(gid G)", name: "(name N)" },
-    required: [],
-  });
+  const fields = readFields(ctx, node, node.items.slice(1), USER_RULES);
   const nameField = fields.get("name");
   let user: User | undefined;
   if (nameField !== undefined && fields.size === 1) {

@@ -9,7 +9,8 @@ import {
 } from "./parse-context.js";
 import type { SexpList } from "./sexp.js";
 
-const RUN_RULES: FieldRules = {
+/** The fields of `run`, with the usage each problem quotes. */
+export const RUN_RULES: FieldRules = {
   owner: "run",
   usage: {
     cache: "(cache (ID (target PATH))...)",
@@ -20,12 +21,14 @@ const RUN_RULES: FieldRules = {
   required: ["shell"],
 };
 
+/** The fields of a cache or secret entry `(ID (target PATH) ...)`. */
+export const MOUNT_FIELD_USAGE: Readonly<Record<string, string>> = {
+  target: "(target PATH)",
+  buildkit_options: "(buildkit_options (KEY VALUE)...)",
+};
+
 function mountRules(kind: string): FieldRules {
-  return {
-    owner: `${kind} entry`,
-    usage: { target: "(target PATH)", buildkit_options: "(buildkit_options (KEY VALUE)...)" },
-    required: ["target"],
-  };
+  return { owner: `${kind} entry`, usage: MOUNT_FIELD_USAGE, required: ["target"] };
 }
 
 function parseBuildkitOptions(ctx: ParseContext, field: SexpList) {

@@ -1,6 +1,14 @@
 import { BuildError } from "@strata/builder";
 import { CacheError } from "@strata/cache-sync";
-import { InputError, type KnownErrorClass, UsageError } from "@strata/cli-kit";
+import {
+  InputError,
+  isKnownErrorCode,
+  type KnownErrorClass,
+  type KnownErrorCode,
+  UsageError,
+} from "@strata/cli-kit";
+// The errors entry only: the fleet itself (BullMQ, ioredis) loads when a fleet command runs.
+import { FleetError, type RemoteBuildError } from "@strata/fleet/errors";
 import { TransferError } from "@strata/layer-transfer";
 import { QemuError } from "@strata/qemu-runner";
 import { RegistryError } from "@strata/registry";
@@ -29,6 +37,24 @@ export class SpecFileError extends Error {
   }
 }
 
+/**
+ * A build that failed on a fleet worker, with the worker's error code when this version knows it
+ * (so `strata build --queue` exits as a local build would), else `FLEET_WORKER_ERROR`.
+ */
+export class RemoteFailure extends Error {
+  override readonly name = "RemoteFailure";
+  readonly code: KnownErrorCode;
+  readonly worker: string | undefined;
+
+  constructor(remote: RemoteBuildError) {
+    super(remote.worker ? `on worker "${remote.worker}": ${remote.message}` : remote.message, {
+      cause: remote,
+    });
+    this.code = isKnownErrorCode(remote.code) ? remote.code : "FLEET_WORKER_ERROR";
+    this.worker = remote.worker;
+  }
+}
+
 /** The base classes of every error `strata` reports as known (with a mapped exit status). */
 export const KNOWN_ERRORS: readonly KnownErrorClass[] = [
   UsageError,
@@ -44,4 +70,6 @@ export const KNOWN_ERRORS: readonly KnownErrorClass[] = [
   ShellQuoteError,
   RegistryError,
   TransferError,
+  FleetError,
+  RemoteFailure,
 ];

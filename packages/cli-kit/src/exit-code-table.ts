@@ -1,5 +1,6 @@
 import type { BuildErrorCode } from "@strata/builder";
 import type { CacheErrorCode } from "@strata/cache-sync";
+import type { FleetErrorCode } from "@strata/fleet";
 import type { ImageErrorCode } from "@strata/image-builder";
 import type { TransferErrorCode } from "@strata/layer-transfer";
 import type { QemuErrorCode } from "@strata/qemu-runner";
@@ -31,7 +32,8 @@ export type KnownErrorCode =
   | CacheErrorCode
   | ImageErrorCode
   | RegistryErrorCode
-  | TransferErrorCode;
+  | TransferErrorCode
+  | FleetErrorCode;
 
 /**
  * Error `code` → exit status, one table for both apps, so a code means the same status in each.
@@ -141,9 +143,29 @@ export const EXIT_CODES = {
   ARTIFACT_NOT_FOUND: EXIT_ENVIRONMENT,
   ARTIFACT_REFUSED: EXIT_ENVIRONMENT,
   TRANSFER_ZSTD: EXIT_ENVIRONMENT,
+  // @strata/fleet (a remote build's own error keeps the worker's code, mapped above)
+  FLEET_OPTIONS: EXIT_USAGE,
+  FLEET_CONTEXT_TOO_LARGE: EXIT_USAGE,
+  FLEET_WORKER_UNKNOWN: EXIT_USAGE,
+  FLEET_JOB_UNKNOWN: EXIT_USAGE,
+  FLEET_WORKER_ALIVE: EXIT_USAGE,
+  FLEET_REDIS_UNREACHABLE: EXIT_ENVIRONMENT,
+  FLEET_MESSAGE_INVALID: EXIT_ENVIRONMENT,
+  FLEET_CONTEXT_UNAVAILABLE: EXIT_ENVIRONMENT,
+  FLEET_NAME_TAKEN: EXIT_ENVIRONMENT,
+  FLEET_JOB_LOST: EXIT_ENVIRONMENT,
+  FLEET_WORKER_ERROR: EXIT_FAILURE,
+  FLEET_WATCHDOG: EXIT_FAILURE,
+  FLEET_DEADLINE: EXIT_FAILURE,
+  FLEET_CANCELLED: EXIT_INTERRUPTED,
 } as const satisfies Readonly<Record<KnownErrorCode, ExitStatus>>;
 
 /** The exit status of a known error's code. */
 export function exitCodeFor(code: KnownErrorCode): ExitStatus {
   return EXIT_CODES[code];
+}
+
+/** Whether a code read at run time (a remote worker's) is one the table maps. */
+export function isKnownErrorCode(code: string): code is KnownErrorCode {
+  return Object.hasOwn(EXIT_CODES, code);
 }

@@ -8,7 +8,7 @@ export {
 export type { CompletionShell } from "./completion.js";
 export { COMPLETION_SHELLS, createCompletionCommand, formatCompletion } from "./completion.js";
 export type { KnownErrorCode } from "./exit-code-table.js";
-export { EXIT_CODES, exitCodeFor } from "./exit-code-table.js";
+export { EXIT_CODES, exitCodeFor, isKnownErrorCode } from "./exit-code-table.js";
 export type { ExitStatus } from "./exit-codes.js";
 export {
   EXIT_ENVIRONMENT,

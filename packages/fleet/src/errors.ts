@@ -1,7 +1,24 @@
+/** Every `code` a {@link FleetError} carries. */
+export type FleetErrorCode =
+  | "FLEET_OPTIONS"
+  | "FLEET_REDIS_UNREACHABLE"
+  | "FLEET_MESSAGE_INVALID"
+  | "FLEET_CONTEXT_TOO_LARGE"
+  | "FLEET_CONTEXT_UNAVAILABLE"
+  | "FLEET_WORKER_UNKNOWN"
+  | "FLEET_JOB_UNKNOWN"
+  | "FLEET_WORKER_ALIVE"
+  | "FLEET_NAME_TAKEN"
+  | "FLEET_JOB_LOST"
+  | "FLEET_WORKER_ERROR"
+  | "FLEET_WATCHDOG"
+  | "FLEET_DEADLINE"
+  | "FLEET_CANCELLED";
+
 /** Base class of fleet errors: a stable `code`, the cause, a message that says what to do. */
 export class FleetError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: FleetErrorCode;
+  constructor(code: FleetErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -77,16 +94,20 @@ export class FleetJobAbortedError extends FleetError {
 }
 
 /**
- * A remote build failed with a known error: `code` is the worker's error code, so the
- * submitter exits exactly as a local build with that error would.
+ * A remote build failed: `code` is the worker's error code (any package's, or a FLEET_ one), so
+ * the submitter can exit exactly as a local build with that error would. It is not a
+ * {@link FleetError}: its code comes over the wire, and the app checks it against its table.
  */
-export class RemoteBuildError extends FleetError {
+export class RemoteBuildError extends Error {
+  readonly code: string;
   constructor(
     code: string,
     message: string,
     readonly worker: string | undefined,
   ) {
-    super(code, message);
+    super(message);
+    this.name = "RemoteBuildError";
+    this.code = code;
   }
 }
 

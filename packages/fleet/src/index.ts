@@ -7,6 +7,7 @@ export {
   waitForRedis,
 } from "./connection.js";
 export { DEFAULT_CONTEXT_LIMIT_BYTES, packContext, putContext } from "./context.js";
+export type { FleetErrorCode } from "./errors.js";
 export {
   FleetContextTooLargeError,
   FleetError,

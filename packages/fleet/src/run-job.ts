@@ -1,12 +1,18 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BuildEvent, runBuild, type SecretValues } from "@strata/builder";
+import {
+  type BuildEvent,
+  type BuildRegistryOptions,
+  runBuild,
+  SecretMissingError,
+  type SecretValues,
+} from "@strata/builder";
 import { parseSpecOrThrow } from "@strata/spec-parser";
 import type { Store } from "@strata/store";
 import type { Redis } from "ioredis";
 import { fetchContext } from "./context.js";
-import { FleetError, FleetJobAbortedError } from "./errors.js";
+import { FleetJobAbortedError } from "./errors.js";
 import type { JobData } from "./schema.js";
 
 /** Bytes of output kept for the message of a job the watchdog or the deadline stopped. */
@@ -19,6 +25,8 @@ export interface ExecuteJobOptions {
   /** The worker's secrets; the job names the IDs it needs. */
   readonly secrets: SecretValues;
   readonly worker: string;
+  /** The registry layers move through: a parent built on another worker is pulled. @default none */
+  readonly registry?: BuildRegistryOptions | undefined;
   /** Aborted on cancel, on a lost lock, or when the worker stops. */
   readonly signal: AbortSignal;
   readonly onEvent: (e: BuildEvent) => void;
@@ -34,8 +42,8 @@ export async function executeJob(o: ExecuteJobOptions): Promise<string> {
   const { data } = o;
   const missing = data.secrets.filter((id) => !o.secrets.has(id));
   if (missing.length > 0)
-    throw new FleetError(
-      "SECRET_MISSING",
+    throw new SecretMissingError(
+      missing[0]!,
       `worker "${o.worker}" does not hold secret(s) ${missing.join(", ")}; start the pool's workers with --secret ID:FILE`,
     );
   const secrets = new Map([...o.secrets].filter(([id]) => data.secrets.includes(id)));
@@ -85,6 +93,7 @@ export async function executeJob(o: ExecuteJobOptions): Promise<string> {
       contextDir: dir,
       secrets,
       ...data.options,
+      registry: o.registry,
       signal: ac.signal,
       onEvent: (e) => {
         arm();

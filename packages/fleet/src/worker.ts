@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { BuildEvent, SecretValues } from "@strata/builder";
+import type { BuildEvent, BuildRegistryOptions, SecretValues } from "@strata/builder";
 import { reapStaleVms } from "@strata/qemu-runner";
 import { filesystemSpace, type Store } from "@strata/store";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
@@ -54,6 +54,12 @@ export interface FleetWorkerOptions {
   readonly capacity?: number;
   /** Secrets jobs may name by ID (`--secret ID:FILE`); they never go to Redis. @default none */
   readonly secrets?: SecretValues;
+  /**
+   * The registry every worker of the fleet shares (`--registry`): before a step, a layer built
+   * by another worker is pulled instead of rebuilt; after a step, the layer is pushed. A
+   * registry problem is a warning, never a failed job. @default none (layers stay local)
+   */
+  readonly registry?: BuildRegistryOptions;
   /** @default DEFAULT_HEARTBEAT_MS */
   readonly heartbeatMs?: number;
   /** @default DEFAULT_LOCK_DURATION_MS */
@@ -398,6 +404,7 @@ export class FleetWorker implements AsyncDisposable {
           data,
           store: this.#o.store,
           secrets: this.#o.secrets ?? new Map(),
+          registry: this.#o.registry,
           worker: this.name,
           signal: r.ac.signal,
           onEvent: (e: BuildEvent) => {

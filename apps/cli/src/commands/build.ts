@@ -3,19 +3,18 @@ import { DEFAULT_GUEST_BOOT_TIMEOUT_MS, loadSecrets, runBuild } from "@strata/bu
 import type { CliIo } from "@strata/cli-kit";
 import {
   type CommandArgs,
-  createTransferRenderer,
   defineCommand,
   EXIT_INTERRUPTED,
   EXIT_OK,
-  openRegistry,
   PROGRESS_OPTIONS,
-  type ProgressMode,
-  REGISTRY_OPTIONS,
   resolveProgress,
 } from "@strata/cli-kit";
 import { UsageError } from "../errors.js";
 import { createBuildRenderer } from "../render-build.js";
 import { loadSpecFile, STDIN_PATH } from "../spec-file.js";
+import { BUILD_REGISTRY_OPTIONS, oneOf, positiveNumber, registryOptions } from "./build-flags.js";
+import { runRemoteBuild } from "./build-remote.js";
+import { QUEUE_OPTION, queueUrl, seconds } from "./fleet-options.js";
 import { openStoreFor, parseSize, STORE_OPTION } from "./store-options.js";
 import { watchBuild } from "./watch.js";
 
@@ -83,77 +82,43 @@ const OPTIONS = {
     value: "N",
     help: "keep saved VM states only for the last N layers of a chain",
   },
-  registry: {
-    type: "string",
-    value: "REF",
-    help: "HOST[:PORT]/REPO: a registry as shared cache; a missing layer is\npulled instead of built, a built one pushed (docs/registry.md); a\nregistry problem is a warning and a cache miss, never a failure",
-  },
-  "registry-mode": {
-    type: "string",
-    value: "M",
-    help: "pull, push or both (default: both)",
-  },
-  "registry-states": { type: "boolean", help: "move saved VM states with the layers" },
-  ...REGISTRY_OPTIONS,
+  ...BUILD_REGISTRY_OPTIONS,
   ...PROGRESS_OPTIONS,
   watch: {
     type: "boolean",
     help: "rebuild when the spec or a context file changes (Ctrl-C to stop)",
   },
   ...STORE_OPTION,
+  ...QUEUE_OPTION,
+  pool: {
+    type: "string",
+    value: "NAME",
+    help: "(--queue) the pool to submit to (default: default)",
+  },
+  deadline: {
+    type: "string",
+    value: "S",
+    help: "(--queue) fail an attempt that runs longer than S seconds (default: 6 h)",
+  },
+  watchdog: {
+    type: "string",
+    value: "S",
+    help: "(--queue) stop a VM that printed nothing and made no progress for S\nseconds, retry once, then fail with the console tail (default: 900)",
+  },
 } as const;
 
-function positiveNumber(
-  text: string | undefined,
-  flag: string,
-  integer: boolean,
-): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!(n > 0) || (integer && !Number.isInteger(n)))
-    throw new UsageError(
-      `option "${flag}": "${text}" is not a positive ${integer ? "whole " : ""}number`,
-    );
-  return n;
-}
-
-function oneOf<T extends string>(
-  text: string | undefined,
-  flag: string,
-  allowed: readonly T[],
-): T | undefined {
-  if (text === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(text))
-    throw new UsageError(`option "${flag}": "${text}" is not one of ${allowed.join(", ")}`);
-  return text as T;
-}
-
-/** `--registry` and its companions, checked: what `runBuild` takes as `registry`. */
-function registryOptions(
-  values: CommandArgs<typeof OPTIONS>["values"],
-  io: CliIo,
-  progress: ProgressMode,
-) {
-  const mode = oneOf(values["registry-mode"], "--registry-mode", ["pull", "push", "both"] as const);
-  if (values.registry === undefined) {
-    for (const flag of ["registry-mode", "registry-states", "insecure-registry"] as const) {
-      if (values[flag] !== undefined)
-        throw new UsageError(`option "--${flag}" needs --registry REF`);
-    }
-    return undefined;
-  }
-  const { client, reference } = openRegistry(values.registry, {
-    insecure: values["insecure-registry"],
-    repositoryOnly: "strata build --help",
-  });
-  return {
-    client,
-    repository: reference.repository,
-    mode: mode ?? "both",
-    states: values["registry-states"] ?? false,
-    onTransfer: createTransferRenderer(io, "registry", { mode: progress }),
-  };
-}
+/** Flags that mean nothing on a fleet: the worker's own store, secrets and registry apply. */
+const LOCAL_ONLY = [
+  "secret",
+  "watch",
+  "warm-keep",
+  "store",
+  "cache-max-size",
+  "registry",
+  "registry-mode",
+  "registry-states",
+  "insecure-registry",
+] as const;
 
 /** Checks every flag before anything starts; returns a function that runs one build. */
 function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo) {
@@ -190,7 +155,6 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
   const warm = oneOf(values.warm, "--warm", ["auto", "off"] as const);
   const warmKeep = positiveNumber(values["warm-keep"], "--warm-keep", true);
   const progress = resolveProgress(values, io);
-  const registry = registryOptions(values, io, progress);
   const specPath = values.file ?? "build.spec";
   if (specPath === STDIN_PATH && values.watch)
     throw new UsageError('option "--watch" needs a spec file to watch, not "-f -"');
@@ -199,6 +163,44 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
     verbose: values.verbose ?? false,
     mode: progress,
   });
+  if (values.queue !== undefined) {
+    for (const flag of LOCAL_ONLY)
+      if (values[flag] !== undefined)
+        throw new UsageError(
+          flag === "secret"
+            ? 'option "--secret" cannot go with "--queue": the fleet\'s workers hold secrets (strata worker --secret ID:FILE) and a job names only their IDs'
+            : `option "--${flag}" cannot go with "--queue" (the workers' own settings apply); see "strata build --help"`,
+        );
+    const deadlineMs = seconds(values.deadline, "--deadline");
+    const watchdogMs = seconds(values.watchdog, "--watchdog");
+    const build = async (signal: AbortSignal) =>
+      runRemoteBuild({
+        io: { ...io, signal },
+        queue: await queueUrl(values.queue, io.env, "build"),
+        pool: values.pool,
+        specPath,
+        contextDir,
+        machine: {
+          ...(machine.memoryMiB ? { memoryMiB: machine.memoryMiB } : {}),
+          ...(machine.cpus ? { cpus: machine.cpus } : {}),
+          ...(machine.accel ? { accel: machine.accel } : {}),
+          ...(machine.bootTimeoutMs ? { bootTimeoutMs: machine.bootTimeoutMs } : {}),
+          ...(guestOs ? { guestOs } : {}),
+          ...(cacheStrategy ? { cacheStrategy } : {}),
+          ...(stepTimeoutS ? { stepTimeoutMs: stepTimeoutS * 1000 } : {}),
+          ...(warm ? { warm } : {}),
+        },
+        json: progress === "json",
+        verbose: values.verbose ?? false,
+        deadlineMs,
+        watchdogMs,
+        render,
+      });
+    return { build, watch: false, specPath: resolve(io.cwd, specPath), contextDir, remote: true };
+  }
+  if (values.pool !== undefined || values.deadline !== undefined || values.watchdog !== undefined)
+    throw new UsageError('options "--pool", "--deadline" and "--watchdog" need "--queue"');
+  const registry = registryOptions(values, io, { progress });
   const build = async (signal: AbortSignal) => {
     const spec = await loadSpecFile(specPath, io, { build: true });
     const secrets = await loadSecrets(values.secret ?? []);
@@ -220,7 +222,13 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
       onEvent: render,
     });
   };
-  return { build, watch: values.watch ?? false, specPath: resolve(io.cwd, specPath), contextDir };
+  return {
+    build,
+    watch: values.watch ?? false,
+    specPath: resolve(io.cwd, specPath),
+    contextDir,
+    remote: false,
+  };
 }
 
 export const buildCommand = defineCommand({
@@ -230,17 +238,25 @@ export const buildCommand = defineCommand({
   maxArguments: 1,
   complete: ["dir"],
   description: `Runs SPEC's steps in VMs booted from the store's base images. Each step that changes the
-machine is saved as a layer; unchanged steps are taken from the cache and their output replayed.`,
+machine is saved as a layer; unchanged steps are taken from the cache and their output replayed.
+
+With --queue the build is submitted to a fleet (docs/fleet.md) and streamed
+from the worker that runs it: same output and exit codes as a local build; Ctrl-C cancels the
+job and stops its VM.`,
   options: OPTIONS,
   async run(args, io) {
-    const { build, watch, specPath, contextDir } = prepare(args, io);
+    const { build, watch, specPath, contextDir, remote } = prepare(args, io);
     if (watch) return watchBuild({ io, specPath, contextDir, build });
     try {
       await build(io.signal);
       return EXIT_OK;
     } catch (err) {
       if (io.signal.aborted) {
-        io.stderr.write("strata: interrupted; the VM was stopped and no partial layer was kept\n");
+        io.stderr.write(
+          remote
+            ? "strata: interrupted; the remote job was cancelled and its VM stopped\n"
+            : "strata: interrupted; the VM was stopped and no partial layer was kept\n",
+        );
         return EXIT_INTERRUPTED;
       }
       throw err;

@@ -2,7 +2,7 @@ import type { BuildEvent } from "@strata/builder";
 import type { CliIo } from "@strata/cli-kit";
 import type { MachineJobOptions, SubmitEvent } from "@strata/fleet";
 import { RemoteBuildError } from "@strata/fleet/errors";
-import { RemoteFailure } from "../errors.js";
+import { RemoteFailure, SpecFileError } from "../errors.js";
 import { parseSpecFile, readSpecText } from "../spec-file.js";
 
 export interface RemoteBuildOptions {
@@ -63,7 +63,9 @@ export async function asLocalFailure<T>(work: Promise<T>): Promise<T> {
 /** `strata build --queue`: submits the build and renders it as a local build. */
 export async function runRemoteBuild(o: RemoteBuildOptions): Promise<string> {
   const file = await readSpecText(o.specPath, o.io);
-  const spec = parseSpecFile(file);
+  const { spec, buildProblems } = parseSpecFile(file);
+  // The build-time checks a local build makes, before anything is submitted.
+  if (buildProblems.length > 0) throw new SpecFileError("SPEC_INVALID", buildProblems, file.text);
   const { submitBuild } = await import("@strata/fleet");
   const r = await asLocalFailure(
     submitBuild({

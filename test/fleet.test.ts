@@ -1,0 +1,167 @@
+// A fleet end to end on this machine: its own redis-server and docker-registry on 127.0.0.1,
+// one `strata worker` process with its own store, and `strata build --queue` as a user runs it.
+// The build streams like a local one and exits with a local build's codes; the worker pushes its
+// layers to the registry; Ctrl-C on the submitter cancels the job and stops its VM; SIGTERM
+// stops the worker. One cold boot (the first step); the other steps resume warm.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startRedis, type TestRedis } from "@strata/fleet/testing";
+import { RegistryClient } from "@strata/registry";
+import { startTestRegistry, type TestRegistry } from "@strata/registry/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestStore, type TestStore } from "./support/test-store.js";
+
+const CLI = join(import.meta.dirname, "..", "apps", "cli", "bin", "strata.js");
+
+const SPEC = `((from debian-bookworm)
+ (run (shell "echo fleet-one > /one && echo made-one"))
+ (run (shell "cat /one && echo made-two")))
+`;
+const FAILING = SPEC.replace(/\)\n$/, `\n (run (shell "echo about-to-fail && exit 3")))\n`);
+const SLOW = SPEC.replace(/\)\n$/, `\n (run (shell "echo slow-started && sleep 600")))\n`);
+
+interface Run {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exit: Promise<number | null>;
+}
+
+function start(args: string[]): Run {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const run: Run = {
+    child,
+    stdout: "",
+    stderr: "",
+    exit: new Promise((done) => child.on("close", (code) => done(code))),
+  };
+  child.stdout?.on("data", (d) => (run.stdout += d));
+  child.stderr?.on("data", (d) => (run.stderr += d));
+  return run;
+}
+
+/** QEMU processes whose command line names `dir` (the worker's store). */
+async function qemusUsing(dir: string): Promise<number> {
+  let n = 0;
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd.startsWith("qemu-system") && cmd.includes(dir)) n++;
+  }
+  return n;
+}
+
+async function until(what: string, test: () => boolean, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; !test(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
+
+describe("strata worker and strata build --queue", () => {
+  let redis: TestRedis;
+  let registry: TestRegistry;
+  let store: TestStore;
+  let worker: Run;
+  let specs: string;
+  let queue: string;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    registry = await startTestRegistry();
+    store = await createTestStore("strata-e2e-fleet-");
+    specs = await mkdtemp(join(tmpdir(), "strata-fleet-specs-"));
+    for (const [name, text] of [
+      ["ok.spec", SPEC],
+      ["fail.spec", FAILING],
+      ["slow.spec", SLOW],
+    ] as const)
+      await writeFile(join(specs, name), text);
+    queue = redis.url.href;
+    worker = start([
+      "worker",
+      "--queue",
+      queue,
+      "--registry",
+      `${registry.registry}/fleet`,
+      "--name",
+      "w1",
+      `--store=qemu:${store.root}`,
+    ]);
+    await until("the worker to register", () => worker.stderr.includes("ready"), 60_000);
+  });
+
+  afterAll(async () => {
+    if (worker && worker.child.exitCode === null) {
+      worker.child.kill("SIGKILL");
+      await worker.exit;
+    }
+    await redis?.[Symbol.asyncDispose]();
+    await registry?.[Symbol.asyncDispose]();
+    await store?.[Symbol.asyncDispose]();
+    await rm(specs, { recursive: true, force: true });
+  });
+
+  const submit = (spec: string, ...extra: string[]) =>
+    start(["build", "--queue", queue, "-f", join(specs, spec), ...extra, specs]);
+
+  it("streams a build like a local one; the worker pushes its layers to the registry", async () => {
+    const r = submit("ok.spec");
+    expect(await r.exit, r.stderr + worker.stderr).toBe(0);
+    expect(r.stderr).toContain('running on worker "w1"');
+    expect(r.stdout).toContain("made-one");
+    expect(r.stdout).toContain("fleet-one\nmade-two");
+    expect(r.stdout).toMatch(/---> saved as "[0-9a-f]{64}"/);
+    const id = /Got: "([0-9a-f]{64})"/.exec(r.stdout)?.[1];
+    expect(id).toBeDefined();
+    const tags = await new RegistryClient({
+      registry: registry.registry,
+      credentials: async () => undefined,
+    }).listTags("fleet");
+    expect(tags).toContain(id);
+
+    // Again: every step from the worker's cache, output replayed.
+    const again = submit("ok.spec", "--json");
+    expect(await again.exit, again.stderr).toBe(0);
+    const events = again.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; id?: string });
+    expect(events.filter((e) => e.type === "cached")).toHaveLength(3);
+    expect(events.at(-1)).toEqual({ type: "done", id });
+  });
+
+  it("exits 1 when a step fails, as a local build does", async () => {
+    const r = submit("fail.spec");
+    expect(await r.exit, r.stderr).toBe(1);
+    expect(r.stdout).toContain("about-to-fail");
+  });
+
+  it("Ctrl-C cancels the remote job and stops its VM; SIGTERM stops the worker", async () => {
+    const r = submit("slow.spec");
+    await until("the slow step to start", () => r.stdout.includes("slow-started"), 600_000);
+    expect(await qemusUsing(store.root)).toBe(1);
+    r.child.kill("SIGINT");
+    expect(await r.exit, r.stderr).toBe(130);
+    expect(r.stderr).toContain("cancelled");
+    await until(
+      "the worker to end the job",
+      () => /job \S+: cancelled/.test(worker.stderr),
+      120_000,
+    );
+    await expect.poll(() => qemusUsing(store.root), { timeout: 60_000 }).toBe(0);
+    const jobs = start(["fleet", "jobs", "--queue", queue, "--json"]);
+    expect(await jobs.exit, jobs.stderr).toBe(0);
+    const records = jobs.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { state: string });
+    expect(records.map((j) => j.state)).toContain("cancelled");
+
+    worker.child.kill("SIGTERM");
+    expect(await worker.exit, worker.stderr).toBe(0);
+    expect(worker.stderr).toContain('worker "w1" stopped');
+  });
+});

@@ -61,7 +61,7 @@ describe("strata build --queue, strata worker's fleet and strata fleet, on a rea
       "cached",
       "done",
     ]);
-    expect(lines.at(-1)).toEqual({ type: "done", id: chain.at(-1) });
+    expect(lines.at(-1)).toMatchObject({ type: "done", id: chain.at(-1) });
     expect(lines).toContainEqual({
       type: "fleet",
       event: { type: "attempt", worker: "cli-w", attempt: 1 },

@@ -154,7 +154,8 @@ Every form takes --queue URL (or STRATA_QUEUE). See docs/fleet.md.`,
           throw new FleetJobUnknownError(target);
         const json = values.json ?? false;
         const verbose = values.verbose ?? false;
-        const render = createBuildRenderer(io, { json, verbose });
+        const mode = json ? "json" : io.isTTY ? "tty" : "plain";
+        const render = createBuildRenderer(io, { verbose, mode });
         await asLocalFailure(
           followJob({
             ...conn,

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { startRedis, type TestRedis } from "@strata/fleet/testing";
 import { RegistryClient } from "@strata/registry";
 import { startTestRegistry, type TestRegistry } from "@strata/registry/testing";
@@ -48,7 +48,9 @@ async function qemusUsing(dir: string): Promise<number> {
   for (const pid of await readdir("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmd.startsWith("qemu-system") && cmd.includes(dir)) n++;
+    // QEMU runs behind setpriv and may be named by a full path: look at the first two words.
+    const words = cmd.split("\0").slice(0, 2);
+    if (words.some((w) => basename(w).startsWith("qemu-system")) && cmd.includes(dir)) n++;
   }
   return n;
 }

@@ -21,6 +21,10 @@ const SPEC = `((from debian-bookworm)
 `;
 const FAILING = SPEC.replace(/\)\n$/, `\n (run (shell "echo about-to-fail && exit 3")))\n`);
 const SLOW = SPEC.replace(/\)\n$/, `\n (run (shell "echo slow-started && sleep 600")))\n`);
+const KILLED = SPEC.replace(
+  /\)\n$/,
+  `\n (run (shell "echo kill-started && sleep 20 && echo kill-finished")))\n`,
+);
 
 interface Run {
   readonly child: ChildProcess;
@@ -55,6 +59,18 @@ async function qemusUsing(dir: string): Promise<number> {
   return n;
 }
 
+/** Every QEMU command line, to say what was running when a count was wrong. */
+async function psQemu(): Promise<string> {
+  const { execFileSync } = await import("node:child_process");
+  return execFileSync(
+    "sh",
+    ["-c", "ps -eo pid,ppid,args | grep -i qemu-system | grep -v grep || true"],
+    {
+      encoding: "utf8",
+    },
+  );
+}
+
 async function until(what: string, test: () => boolean, ms: number): Promise<void> {
   for (const end = Date.now() + ms; !test(); ) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -67,6 +83,8 @@ describe("strata worker and strata build --queue", () => {
   let registry: TestRegistry;
   let store: TestStore;
   let worker: Run;
+  let store2: TestStore | undefined;
+  let worker2: Run | undefined;
   let specs: string;
   let queue: string;
 
@@ -79,27 +97,33 @@ describe("strata worker and strata build --queue", () => {
       ["ok.spec", SPEC],
       ["fail.spec", FAILING],
       ["slow.spec", SLOW],
+      ["killed.spec", KILLED],
     ] as const)
       await writeFile(join(specs, name), text);
     queue = redis.url.href;
-    worker = start([
+    worker = startWorker("w1", store.root);
+    await until("the worker to register", () => worker.stderr.includes("ready"), 60_000);
+  });
+
+  const startWorker = (name: string, root: string) =>
+    start([
       "worker",
       "--queue",
       queue,
       "--registry",
       `${registry.registry}/fleet`,
       "--name",
-      "w1",
-      `--store=qemu:${store.root}`,
+      name,
+      `--store=qemu:${root}`,
     ]);
-    await until("the worker to register", () => worker.stderr.includes("ready"), 60_000);
-  });
 
   afterAll(async () => {
-    if (worker && worker.child.exitCode === null) {
-      worker.child.kill("SIGKILL");
-      await worker.exit;
-    }
+    for (const w of [worker, worker2])
+      if (w && w.child.exitCode === null && w.child.signalCode === null) {
+        w.child.kill("SIGKILL");
+        await w.exit;
+      }
+    await store2?.[Symbol.asyncDispose]();
     await redis?.[Symbol.asyncDispose]();
     await registry?.[Symbol.asyncDispose]();
     await store?.[Symbol.asyncDispose]();
@@ -143,8 +167,8 @@ describe("strata worker and strata build --queue", () => {
 
   it("Ctrl-C cancels the remote job and stops its VM; SIGTERM stops the worker", async () => {
     const r = submit("slow.spec");
-    await until("the slow step to start", () => r.stdout.includes("slow-started"), 600_000);
-    expect(await qemusUsing(store.root)).toBe(1);
+    await until("the slow step to start", () => /^slow-started$/m.test(r.stdout), 600_000);
+    expect(await qemusUsing(store.root), `${await psQemu()}\n${worker.stderr}`).toBe(1);
     r.child.kill("SIGINT");
     expect(await r.exit, r.stderr).toBe(130);
     expect(r.stderr).toContain("cancelled");
@@ -165,5 +189,52 @@ describe("strata worker and strata build --queue", () => {
     worker.child.kill("SIGTERM");
     expect(await worker.exit, worker.stderr).toBe(0);
     expect(worker.stderr).toContain('worker "w1" stopped');
+  });
+
+  it("kill -9 of the worker running a step: the build completes on another worker", async () => {
+    // w1 comes back under its old name; w2 is a second host with its own store (base image
+    // only). w1 holds the spec's first two layers, so the job is routed to it.
+    worker = startWorker("w1", store.root);
+    store2 = await createTestStore("strata-e2e-fleet-w2-");
+    worker2 = startWorker("w2", store2.root);
+    const w2 = worker2;
+    await until(
+      "both workers to register",
+      () => worker.stderr.includes("ready") && w2.stderr.includes("ready"),
+      60_000,
+    );
+    const r = submit("killed.spec");
+    await until("the step to start on w1", () => /^kill-started$/m.test(r.stdout), 600_000);
+    expect(r.stderr).toContain('running on worker "w1"');
+    worker.child.kill("SIGKILL");
+    await worker.exit;
+    // Its VM dies with it (QEMU runs with a parent-death signal).
+    await expect.poll(() => qemusUsing(store.root), { timeout: 30_000 }).toBe(0);
+    // The submitter sees the worker gone, moves the job to the pool once its lock expires, and
+    // w2 builds it: the first two layers pulled from the registry, the last one built.
+    expect(await r.exit, r.stderr + w2.stderr).toBe(0);
+    expect(r.stderr).toContain("its worker is gone");
+    expect(r.stderr).toContain('running on worker "w2"');
+    expect(r.stdout).toMatch(/^kill-finished$/m);
+    expect(await qemusUsing(store2.root)).toBe(0);
+
+    // The same spec again goes to w2, which now holds every layer: all cached, no VM.
+    const again = submit("killed.spec", "--json");
+    expect(await again.exit, again.stderr).toBe(0);
+    const events = again.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; event?: { type: string; worker?: string } });
+    expect(events.find((e) => e.event?.type === "attempt")?.event?.worker).toBe("w2");
+    expect(events.filter((e) => e.type === "cached")).toHaveLength(4);
+
+    const ls = start(["fleet", "ls", "--queue", queue, "--json"]);
+    expect(await ls.exit, ls.stderr).toBe(0);
+    const workers = ls.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { name: string; state: string });
+    expect(workers.find((w) => w.name === "w1")?.state).toBe("gone");
+    expect(workers.find((w) => w.name === "w2")?.state).toBe("active");
   });
 });

@@ -34,6 +34,13 @@ export interface Command<O extends OptionTable = OptionTable> {
    * list of words. Indexed by position; the last entry applies to the rest.
    */
   readonly complete?: readonly ArgumentKind[];
+  /**
+   * A long-running service (`strata worker`): a stop signal is how it normally ends, so the
+   * status it returns after one stands (0 after a clean drain, as systemd expects) instead of
+   * 130/143/129. An error it throws after a signal is still reported as an interruption.
+   * @default false
+   */
+  readonly service?: boolean;
   readonly options: O;
   /** Runs with the flags parsed (and checked) by the runtime; resolves to the exit status. */
   run(args: CommandArgs<O>, io: CliIo): Promise<number>;

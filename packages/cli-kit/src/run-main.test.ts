@@ -147,6 +147,38 @@ options:
     });
   });
 
+  it("lets a service's own status stand after a stop signal; other commands exit 130", async () => {
+    const stopped = (service: boolean) =>
+      defineCommand({
+        name: "serve",
+        summary: "runs until stopped",
+        synopsis: "",
+        maxArguments: 0,
+        service,
+        options: {},
+        run: async (_args, io) => {
+          await new Promise((done) => io.signal.addEventListener("abort", done, { once: true }));
+          return 0;
+        },
+      });
+    for (const [service, code] of [
+      [true, 0],
+      [false, 130],
+    ] as const) {
+      const controller = new AbortController();
+      const captured = captureIo("/", { signal: controller.signal });
+      const program: Program = {
+        name: "prog",
+        version: "1",
+        commands: [stopped(service)],
+        knownErrors: [],
+      };
+      const running = runMain(program, ["serve"], captured.io);
+      controller.abort();
+      expect(await running).toBe(code);
+    }
+  });
+
   it("accepts as known only classes whose code the exit-code table maps", () => {
     class Foreign extends Error {
       readonly code = "NOT_MAPPED";

@@ -32,31 +32,37 @@ function wantsHelp(argv: readonly string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
 }
 
-async function dispatch(program: Program, argv: readonly string[], io: CliIo): Promise<number> {
+/** A command's exit status, and whether it stands even after a stop signal (a service's). */
+interface Outcome {
+  readonly code: number;
+  readonly service?: boolean;
+}
+
+async function dispatch(program: Program, argv: readonly string[], io: CliIo): Promise<Outcome> {
   const { commands } = program;
   const [name, ...rest] = argv;
   if (name === undefined) {
     io.stderr.write(formatProgramHelp(program.name, commands));
-    return EXIT_USAGE;
+    return { code: EXIT_USAGE };
   }
   if (name === "--help" || name === "-h" || name === "help") {
     io.stdout.write(formatProgramHelp(program.name, commands));
-    return EXIT_OK;
+    return { code: EXIT_OK };
   }
   if (name === "--version") {
     if (rest.length > 0) throw new UsageError(`"--version" takes no arguments`);
     io.stdout.write(`${program.name} ${program.version}\n`);
-    return EXIT_OK;
+    return { code: EXIT_OK };
   }
   const command = commands.find((c) => c.name === name || c.aliases?.includes(name));
   if (command === undefined) throw unknownCommand(program, name);
   if (wantsHelp(rest)) {
     io.stdout.write(formatCommandHelp(program.name, command));
-    return EXIT_OK;
+    return { code: EXIT_OK };
   }
   const args = parseCommandArgs(program.name, command.name, rest, command.options);
   checkArgumentCount(program.name, command, args.positionals);
-  return command.run(args, io);
+  return { code: await command.run(args, io), service: command.service === true };
 }
 
 function unknownCommand(program: Program, name: string): UsageError {
@@ -113,8 +119,8 @@ export async function runMain(
   io: CliIo,
 ): Promise<number> {
   try {
-    const code = await dispatch(program, argv, io);
-    if (!io.signal.aborted) return code;
+    const { code, service } = await dispatch(program, argv, io);
+    if (!io.signal.aborted || service) return code;
     io.stderr.write(interrupted(program, io));
     return EXIT_INTERRUPTED;
   } catch (error) {

@@ -50,6 +50,7 @@ export const workerCommand = defineCommand({
   summary: "run builds from a fleet's queue (BullMQ on Redis) until stopped",
   synopsis: "--queue redis://HOST:PORT [--pool NAME] [--registry REF] [--name NAME] [OPTIONS]",
   maxArguments: 0,
+  service: true,
   description: `Takes builds from its own queue (jobs routed to it because it holds their layers) and from its
 pool's queue, builds each in its store exactly as "strata build" would, and streams their events
 back. Publishes heartbeats and the IDs of the layers it holds. With --registry (the fleet's

@@ -2,7 +2,8 @@
 // one `strata worker` process with its own store, and `strata build --queue` as a user runs it.
 // The build streams like a local one and exits with a local build's codes; the worker pushes its
 // layers to the registry; Ctrl-C on the submitter cancels the job and stops its VM; SIGTERM
-// stops the worker. One cold boot (the first step); the other steps resume warm.
+// stops the worker (exit 0). Then a second worker with its own store joins, the first is killed
+// with SIGKILL mid-step, and the build finishes on the second (layers pulled from the registry).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

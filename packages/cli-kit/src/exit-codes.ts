@@ -19,3 +19,17 @@ export type ExitStatus =
   | typeof EXIT_ENVIRONMENT
   | typeof EXIT_VM
   | typeof EXIT_INTERRUPTED;
+
+/** What each status means, for both apps' docs (docs/cli.md is generated from it). */
+export const EXIT_STATUS_MEANINGS = {
+  [EXIT_OK]: "success",
+  [EXIT_FAILURE]:
+    "the work failed: a build step, an image build script, `fmt --check` finding files to reformat; also a known error without a mapping",
+  [EXIT_USAGE]:
+    "usage error or invalid input: unknown command or flag, bad value, extra arguments, an unreadable or invalid spec, a missing secret",
+  [EXIT_ENVIRONMENT]:
+    "store or host environment error: store locked, a missing tool or base image, disk full, a registry unreachable or refusing",
+  [EXIT_VM]: "VM or SSH error: QEMU did not boot, SSH refused or lost, a cache stream refused",
+  [EXIT_INTERRUPTED]:
+    "interrupted by SIGINT (Ctrl-C): the VM is stopped, the half layer and temp files removed",
+} as const satisfies Readonly<Record<ExitStatus, string>>;

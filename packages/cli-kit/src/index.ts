@@ -15,9 +15,11 @@ export {
   EXIT_FAILURE,
   EXIT_INTERRUPTED,
   EXIT_OK,
+  EXIT_STATUS_MEANINGS,
   EXIT_USAGE,
   EXIT_VM,
 } from "./exit-codes.js";
+export { formatCommandsMarkdown, formatExitCodesMarkdown } from "./format-markdown.js";
 export type { CliErrorCode } from "./input-error.js";
 export { InputError } from "./input-error.js";
 export type { StopSignal } from "./interrupt.js";

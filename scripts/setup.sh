@@ -39,7 +39,13 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   npm install -g "pnpm@$PNPM_VERSION" >/dev/null
 fi
 
-# node-gyp must use the local Node headers (no download here): .npmrc sets nodedir=/usr.
+# A native module built from source needs Node's headers: those already on disk when node-gyp
+# would otherwise download them (scripts/node-headers.sh says when).
+nodedir=$(bash scripts/node-headers.sh)
+if [ -n "$nodedir" ]; then
+  echo "setup: node-gyp takes Node's headers from $nodedir/include/node"
+  export npm_config_nodedir=$nodedir
+fi
 pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
 pnpm build --output-logs=errors-only
 bash scripts/link-bins.sh

@@ -1,5 +1,14 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -74,5 +83,52 @@ describe("licence and package metadata", () => {
       expect(pkg.repository, d).toMatchObject({ type: "git", directory: d });
       expect(pkg.engines, d).toEqual({ node: ">=20" });
     }
+  });
+});
+
+describe("scripts/node-headers.sh", () => {
+  /** A fake `node` of VERSION in DIR/prefix/bin, and headers of MAJOR under each of `headers`. */
+  async function setUp(version: string, headers: Record<string, number>) {
+    const bin = join(dir, "prefix", "bin");
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, "node"), `#!/bin/sh\necho ${version}\n`);
+    await chmod(join(bin, "node"), 0o755);
+    for (const [where, major] of Object.entries(headers)) {
+      const include = join(dir, where, "include", "node");
+      await mkdir(include, { recursive: true });
+      await writeFile(join(include, "node.h"), "");
+      await writeFile(join(include, "node_version.h"), `#define NODE_MAJOR_VERSION ${major}\n`);
+    }
+    return { PATH: `${bin}:/usr/bin:/bin`, HOME: join(dir, "home") };
+  }
+  const dirs = (...names: string[]) => names.map((name) => join(dir, name)).join(" ");
+
+  it("picks Node's own prefix first, then the system's, only with the running major version", async () => {
+    const env = await setUp("20.19.1", { prefix: 20, usr: 20 });
+    const both = await bash("node-headers.sh", { ...env, STRATA_NODE_HEADER_DIRS: undefined });
+    expect(both.stdout.trim()).toBe(join(dir, "prefix"));
+    const onlySystem = await bash("node-headers.sh", {
+      ...env,
+      STRATA_NODE_HEADER_DIRS: dirs("elsewhere", "usr"),
+    });
+    expect(onlySystem.stdout.trim()).toBe(join(dir, "usr"));
+  });
+
+  it("prints nothing for headers of another major version (Debian 12's nodejs 18 headers)", async () => {
+    const env = await setUp("20.19.1", { usr: 18 });
+    const result = await bash("node-headers.sh", { ...env, STRATA_NODE_HEADER_DIRS: dirs("usr") });
+    expect(result).toMatchObject({ code: 0, stdout: "" });
+  });
+
+  it("prints nothing when node-gyp's cache has this version's headers or nodedir is set", async () => {
+    const env = await setUp("20.19.1", { usr: 20 });
+    const cached = join(dir, "home", ".cache", "node-gyp", "20.19.1", "include", "node");
+    const withSystem = { ...env, STRATA_NODE_HEADER_DIRS: dirs("usr") };
+    expect((await bash("node-headers.sh", withSystem)).stdout.trim()).toBe(join(dir, "usr"));
+    const chosen = await bash("node-headers.sh", { ...withSystem, npm_config_nodedir: "/opt/n" });
+    expect(chosen).toMatchObject({ code: 0, stdout: "" });
+    await mkdir(cached, { recursive: true });
+    await writeFile(join(cached, "node.h"), "");
+    expect(await bash("node-headers.sh", withSystem)).toMatchObject({ code: 0, stdout: "" });
   });
 });

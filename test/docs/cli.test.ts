@@ -4,7 +4,7 @@ import { commands as strataCommands } from "@strata/cli";
 import { EXIT_CODES, formatCommandsMarkdown, formatExitCodesMarkdown } from "@strata/cli-kit";
 import { commands as imageCommands } from "@strata/image-builder-cli";
 import { describe, expect, it } from "vitest";
-import { replaceGeneratedBlock } from "./generated-blocks.js";
+import { formatWithBiome, replaceGeneratedBlock } from "./generated-blocks.js";
 import { REPO_ROOT } from "./markdown.js";
 
 const DOC = join(REPO_ROOT, "docs/cli.md");
@@ -17,7 +17,8 @@ function regenerate(text: string): string {
     "strata-image",
     formatCommandsMarkdown("strata-image", imageCommands),
   );
-  return replaceGeneratedBlock(out, "exit-codes", formatExitCodesMarkdown());
+  out = replaceGeneratedBlock(out, "exit-codes", formatExitCodesMarkdown());
+  return formatWithBiome(out, "docs/cli.md");
 }
 
 describe("docs/cli.md", () => {

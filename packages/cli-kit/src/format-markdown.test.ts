@@ -44,6 +44,19 @@ describe("formatCommandsMarkdown", () => {
   });
 });
 
+describe("formatCommandsMarkdown with help laid out in columns", () => {
+  it("keeps an indented description as written, in a text block", () => {
+    const columns = defineCommand({
+      ...hello,
+      options: {},
+      description: "ls  lists\n    more of ls\nrm  removes",
+    });
+    expect(formatCommandsMarkdown("demo", [columns])).toContain(
+      "```text\nls  lists\n    more of ls\nrm  removes\n```",
+    );
+  });
+});
+
 describe("formatExitCodesMarkdown", () => {
   it("lists each status with its meaning and every code that maps to it", () => {
     const text = formatExitCodesMarkdown();

@@ -39,7 +39,11 @@ function formatCommand(program: string, command: Command, level: number): string
   parts.push(
     ["```text", ...forms.map((form) => `${program} ${command.name} ${form}`), "```"].join("\n"),
   );
-  if (command.description) parts.push(escapeHtml(command.description.trim()));
+  const description = command.description?.trimEnd().replace(/^\n+/, "");
+  // Help laid out in columns (indented lines) stays as written; prose becomes a paragraph.
+  if (description && /\n[ \t]/.test(description)) {
+    parts.push(["```text", description, "```"].join("\n"));
+  } else if (description) parts.push(escapeHtml(description));
   const options = Object.entries(command.options);
   if (options.length > 0) {
     const rows = options.map(

@@ -86,6 +86,7 @@ export {
   type ParseManifestOptions,
   parseImageManifest,
 } from "./manifest.js";
+export { imageManifestJsonSchema, type JsonSchema } from "./manifest-schema.js";
 export { withParentDeath } from "./parent-death.js";
 export { findFreePort, isHostForwardFailure } from "./ports.js";
 export {

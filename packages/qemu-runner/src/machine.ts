@@ -75,12 +75,32 @@ export const MACHINE_CHOICES = {
   tablet: ["usb-tablet", "none"],
 } as const satisfies Record<string, readonly string[]>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** Locally administered (bit 1 of the first octet) unicast (bit 0 clear), as taskcluster asks. */
-const MAC = /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/;
-const CHIPSET = /^(pc|q35|pc-i440fx-\d+\.\d+|pc-q35-\d+\.\d+|virt(-\d+\.\d+)?)$/;
-const CPU = /^(host|max|qemu64|[A-Za-z][A-Za-z0-9_.-]*)$/;
+/** The string fields checked by pattern (also the JSON Schema's `pattern`s). */
+export const MACHINE_PATTERNS = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  /** Locally administered (bit 1 of the first octet) unicast (bit 0 clear), as taskcluster asks. */
+  mac: /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/,
+  chipset: /^(pc|q35|pc-i440fx-\d+\.\d+|pc-q35-\d+\.\d+|virt(-\d+\.\d+)?)$/,
+  cpu: /^(host|max|qemu64|[A-Za-z][A-Za-z0-9_.-]*)$/,
+} as const;
 const FLAG = /^[+-]?[a-z0-9][a-z0-9_.-]*$/;
+/** One CPU flag of `flags`. */
+export const MACHINE_FLAG_PATTERN: RegExp = FLAG;
+
+/** The integer fields with their inclusive range (`memory` and `vgaMemory` in MiB). */
+export const MACHINE_INT_RANGES = {
+  threads: [1, 255],
+  cores: [1, 255],
+  sockets: [1, 255],
+  memory: [MIN_MACHINE_MEMORY_MIB, 4 * 1024 * 1024],
+  vgaMemory: [1, 1024],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/** QEMU's limit on virtual CPUs, so on threads x cores x sockets. */
+export const MAX_VCPUS = 512;
+
+/** Fields taskcluster's format has that strata accepts and does not use. */
+export const MACHINE_IGNORED_FIELDS = ["graphicsRam", "graphicsVRam"] as const;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -117,10 +137,11 @@ export function parseMachineDefinition(json: unknown): MachineResult {
     if (typeof v === "string" && re.test(v)) (m as unknown as Obj)[key] = v;
     else add(key, `must be ${what} (got ${JSON.stringify(v)})`);
   };
-  pattern("uuid", UUID, "a lower-case UUID such as 52bab607-10f1-4049-a0f8-ee4725cb715b");
-  pattern("mac", MAC, "a locally administered unicast MAC such as aa:54:1a:30:5c:de");
-  pattern("chipset", CHIPSET, "a QEMU machine type such as pc-i440fx-2.8, pc or q35");
-  pattern("cpu", CPU, "a QEMU CPU model such as host or max");
+  const { uuid, mac, chipset, cpu } = MACHINE_PATTERNS;
+  pattern("uuid", uuid, "a lower-case UUID such as 52bab607-10f1-4049-a0f8-ee4725cb715b");
+  pattern("mac", mac, "a locally administered unicast MAC such as aa:54:1a:30:5c:de");
+  pattern("chipset", chipset, "a QEMU machine type such as pc-i440fx-2.8, pc or q35");
+  pattern("cpu", cpu, "a QEMU CPU model such as host or max");
   for (const key of Object.keys(MACHINE_CHOICES) as (keyof typeof MACHINE_CHOICES)[]) {
     const v = flat[key];
     if (v === undefined) continue;
@@ -135,11 +156,9 @@ export function parseMachineDefinition(json: unknown): MachineResult {
       (m as unknown as Obj)[key] = v;
     else add(key, `must be an integer from ${min} to ${max}${unit} (got ${JSON.stringify(v)})`);
   };
-  int("threads", 1, 255);
-  int("cores", 1, 255);
-  int("sockets", 1, 255);
-  int("memory", MIN_MACHINE_MEMORY_MIB, 4 * 1024 * 1024, " MiB");
-  int("vgaMemory", 1, 1024, " MiB");
+  for (const [key, [min, max]] of Object.entries(MACHINE_INT_RANGES)) {
+    int(key as keyof MachineDefinition, min, max, key.endsWith("emory") ? " MiB" : "");
+  }
   if (flat.flags !== undefined) {
     if (Array.isArray(flat.flags) && flat.flags.every((f) => typeof f === "string" && FLAG.test(f)))
       m.flags = flat.flags as string[];
@@ -148,13 +167,16 @@ export function parseMachineDefinition(json: unknown): MachineResult {
   const known = new Set([
     "version",
     ...Object.keys(MACHINE_CHOICES),
-    ...["uuid", "mac", "chipset", "cpu", "threads", "cores", "sockets", "memory", "flags"],
-    ...["vgaMemory", "graphicsRam", "graphicsVRam"],
+    ...Object.keys(MACHINE_PATTERNS),
+    ...Object.keys(MACHINE_INT_RANGES),
+    "flags",
+    ...MACHINE_IGNORED_FIELDS,
   ]);
   for (const key of Object.keys(flat))
     if (!known.has(key)) add(key, "is not a field of a machine definition (version 1)");
   const cpus = (m.threads ?? 1) * (m.cores ?? 1) * (m.sockets ?? 1);
-  if (cpus > 512) add("threads", `threads x cores x sockets is ${cpus}, more than QEMU's 512`);
+  if (cpus > MAX_VCPUS)
+    add("threads", `threads x cores x sockets is ${cpus}, more than QEMU's ${MAX_VCPUS}`);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, machine: m };
 }
 

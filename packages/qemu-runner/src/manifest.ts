@@ -7,6 +7,7 @@ export const GUEST_OSES = ["linux", "windows", "openbsd", "freebsd"] as const;
 export const GUEST_ARCHES = ["x86_64", "aarch64", "riscv64"] as const;
 export const DISK_INTERFACES = ["virtio", "ide", "nvme", "scsi"] as const;
 export const FIRMWARES = ["bios", "uefi"] as const;
+export const BOOT_MODES = ["disk", "kernel"] as const;
 
 export type GuestOs = (typeof GUEST_OSES)[number];
 export type GuestArch = (typeof GUEST_ARCHES)[number];
@@ -18,8 +19,17 @@ export type BootConfig =
   | { mode: "disk" }
   | { mode: "kernel"; kernel: string; initrd?: string | undefined; cmdline: string };
 
-const HOST_KEY_LINE =
+/** `ssh.hostKey`: one OpenSSH public key line (checked after trimming white space). */
+export const HOST_KEY_LINE: RegExp =
   /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+=*( .*)?$/;
+
+/** `name`: letters, digits, `.`, `_`, `-`, not starting with a punctuation mark. */
+export const IMAGE_NAME_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** The largest `ssh.port`. */
+export const MAX_PORT = 65535;
+/** The most `cpus` QEMU gives a guest. */
+export const MAX_CPUS = 512;
 
 /** What the runner must know to boot a base image; paths are absolute once parsed. */
 export interface ImageManifest {
@@ -140,7 +150,7 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
   };
 
   let name = "";
-  if (typeof raw.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw.name)) {
+  if (typeof raw.name !== "string" || !IMAGE_NAME_PATTERN.test(raw.name)) {
     add("name", "must be a name of letters, digits, '.', '_' or '-'");
   } else name = raw.name;
   const os = oneOf("os", raw.os, GUEST_OSES, "linux");
@@ -148,7 +158,7 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
   const firmware = oneOf("firmware", raw.firmware, FIRMWARES, "bios");
 
   const bootRaw = section("boot", raw.boot);
-  const mode = oneOf("boot.mode", bootRaw.mode, ["disk", "kernel"] as const, "disk");
+  const mode = oneOf("boot.mode", bootRaw.mode, BOOT_MODES, "disk");
   let boot: BootConfig = { mode: "disk" };
   if (mode === "kernel") {
     const cmdline = bootRaw.cmdline ?? "";
@@ -174,7 +184,7 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
     if (typeof sshRaw.user === "string" && sshRaw.user !== "") user = sshRaw.user;
     else add("ssh.user", "must be a non-empty string");
   }
-  const port = positiveInt("ssh.port", sshRaw.port, DEFAULT_SSH_PORT, 65535);
+  const port = positiveInt("ssh.port", sshRaw.port, DEFAULT_SSH_PORT, MAX_PORT);
   const privateKey =
     sshRaw.privateKey === undefined ? undefined : file("ssh.privateKey", sshRaw.privateKey);
   let hostKey: string | undefined;
@@ -204,7 +214,7 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
     "cpus",
     raw.cpus,
     (machine && machineCpus(machine)) ?? DEFAULT_CPUS,
-    512,
+    MAX_CPUS,
   );
 
   // Other fields (the image builder records its recipe, creation time...) are not ours to check.

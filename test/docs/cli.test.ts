@@ -25,7 +25,7 @@ describe("docs/cli.md", () => {
   const text = readFileSync(DOC, "utf8");
 
   // Stale after a command, flag or error code changed: run `pnpm docs` and commit the result.
-  it("holds the generated command and exit-code blocks as the tables make them now", async () => {
+  it("holds the command and exit-code blocks as the tables make them now (else: pnpm docs)", async () => {
     await expect(regenerate(text)).toMatchFileSnapshot(DOC);
   });
 

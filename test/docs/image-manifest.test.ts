@@ -88,7 +88,7 @@ const valid: [string, unknown][] = [
 
 describe("docs/image-manifest.schema.json", () => {
   // Stale after a change to the manifest checks: run `pnpm docs` and commit the result.
-  it("is what imageManifestJsonSchema() makes now", async () => {
+  it("is what imageManifestJsonSchema() makes now (else: pnpm docs)", async () => {
     const text = formatWithBiome(
       `${JSON.stringify(schema, null, 2)}\n`,
       "docs/image-manifest.schema.json",

@@ -6,7 +6,12 @@ export {
   redactUrl,
   waitForRedis,
 } from "./connection.js";
-export { DEFAULT_CONTEXT_LIMIT_BYTES, packContext, putContext } from "./context.js";
+export {
+  type ContextRegistry,
+  DEFAULT_CONTEXT_LIMIT_BYTES,
+  packContext,
+  putContext,
+} from "./context.js";
 export type { FleetErrorCode } from "./errors.js";
 export {
   FleetContextTooLargeError,

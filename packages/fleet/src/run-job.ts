@@ -86,7 +86,10 @@ export async function executeJob(o: ExecuteJobOptions): Promise<string> {
   o.signal.addEventListener("abort", onAbort, { once: true });
   const dir = await mkdtemp(join(tmpdir(), "strata-job-"));
   try {
-    await fetchContext(o.redis, data.context, dir);
+    await fetchContext(o.redis, data.context, dir, {
+      registry: o.registry,
+      signal: ac.signal,
+    });
     return await runBuild({
       store: o.store,
       spec,

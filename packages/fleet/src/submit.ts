@@ -4,7 +4,7 @@ import type { BuildEvent } from "@strata/builder";
 import type { Spec } from "@strata/spec-parser";
 import type { Redis } from "ioredis";
 import { openRedis, waitForRedis } from "./connection.js";
-import { packContext, putContext } from "./context.js";
+import { type ContextRegistry, packContext, putContext } from "./context.js";
 import { FleetMessageInvalidError, FleetOptionsError } from "./errors.js";
 import { cancelJob, type FollowEvent, followJob, type JobOutcome } from "./follow.js";
 import { listWorkers } from "./inventory.js";
@@ -35,6 +35,13 @@ export interface SubmitBuildOptions {
   readonly contextDir: string;
   /** @default "default" */
   readonly pool?: string;
+  /**
+   * The fleet's registry: a context that packs to more than `contextLimitBytes` travels there
+   * as a blob (workers read it from their own `--registry`). @default none (Redis only)
+   */
+  readonly registry?: ContextRegistry | undefined;
+  /** Largest packed context kept in Redis. @default DEFAULT_CONTEXT_LIMIT_BYTES (8 MiB) */
+  readonly contextLimitBytes?: number;
   readonly machine?: MachineJobOptions;
   /** @default DEFAULT_DEADLINE_MS */
   readonly deadlineMs?: number;
@@ -63,7 +70,11 @@ export async function submitBuild(o: SubmitBuildOptions): Promise<JobOutcome & {
     );
   await using conn = await connect(o.url, o.signal);
   const { redis, reader, queues } = conn;
-  const context = await putContext(redis, await packContext(o.contextDir));
+  const context = await putContext(redis, await packContext(o.contextDir), {
+    ...(o.contextLimitBytes === undefined ? {} : { limit: o.contextLimitBytes }),
+    registry: o.registry,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
   const candidates = await routeCandidates(redis, queues, pool, o.spec, o.contextDir);
   const route = chooseRoute(candidates, o.maxLoad === undefined ? {} : { maxLoad: o.maxLoad });
   const queue = route.kind === "worker" ? workerQueueName(route.worker) : poolQueueName(pool);

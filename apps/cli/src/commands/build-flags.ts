@@ -13,7 +13,7 @@ export const BUILD_REGISTRY_OPTIONS = {
   registry: {
     type: "string",
     value: "REF",
-    help: "HOST[:PORT]/REPO: a registry as shared cache; a missing layer is\npulled instead of built, a built one pushed (docs/registry.md); a\nregistry problem is a warning and a cache miss, never a failure",
+    help: "HOST[:PORT]/REPO: a registry as shared cache; a missing layer is\npulled instead of built, a built one pushed (docs/registry.md); a\nregistry problem is a warning and a cache miss, never a failure.\nWith --queue: the fleet's registry, where a context over 8 MiB travels",
   },
   "registry-mode": {
     type: "string",

@@ -1,6 +1,6 @@
 import type { BuildEvent } from "@strata/builder";
 import type { CliIo } from "@strata/cli-kit";
-import type { MachineJobOptions, SubmitEvent } from "@strata/fleet";
+import type { ContextRegistry, MachineJobOptions, SubmitEvent } from "@strata/fleet";
 import { RemoteBuildError } from "@strata/fleet/errors";
 import { RemoteFailure, SpecFileError } from "../errors.js";
 import { parseSpecFile, readSpecText } from "../spec-file.js";
@@ -17,6 +17,8 @@ export interface RemoteBuildOptions {
   readonly deadlineMs: number | undefined;
   readonly watchdogMs: number | undefined;
   readonly render: (e: BuildEvent) => void;
+  /** The fleet's registry, where a context over the Redis limit travels. */
+  readonly registry?: ContextRegistry;
 }
 
 /** Where the job is, on stderr (or a "fleet" line with --json): which worker runs it, spills. */
@@ -78,6 +80,7 @@ export async function runRemoteBuild(o: RemoteBuildOptions): Promise<string> {
       machine: o.machine,
       ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
       ...(o.watchdogMs ? { watchdogMs: o.watchdogMs } : {}),
+      ...(o.registry ? { registry: o.registry } : {}),
       signal: o.io.signal,
       onEvent: o.render,
       onSubmitEvent: renderSubmitEvent(o.io, o.json, o.verbose),

@@ -107,17 +107,18 @@ const OPTIONS = {
   },
 } as const;
 
-/** Flags that mean nothing on a fleet: the worker's own store, secrets and registry apply. */
+/**
+ * Flags that mean nothing on a fleet: the worker's own store, secrets and registry settings
+ * apply (`--registry` there only names where a large context travels).
+ */
 const LOCAL_ONLY = [
   "secret",
   "watch",
   "warm-keep",
   "store",
   "cache-max-size",
-  "registry",
   "registry-mode",
   "registry-states",
-  "insecure-registry",
 ] as const;
 
 /** Checks every flag before anything starts; returns a function that runs one build. */
@@ -173,6 +174,7 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
         );
     const deadlineMs = seconds(values.deadline, "--deadline");
     const watchdogMs = seconds(values.watchdog, "--watchdog");
+    const registry = registryOptions(values, io, { progress: "quiet" });
     const build = async (signal: AbortSignal) =>
       runRemoteBuild({
         io: { ...io, signal },
@@ -195,6 +197,9 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
         deadlineMs,
         watchdogMs,
         render,
+        ...(registry
+          ? { registry: { client: registry.client, repository: registry.repository } }
+          : {}),
       });
     return { build, watch: false, specPath: resolve(io.cwd, specPath), contextDir, remote: true };
   }

@@ -112,6 +112,26 @@ describe("strata build --queue, strata worker's fleet and strata fleet, on a rea
     ).toBe(2);
     expect(secret.stderr()).toContain("workers hold secrets");
 
+    // --registry names where a large context travels; the workers' own registry settings apply.
+    const states = captureIo(ctx.dir);
+    expect(
+      await main(
+        [
+          "build",
+          "--queue",
+          q,
+          "--registry",
+          "127.0.0.1:1/x",
+          "--registry-states",
+          "-f",
+          "build.spec",
+          ".",
+        ],
+        states.io,
+      ),
+    ).toBe(2);
+    expect(states.stderr()).toContain('option "--registry-states" cannot go with "--queue"');
+
     const unknown = captureIo(ctx.dir);
     expect(await main(["fleet", "pause", "--queue", q, "nobody"], unknown.io)).toBe(2);
     expect(unknown.stderr()).toContain('no worker named "nobody"');

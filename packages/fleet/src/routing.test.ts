@@ -72,13 +72,26 @@ describe("chooseRoute", () => {
     expect(chooseRoute(hot, { relativeLoad: 0, maxLoad: 9 }).kind).toBe("worker");
   });
 
-  it("breaks a depth tie by load, then by name", () => {
-    const route = chooseRoute([
+  it("breaks a depth tie by idleness, then by a stable per-layer choice that spreads layers", () => {
+    // An idle worker wins over a busy one holding as much.
+    const busyOrIdle = chooseRoute([
       { worker: worker("b", ["a"], { running: 1, capacity: 4 }), chain },
       { worker: worker("c", ["a"], { running: 0, capacity: 4 }), chain },
-      { worker: worker("a", ["a"], { running: 0, capacity: 4 }), chain },
     ]);
-    expect(route).toEqual({ kind: "worker", worker: "a", depth: 1 });
+    expect(busyOrIdle).toEqual({ kind: "worker", worker: "c", depth: 1 });
+    // Among equals, the choice depends on the first uncached layer: the same layer always goes
+    // to the same worker (where it is cached next time), different ones spread over the pool.
+    const pool = Array.from({ length: 20 }, (_, i) => worker(`w${i}`, ["a"]));
+    const home = (next: string) => {
+      const r = chooseRoute(pool.map((w) => ({ worker: w, chain: ["a", next] })));
+      return r.kind === "worker" ? r.worker : "pool";
+    };
+    expect(home("deps-1")).toBe(home("deps-1"));
+    expect(
+      chooseRoute([...pool].reverse().map((w) => ({ worker: w, chain: ["a", "deps-1"] }))),
+    ).toMatchObject({ worker: home("deps-1") });
+    const homes = new Set(Array.from({ length: 200 }, (_, i) => home(`deps-${i}`)));
+    expect(homes.size).toBeGreaterThanOrEqual(15);
   });
 
   it("never routes to a paused or draining worker", () => {

@@ -1,7 +1,9 @@
 /**
  * Where a job goes: pure functions on plain data, driven by the submitter and by
  * bench/fleet-sim.mjs. A job prefers the worker holding the deepest cached prefix of its layer
- * chain, as long as that worker's load is under a bound; otherwise it goes to the pool queue,
+ * chain, as long as that worker's load is under a bound (among equals: an idle one, then the
+ * rendezvous-hash choice for the first uncached layer, so that jobs sharing that layer meet on
+ * one worker and hit its cache next time); otherwise it goes to the pool queue,
  * which any free worker of the pool takes from. A job that waits on its preferred worker too
  * long spills to the pool (OCluster #249, #168: one host overloaded by cache hints while others
  * starve). Affinity is a speed-up, never a requirement: any worker can build any job.
@@ -70,9 +72,25 @@ export function workerLoad(w: Pick<RouteWorker, "running" | "queued" | "capacity
 }
 
 /**
+ * A stable pseudo-random weight of a (layer, worker) pair (FNV-1a): rendezvous hashing. Among
+ * workers holding the same prefix, the one weighing most for the job's first uncached layer
+ * builds it, so jobs that share that layer meet on the same worker and find it cached next time.
+ */
+function rendezvous(key: string, worker: string): number {
+  let h = 0x811c9dc5;
+  const text = `${key}\0${worker}`;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  // A final avalanche: FNV alone weighs names that differ in the last character too alike.
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 0;
+}
+
+/**
  * Chooses the worker with the deepest cached prefix whose load is under the bound (ties: the
- * least loaded, then the name); the pool when nobody holds enough of the chain or every worker
- * that does is overloaded.
+ * rendezvous weight of the first uncached layer, then the name); the pool when nobody holds
+ * enough of the chain or every worker that does is overloaded.
  */
 export function chooseRoute(candidates: readonly RouteCandidate[], o: RouteOptions = {}): Route {
   const minDepth = o.minDepth ?? 1;
@@ -83,7 +101,7 @@ export function chooseRoute(candidates: readonly RouteCandidate[], o: RouteOptio
     o.maxLoad ?? DEFAULT_MAX_LOAD,
     (o.relativeLoad ?? DEFAULT_RELATIVE_LOAD) * meanLoad,
   );
-  let best: { name: string; depth: number; load: number } | undefined;
+  let best: { name: string; depth: number; idle: boolean; weight: number } | undefined;
   let overloaded = false;
   for (const { worker, chain } of live) {
     const depth = cachedDepth(worker, chain);
@@ -93,13 +111,17 @@ export function chooseRoute(candidates: readonly RouteCandidate[], o: RouteOptio
       overloaded = true;
       continue;
     }
+    const idle = load === 0;
+    const weight = rendezvous(chain[depth] ?? "", worker.name);
     if (
       best === undefined ||
       depth > best.depth ||
       (depth === best.depth &&
-        (load < best.load || (load === best.load && worker.name < best.name)))
+        (idle > best.idle ||
+          (idle === best.idle &&
+            (weight > best.weight || (weight === best.weight && worker.name < best.name)))))
     )
-      best = { name: worker.name, depth, load };
+      best = { name: worker.name, depth, idle, weight };
   }
   if (best) return { kind: "worker", worker: best.name, depth: best.depth };
   return { kind: "pool", reason: overloaded ? "overloaded" : "no-cache" };

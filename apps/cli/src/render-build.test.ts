@@ -3,13 +3,14 @@ import { describe, expect, it } from "vitest";
 import { createBuildRenderer } from "./render-build.js";
 
 const id = "a".repeat(64);
+const NONE = "0 steps built, 0 cached, 0 pulled in 0.0 s";
 
 it("prints OBuilder's form: headings, output, saved/cached lines and Got", () => {
   const { io, stdout, stderr } = captureIo("/");
-  const render = createBuildRenderer(io, { verbose: false, mode: "plain" });
-  render({ type: "step", stage: undefined, workdir: "/", op: "(from debian)" });
+  const render = createBuildRenderer(io, { verbose: false, mode: "plain", now: () => 0 });
+  render({ type: "step", index: 0, stage: undefined, workdir: "/", op: "(from debian)" });
   render({ type: "saved", id });
-  render({ type: "step", stage: "dev", workdir: "/src", op: '(run (shell "make"))' });
+  render({ type: "step", index: 1, stage: "dev", workdir: "/src", op: '(run (shell "make"))' });
   render({ type: "output", chunk: Buffer.from("no newline") });
   render({ type: "cached", id });
   render({ type: "info", message: "hidden without -v" });
@@ -17,7 +18,7 @@ it("prints OBuilder's form: headings, output, saved/cached lines and Got", () =>
   render({ type: "warning", message: "TCG" });
   render({ type: "done", id });
   expect(stdout()).toBe(
-    `/: (from debian)\n---> saved as "${id}"\n[dev] /src: (run (shell "make"))\nno newline\n---> using "${id}" from cache\nGot: "${id}"\n`,
+    `/: (from debian)\n---> saved as "${id}" in 0.0 s\n[dev] /src: (run (shell "make"))\nno newline\n---> using "${id}" from cache\n1 step built, 1 cached, 0 pulled in 0.0 s\nGot: "${id}"\n`,
   );
   expect(stderr()).toBe("strata: [WARN] TCG\n");
 });
@@ -35,14 +36,14 @@ it("prints one JSON object per event with --json", () => {
       .map((l) => JSON.parse(l)),
   ).toEqual([
     { time, type: "output", text: "hi\n" },
-    { time, type: "done", id },
+    { time, type: "done", id, durationMs: 0, built: 0, cached: 0, pulled: 0 },
   ]);
 });
 
 it("prints only the final layer ID with -q, warnings still on stderr", () => {
   const { io, stdout, stderr } = captureIo("/");
   const render = createBuildRenderer(io, { verbose: false, mode: "quiet" });
-  render({ type: "step", stage: undefined, workdir: "/", op: "(from debian)" });
+  render({ type: "step", index: 0, stage: undefined, workdir: "/", op: "(from debian)" });
   render({ type: "output", chunk: Buffer.from("noise\n") });
   render({ type: "saved", id });
   render({ type: "warning", message: "TCG" });
@@ -54,7 +55,7 @@ it("prints only the final layer ID with -q, warnings still on stderr", () => {
 it("colours headings and warnings only when io.color is on", () => {
   const colored = captureIo("/", { color: true });
   const render = createBuildRenderer(colored.io, { verbose: false, mode: "plain" });
-  render({ type: "step", stage: undefined, workdir: "/", op: "(from debian)" });
+  render({ type: "step", index: 0, stage: undefined, workdir: "/", op: "(from debian)" });
   render({ type: "warning", message: "TCG" });
   expect(colored.stdout()).toBe("\x1b[1m/: (from debian)\x1b[0m\n");
   expect(colored.stderr()).toBe("strata: \x1b[33m[WARN]\x1b[0m TCG\n");
@@ -67,8 +68,12 @@ describe("output split inside a multi-byte character", () => {
   /** Feeds `bytes` as two output chunks split at `at`, then one more event. */
   function renderSplit(json: boolean, at: number): string {
     const { io, stdout } = captureIo("/");
-    const render = createBuildRenderer(io, { verbose: false, mode: json ? "json" : "plain" });
-    render({ type: "step", stage: undefined, workdir: "/", op: "(run)" });
+    const render = createBuildRenderer(io, {
+      verbose: false,
+      mode: json ? "json" : "plain",
+      now: () => 0,
+    });
+    render({ type: "step", index: 0, stage: undefined, workdir: "/", op: "(run)" });
     render({ type: "output", chunk: bytes.subarray(0, at) });
     render({ type: "output", chunk: bytes.subarray(at) });
     render({ type: "done", id });
@@ -77,7 +82,9 @@ describe("output split inside a multi-byte character", () => {
 
   it("comes out intact in the live output, split at every byte offset", () => {
     for (let at = 0; at <= bytes.length; at++)
-      expect(renderSplit(false, at), `split at ${at}`).toBe(`/: (run)\n${TEXT}Got: "${id}"\n`);
+      expect(renderSplit(false, at), `split at ${at}`).toBe(
+        `/: (run)\n${TEXT}${NONE}\nGot: "${id}"\n`,
+      );
   });
 
   it("comes out intact in --json, split at every byte offset", () => {
@@ -97,10 +104,241 @@ describe("output split inside a multi-byte character", () => {
 
   it("one byte at a time, and a character cut off at the end of a step is U+FFFD, once", () => {
     const { io, stdout } = captureIo("/");
-    const render = createBuildRenderer(io, { verbose: false, mode: "plain" });
+    const render = createBuildRenderer(io, { verbose: false, mode: "plain", now: () => 0 });
     for (const b of bytes) render({ type: "output", chunk: Buffer.from([b]) });
     render({ type: "output", chunk: Buffer.from([0xe2, 0x82]) });
     render({ type: "done", id });
-    expect(stdout()).toBe(`${TEXT}\ufffd\nGot: "${id}"\n`);
+    expect(stdout()).toBe(`${TEXT}\ufffd\n${NONE}\nGot: "${id}"\n`);
+  });
+});
+
+/** A clock the test moves, and a status-line timer the test fires. */
+function fakeTime() {
+  let t = 1_000_000;
+  let tick: (() => void) | undefined;
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+    every: (fn: () => void) => {
+      tick = fn;
+      return () => {
+        tick = undefined;
+      };
+    },
+    fire: () => tick?.(),
+    get running() {
+      return tick !== undefined;
+    },
+  };
+}
+
+const ERASE = "\r\x1b[2K";
+const RUN = {
+  type: "step",
+  index: 1,
+  stage: undefined,
+  workdir: "/src",
+  op: "(run (shell make))",
+} as const;
+
+describe("live progress on a terminal", () => {
+  /** What a terminal shows: text after the last erase of each line, stderr and stdout merged. */
+  function captureTty(columns = 60) {
+    const frames: string[] = [];
+    const { io } = captureIo("/", { isTTY: true, columns });
+    const tty = {
+      ...io,
+      stdout: { write: (t: string) => frames.push(t) },
+      stderr: { write: (t: string) => frames.push(t) },
+    };
+    return { io: tty, frames };
+  }
+
+  it("redraws one status line with the step, its phase and its time, around the output", () => {
+    const clock = fakeTime();
+    const { io, frames } = captureTty();
+    const render = createBuildRenderer(io, { verbose: false, mode: "tty", ...clock });
+    render(RUN);
+    expect(frames).toEqual([
+      "/src: (run (shell make))\n",
+      `${ERASE}#1 /src: (run (shell make)) · starting · 0 s`,
+    ]);
+    frames.length = 0;
+    clock.advance(1500);
+    render({ type: "phase", phase: "booting" });
+    expect(frames).toEqual([`${ERASE}#1 /src: (run (shell make)) · booting · 1 s`]);
+    frames.length = 0;
+    clock.advance(40_000);
+    clock.fire();
+    expect(frames).toEqual([`${ERASE}#1 /src: (run (shell make)) · booting · 41 s`]);
+    frames.length = 0;
+    render({ type: "phase", phase: "waiting-for-ssh" });
+    render({ type: "phase", phase: "running" });
+    frames.length = 0;
+    // A partial line waits for its newline: the status line is never drawn inside it.
+    render({ type: "output", chunk: Buffer.from("compiling") });
+    expect(frames).toEqual([]);
+    render({ type: "output", chunk: Buffer.from(" done\nnext") });
+    expect(frames).toEqual([
+      ERASE,
+      "compiling done\n",
+      `${ERASE}#1 /src: (run (shell make)) · running · 41 s`,
+    ]);
+    frames.length = 0;
+    clock.advance(2000);
+    render({ type: "phase", phase: "saving" });
+    render({ type: "saved", id });
+    // The partial line is flushed when the step moves on, and the new phase shown.
+    expect(frames).toEqual([
+      ERASE,
+      "next",
+      `${ERASE}#1 /src: (run (shell make)) · running · 43 s`,
+      `${ERASE}#1 /src: (run (shell make)) · saving · 43 s`,
+      ERASE,
+      `\n---> saved as "${id}" in 43.5 s\n`,
+    ]);
+    expect(clock.running).toBe(false);
+    frames.length = 0;
+    render({ type: "done", id });
+    expect(frames.join("")).toBe(`1 step built, 0 cached, 0 pulled in 43.5 s\nGot: "${id}"\n`);
+  });
+
+  it("cuts the status line to the terminal's width, keeping the phase and time", () => {
+    const clock = fakeTime();
+    const { io, frames } = captureTty(40);
+    const render = createBuildRenderer(io, { verbose: false, mode: "tty", ...clock });
+    render({ ...RUN, op: `(run (shell "${"x".repeat(100)}"))` });
+    render({ type: "phase", phase: "waiting-for-ssh" });
+    const last = frames.at(-1)!.slice(ERASE.length);
+    expect(last).toBe("#1 /src: (run … · waiting for SSH · 0 s");
+    expect(last.length).toBeLessThan(40);
+  });
+
+  it("removes the status line when the build fails", () => {
+    const clock = fakeTime();
+    const { io, frames } = captureTty();
+    const render = createBuildRenderer(io, { verbose: false, mode: "tty", ...clock });
+    render(RUN);
+    render({ type: "phase", phase: "running" });
+    render.fail(new Error("boom"));
+    expect(frames.at(-1)).toBe(ERASE);
+    expect(clock.running).toBe(false);
+  });
+
+  it("prints warnings above the status line", () => {
+    const clock = fakeTime();
+    const { io, frames } = captureTty();
+    const render = createBuildRenderer(io, { verbose: false, mode: "tty", ...clock });
+    render(RUN);
+    frames.length = 0;
+    render({ type: "warning", message: "TCG" });
+    expect(frames).toEqual([
+      ERASE,
+      "strata: [WARN] TCG\n",
+      `${ERASE}#1 /src: (run (shell make)) · starting · 0 s`,
+    ]);
+  });
+});
+
+describe("plain progress", () => {
+  it("prints each phase as a line with the step's time so far, durations and a summary", () => {
+    const clock = fakeTime();
+    const { io, stdout } = captureIo("/");
+    const render = createBuildRenderer(io, { verbose: false, mode: "plain", ...clock });
+    render({ type: "step", index: 0, stage: undefined, workdir: "/", op: "(from debian)" });
+    render({ type: "cached", id });
+    render(RUN);
+    render({ type: "phase", phase: "booting" });
+    clock.advance(38_200);
+    render({ type: "phase", phase: "waiting-for-ssh" });
+    clock.advance(1000);
+    render({ type: "phase", phase: "running" });
+    render({ type: "output", chunk: Buffer.from("ok\n") });
+    clock.advance(80_000);
+    render({ type: "saved", id });
+    render({ ...RUN, index: 2 });
+    render({ type: "cached", id, pulled: true });
+    render({ type: "done", id });
+    expect(stdout()).toBe(
+      [
+        "/: (from debian)",
+        `---> using "${id}" from cache`,
+        "/src: (run (shell make))",
+        "--- booting (0.0 s)",
+        "--- waiting for SSH (38.2 s)",
+        "--- running (39.2 s)",
+        "ok",
+        `---> saved as "${id}" in 1m59s`,
+        "/src: (run (shell make))",
+        `---> using "${id}" from cache (pulled from the registry in 0.0 s)`,
+        "1 step built, 1 cached, 1 pulled in 1m59s",
+        `Got: "${id}"`,
+        "",
+      ].join("\n"),
+    );
+    expect(stdout()).not.toContain("\r");
+  });
+});
+
+describe("--json events", () => {
+  function parse(text: string) {
+    return text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  it("carry the time, the step index on step-scoped events, and durations", () => {
+    const clock = fakeTime();
+    const { io, stdout } = captureIo("/");
+    const render = createBuildRenderer(io, { verbose: false, mode: "json", now: clock.now });
+    render({ type: "step", index: 0, stage: undefined, workdir: "/", op: "(from debian)" });
+    render({ type: "saved", id });
+    clock.advance(500);
+    render(RUN);
+    render({ type: "phase", phase: "running" });
+    render({ type: "output", chunk: Buffer.from("hi\n") });
+    clock.advance(2500);
+    render({ type: "cached", id, pulled: true });
+    render({ type: "done", id });
+    const t0 = new Date(1_000_000).toISOString();
+    const t1 = new Date(1_000_500).toISOString();
+    const t2 = new Date(1_003_000).toISOString();
+    expect(parse(stdout())).toEqual([
+      { time: t0, type: "step", index: 0, workdir: "/", op: "(from debian)" },
+      { time: t0, type: "saved", id, step: 0, durationMs: 0 },
+      { time: t1, type: "step", index: 1, workdir: "/src", op: "(run (shell make))" },
+      { time: t1, type: "phase", phase: "running", step: 1 },
+      { time: t1, type: "output", step: 1, text: "hi\n" },
+      { time: t2, type: "cached", id, pulled: true, step: 1, durationMs: 2500 },
+      { time: t2, type: "done", id, durationMs: 3000, built: 1, cached: 0, pulled: 1 },
+    ]);
+  });
+
+  it("report a failure as an event with its code, message and step", () => {
+    const clock = fakeTime();
+    const { io, stdout } = captureIo("/");
+    const render = createBuildRenderer(io, { verbose: false, mode: "json", now: clock.now });
+    render(RUN);
+    render({ type: "output", chunk: Buffer.from("partial") });
+    const failure = Object.assign(new Error("Build step failed: make: exit status 2"), {
+      code: "BUILD_STEP_FAILED",
+    });
+    render.fail(failure);
+    render.fail(new Error("no code"));
+    const events = parse(stdout());
+    expect(events.slice(1)).toEqual([
+      { time: expect.any(String), type: "output", step: 1, text: "partial" },
+      {
+        time: expect.any(String),
+        type: "error",
+        code: "BUILD_STEP_FAILED",
+        message: "Build step failed: make: exit status 2",
+        step: 1,
+      },
+      { time: expect.any(String), type: "error", code: "INTERNAL", message: "no code" },
+    ]);
   });
 });

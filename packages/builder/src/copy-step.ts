@@ -70,7 +70,7 @@ export async function copyStep(
     fill = (guest) =>
       copyFromStageDisk(guest, { image: stage.image, op, dst, user: ctx.user, stage: name });
   }
-  await env.registry?.pull(id);
+  const pulled = (await env.registry?.pull(id)) ?? false;
   const result = await env.store.build(
     id,
     {
@@ -86,11 +86,15 @@ export async function copyStep(
         network: "restricted",
         signal: layer.signal,
       });
+      env.emit({ type: "phase", phase: "copying" });
       await fill(guest);
+      env.emit({ type: "phase", phase: "saving" });
       await finishStepGuest(env, guest, layer.dir);
     },
   );
-  env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
+  env.emit(
+    result.cached ? { type: "cached", id, ...(pulled ? { pulled } : {}) } : { type: "saved", id },
+  );
   if (!result.cached) await trimWarmStates(env, id);
   await env.registry?.push(id);
   return id;

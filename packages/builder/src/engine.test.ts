@@ -68,3 +68,55 @@ describe("runBuild leases", () => {
     expect(store.leases().size).toBe(0);
   });
 });
+
+describe("runBuild --target", () => {
+  it("builds the named stage alone, numbers its steps from 0, and returns its layer", async () => {
+    await execa("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      join(root, "base-image", "c.qcow2"),
+      "64M",
+    ]);
+    await using store = await openStore({ root });
+    const spec = parseSpecOrThrow("((build other ((from b))) (build tools ((from c))) (from b))", {
+      file: "t.spec",
+    });
+    const events: BuildEvent[] = [];
+    const id = await runBuild({
+      store,
+      spec,
+      contextDir: root,
+      target: "tools",
+      onEvent: (e) => events.push(e),
+    });
+    expect(events.filter((e) => e.type === "step")).toEqual([
+      { type: "step", index: 0, stage: "tools", workdir: "/", op: "(from c)" },
+    ]);
+    expect(events.at(-1)).toEqual({ type: "done", id });
+    expect(store.lookup(id)?.base).toBe("c");
+    expect(store.list()).toHaveLength(1);
+  });
+
+  it("numbers every step of the whole build across its stages", async () => {
+    await using store = await openStore({ root });
+    const spec = parseSpecOrThrow("((build tools ((from b))) (from b))", { file: "t.spec" });
+    const events: BuildEvent[] = [];
+    await runBuild({ store, spec, contextDir: root, onEvent: (e) => events.push(e) });
+    const steps = events.filter((e) => e.type === "step");
+    expect(steps.map((e) => [e.index, e.stage])).toEqual([
+      [0, "tools"],
+      [1, undefined],
+    ]);
+  });
+
+  it("refuses an unknown target before building anything", async () => {
+    await using store = await openStore({ root });
+    const spec = parseSpecOrThrow("((build tools ((from b))) (from b))", { file: "t.spec" });
+    await expect(runBuild({ store, spec, contextDir: root, target: "tool" })).rejects.toThrow(
+      'no stage "tool"; the spec\'s stages are: tools',
+    );
+    expect(store.list()).toHaveLength(0);
+  });
+});

@@ -18,6 +18,7 @@ import { baseLayerId } from "./layer-id.js";
 import { type BuildRegistryOptions, RegistryLink } from "./registry-link.js";
 import { runStep } from "./run-step.js";
 import { checkSecrets, type SecretValues } from "./secrets.js";
+import { selectStages } from "./select-stages.js";
 import type { StepEnv } from "./step-env.js";
 import { machineIdentity } from "./warm-state.js";
 
@@ -53,6 +54,11 @@ export interface RunBuildOptions extends MachineOptions {
   warm?: "auto" | "off" | undefined;
   /** Keep saved VM states only for the last N layers of each chain. @default all */
   warmKeep?: number | undefined;
+  /**
+   * Build only this child build (stage) of the spec, after the stages it copies from, and
+   * return its layer. @default the whole spec
+   */
+  target?: string | undefined;
   /** Use a registry as a shared layer cache (`--registry`). @default none */
   registry?: BuildRegistryOptions | undefined;
   signal?: AbortSignal;
@@ -73,12 +79,16 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
   try {
     const stages = new Map<string, StageResult>();
     const registry = o.registry ? new RegistryLink(o.registry, o.store, emit, o.signal) : undefined;
-    const run: StageRun = { secrets, emit, registry, leases };
-    for (const child of o.spec.builds) {
+    const run: StageRun = { secrets, emit, registry, leases, steps: 0 };
+    const children = selectStages(o.spec, o.target);
+    for (const child of children) {
       const id = await runStage(o, child.spec, child.name, stages, run);
       stages.set(child.name, { id, image: o.store.layerImage(id) });
     }
-    const id = await runStage(o, o.spec, undefined, stages, run);
+    const id =
+      o.target === undefined
+        ? await runStage(o, o.spec, undefined, stages, run)
+        : stages.get(o.target)!.id;
     emit({ type: "done", id });
     return id;
   } finally {
@@ -110,6 +120,8 @@ interface StageRun {
   registry: RegistryLink | undefined;
   /** Leases on every layer the build reached; released when it ends. */
   leases: Lease[];
+  /** Steps announced so far (the next step's index). */
+  steps: number;
 }
 
 /** The base image's manifest; without one, OBuilder's defaults for `--qemu-guest-os`. */
@@ -157,7 +169,7 @@ async function runStage(
   };
   let ctx: BuildContext = initialContext(manifest.os, manifest.shell);
   const fromText = `(from ${spec.from})`;
-  emit({ type: "step", stage, workdir: ctx.workdir, op: fromText });
+  emit({ type: "step", index: run.steps++, stage, workdir: ctx.workdir, op: fromText });
   const baseId = baseLayerId(spec.from, baseImageIdentity(base.image));
   let id = baseId;
   await pinned(o.store, leases, async () => {
@@ -172,7 +184,7 @@ async function runStage(
   for (const op of spec.ops) {
     const text = printOperation(op);
     if (op.op === "run" || op.op === "copy")
-      emit({ type: "step", stage, workdir: ctx.workdir, op: text });
+      emit({ type: "step", index: run.steps++, stage, workdir: ctx.workdir, op: text });
     if (op.op === "comment") emit({ type: "info", message: `# ${op.text}` });
     const parent = id;
     if (op.op === "run") {

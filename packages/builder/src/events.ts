@@ -1,11 +1,40 @@
+/**
+ * What a step is doing, for live progress: its VM `booting` cold or `resuming` a saved state,
+ * `waiting-for-ssh` until the guest answers, `running` the command, `copying` files in,
+ * `saving` the layer (VM state saved or guest powered off).
+ */
+export type StepPhase =
+  | "booting"
+  | "resuming"
+  | "waiting-for-ssh"
+  | "running"
+  | "copying"
+  | "saving";
+
+/** Every {@link StepPhase}, in the order a step goes through them. */
+export const STEP_PHASES: readonly StepPhase[] = [
+  "booting",
+  "resuming",
+  "waiting-for-ssh",
+  "running",
+  "copying",
+  "saving",
+];
+
 /** What a build reports as it goes; the CLI renders these in OBuilder's form. */
 export type BuildEvent =
-  /** A step starts: OBuilder prints `<workdir>: <op>`. */
-  | { type: "step"; stage: string | undefined; workdir: string; op: string }
+  /**
+   * A step starts: OBuilder prints `<workdir>: <op>`. `index` counts the build's steps from 0
+   * across all stages, `(from ...)` included.
+   */
+  | { type: "step"; index: number; stage: string | undefined; workdir: string; op: string }
+  /** The running step entered a new phase. */
+  | { type: "phase"; phase: StepPhase }
   /** The step's output, live or replayed from the cache. */
   | { type: "output"; chunk: Buffer }
   | { type: "saved"; id: string }
-  | { type: "cached"; id: string }
+  /** The step's layer was there already; `pulled`: it came from the registry just now. */
+  | { type: "cached"; id: string; pulled?: boolean }
   /** Detail for verbose output: VM started, SSH up, shutdown, caches... */
   | { type: "info"; message: string }
   | { type: "warning"; message: string }

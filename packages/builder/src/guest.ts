@@ -44,6 +44,8 @@ export interface BootGuestOptions extends MachineOptions {
   resumeFrom?: string | undefined;
   signal?: AbortSignal | undefined;
   onEvent?: ((event: VmEvent) => void) | undefined;
+  /** Called once QEMU runs (and a saved state is loaded), before waiting for SSH. */
+  onWaitingForSsh?: (() => void) | undefined;
 }
 
 export const DEFAULT_GUEST_BOOT_TIMEOUT_MS = 300_000;
@@ -184,6 +186,7 @@ export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
   });
   try {
     if (o.resumeFrom) await resumeVmState(vm, o.resumeFrom);
+    o.onWaitingForSsh?.();
     const ssh = await waitForSsh({
       port: vm.sshPort,
       username: o.manifest.ssh.user,

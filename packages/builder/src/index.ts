@@ -23,7 +23,8 @@ export {
   SecretRemoveError,
   StepTimeoutError,
 } from "./errors.js";
-export type { BuildEvent, BuildEventListener } from "./events.js";
+export type { BuildEvent, BuildEventListener, StepPhase } from "./events.js";
+export { STEP_PHASES } from "./events.js";
 export type { BootGuestOptions, MachineOptions } from "./guest.js";
 export {
   bootGuest,
@@ -50,4 +51,5 @@ export {
 export { searchOverlay } from "./secret-scan.js";
 export type { SecretValues } from "./secrets.js";
 export { checkSecrets, loadSecrets, secretDigest } from "./secrets.js";
+export { listStages, selectStages } from "./select-stages.js";
 export { STATE_FILE, STATE_META } from "./warm-state.js";

@@ -51,10 +51,14 @@ export class RegistryLink {
     return this.#options.states ? { state: STATE_FILE, meta: STATE_META } : undefined;
   }
 
-  /** Before a step: brings layer `id` from the registry when the store lacks it. */
-  async pull(id: string): Promise<void> {
+  /**
+   * Before a step: brings layer `id` from the registry when the store lacks it. Resolves to
+   * whether it did (the step is then a cache hit).
+   */
+  async pull(id: string): Promise<boolean> {
     const mode = this.#options.mode ?? "both";
-    if (this.#down || mode === "push" || this.#store.lookup(id)) return;
+    if (this.#down || mode === "push" || this.#store.lookup(id)) return false;
+    let got = false;
     await this.#guard(
       `pulling layer ${id}`,
       async () => {
@@ -68,6 +72,7 @@ export class RegistryLink {
           },
         );
         for (const layer of pulled) this.#known.add(layer);
+        got = this.#store.lookup(id) !== undefined;
         if (pulled.length > 0) {
           this.#emit({
             type: "info",
@@ -77,6 +82,7 @@ export class RegistryLink {
       },
       true,
     );
+    return got;
   }
 
   /** After a step: pushes layer `id` and whatever of its chain the registry lacks. */

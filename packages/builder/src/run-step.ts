@@ -44,7 +44,7 @@ export async function runStep(
   // The values as they must never appear in the output, the log, or the layer.
   const guarded = guardedValues(secrets.map((s) => s.value));
   const network = op.network.includes("host") ? "host" : "restricted";
-  await env.registry?.pull(id);
+  const pulled = (await env.registry?.pull(id)) ?? false;
   const result = await env.store.build(
     id,
     {
@@ -106,6 +106,7 @@ export async function runStep(
       const stdout = stream();
       const stderr = stream();
       let exec: Awaited<ReturnType<typeof guest.ssh.exec>>;
+      env.emit({ type: "phase", phase: "running" });
       try {
         exec = await guest.ssh.exec(op.shell, {
           shell: ctx.shell,
@@ -136,6 +137,7 @@ export async function runStep(
       // A failed step is not kept, so its VM state is not worth saving. Nor is the state of a
       // step that had secrets: its RAM may hold them (freed pages, processes it left running).
       const ok = exec.exitCode === 0 && !detached;
+      env.emit({ type: "phase", phase: "saving" });
       if (ok && secrets.length === 0) await finishStepGuest(env, guest, layer.dir);
       else {
         if (ok)
@@ -153,7 +155,9 @@ export async function runStep(
       if (leaked >= 0) throw new SecretLeakError(secretIdOf(secrets, guarded[leaked]!));
     },
   );
-  env.emit(result.cached ? { type: "cached", id } : { type: "saved", id });
+  env.emit(
+    result.cached ? { type: "cached", id, ...(pulled ? { pulled } : {}) } : { type: "saved", id },
+  );
   if (!result.cached) await trimWarmStates(env, id);
   await env.registry?.push(id);
   return id;

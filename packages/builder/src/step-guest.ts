@@ -27,8 +27,9 @@ export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise
     if ("path" in found) resumeFrom = found.path;
     else info(`cold boot: ${found.reason}`);
   }
-  const boot = (from: string | undefined) =>
-    bootGuest({
+  const boot = (from: string | undefined) => {
+    env.emit({ type: "phase", phase: from ? "resuming" : "booting" });
+    return bootGuest({
       ...env.machine,
       image: o.image,
       manifest: env.manifest,
@@ -39,7 +40,9 @@ export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise
       signal: o.signal,
       onEvent: (e) =>
         e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined,
+      onWaitingForSsh: () => env.emit({ type: "phase", phase: "waiting-for-ssh" }),
     });
+  };
   const started = Date.now();
   const took = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   let guest: Guest;

@@ -6,6 +6,8 @@ export interface CliIo {
   readonly stderr: { write(text: string): unknown };
   /** Progress bars and redrawn lines only on a terminal; plain lines otherwise (CI, pipes). */
   readonly isTTY: boolean;
+  /** Width of the terminal, for lines redrawn in place. @default 80 */
+  readonly columns?: number | undefined;
   /** Colour on: a terminal, no `NO_COLOR`, no `TERM=dumb` (see {@link shouldUseColor}). */
   readonly color: boolean;
   /** Directory that relative paths are resolved against. */
@@ -23,6 +25,7 @@ export function createProcessIo(signal: AbortSignal): CliIo {
     stdout: process.stdout,
     stderr: process.stderr,
     isTTY: Boolean(process.stderr.isTTY) && !process.env.CI,
+    columns: process.stderr.columns,
     color: shouldUseColor(Boolean(process.stdout.isTTY && process.stderr.isTTY), process.env),
     cwd: process.cwd(),
     env: process.env,
@@ -37,6 +40,7 @@ export function captureIo(
   options: {
     signal?: AbortSignal;
     isTTY?: boolean;
+    columns?: number;
     color?: boolean;
     env?: NodeJS.ProcessEnv;
     stdin?: string | Uint8Array;
@@ -48,6 +52,7 @@ export function captureIo(
     stdout: { write: (text: string) => out.push(text) },
     stderr: { write: (text: string) => err.push(text) },
     isTTY: options.isTTY ?? false,
+    columns: options.columns,
     color: options.color ?? false,
     cwd,
     env: options.env ?? {},

@@ -19,7 +19,7 @@ export function toFleetEvent(e: BuildEvent): FleetEvent {
     case "output":
       return { type: "output", data: e.chunk.toString("base64") };
     case "step":
-      return { type: "step", stage: e.stage ?? null, workdir: e.workdir, op: e.op };
+      return { type: "step", index: e.index, stage: e.stage ?? null, workdir: e.workdir, op: e.op };
     default:
       return e;
   }
@@ -31,7 +31,13 @@ export function toBuildEvent(e: FleetEvent): BuildEvent | undefined {
     case "output":
       return { type: "output", chunk: Buffer.from(e.data, "base64") };
     case "step":
-      return { type: "step", stage: e.stage ?? undefined, workdir: e.workdir, op: e.op };
+      return {
+        type: "step",
+        index: e.index ?? 0,
+        stage: e.stage ?? undefined,
+        workdir: e.workdir,
+        op: e.op,
+      };
     case "attempt":
     case "end":
       return undefined;

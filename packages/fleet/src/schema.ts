@@ -60,6 +60,8 @@ export type JobData = z.infer<typeof jobDataSchema>;
 const buildEventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("step"),
+    /** Absent from workers older than step indexes. */
+    index: z.number().int().min(0).optional(),
     stage: z.string().nullable(),
     workdir: z.string(),
     op: z.string(),
@@ -67,7 +69,11 @@ const buildEventSchema = z.discriminatedUnion("type", [
   /** Output bytes, base64: a step may print anything, not only UTF-8. */
   z.object({ type: z.literal("output"), data: z.base64() }),
   z.object({ type: z.literal("saved"), id: layerId }),
-  z.object({ type: z.literal("cached"), id: layerId }),
+  z.object({ type: z.literal("cached"), id: layerId, pulled: z.boolean().optional() }),
+  z.object({
+    type: z.literal("phase"),
+    phase: z.enum(["booting", "resuming", "waiting-for-ssh", "running", "copying", "saving"]),
+  }),
   z.object({ type: z.literal("info"), message: z.string() }),
   z.object({ type: z.literal("warning"), message: z.string() }),
   z.object({ type: z.literal("done"), id: layerId }),

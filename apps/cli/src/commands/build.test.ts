@@ -1,4 +1,5 @@
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureIo } from "@strata/cli-kit";
@@ -63,5 +64,97 @@ describe("strata build: checks before any VM", () => {
       stdout: "",
       stderr: 'strata: option "--watch" needs a spec file to watch, not "-f -"\n',
     });
+  });
+});
+
+describe("strata build --target", () => {
+  const STAGES = "((build tools ((from b))) (build docs ((from b))) (from b))\n";
+
+  it("refuses an unknown stage as a usage error listing the stages, before opening the store", async () => {
+    await writeFile(join(dir, "build.spec"), STAGES);
+    const store = join(dir, "store");
+    expect(await run(undefined, "build", "--target", "tool", "--store", store, ".")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'strata: option "--target": no stage "tool"; the spec\'s stages are: tools, docs\n',
+    });
+    await expect(access(store)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("builds the stage alone and prints its layer", async () => {
+    await writeFile(
+      join(dir, "build.spec"),
+      STAGES.replace("(build docs ((from b)))", "(build docs ((from c)))"),
+    );
+    const store = join(dir, "store");
+    await mkdir(join(store, "base-image"), { recursive: true });
+    for (const name of ["b", "c"])
+      execFileSync("qemu-img", [
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        join(store, "base-image", `${name}.qcow2`),
+        "64M",
+      ]);
+    const result = await run(
+      undefined,
+      "build",
+      "--target",
+      "docs",
+      "--json",
+      "--store",
+      store,
+      ".",
+    );
+    expect(result.code).toBe(0);
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.type === "step").map((e) => [e.index, e.stage, e.op])).toEqual([
+      [0, "docs", "(from c)"],
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: "done", built: 1, cached: 0, pulled: 0 });
+  });
+});
+
+describe("strata build --json: the failure as an event", () => {
+  async function failingBuild(spec: string) {
+    await writeFile(join(dir, "build.spec"), spec);
+    const store = join(dir, "store");
+    await mkdir(join(store, "base-image"), { recursive: true });
+    execFileSync("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      join(store, "base-image", "b.qcow2"),
+      "64M",
+    ]);
+    const result = await run(undefined, "build", "--json", "--store", store, ".");
+    expect(result.code).not.toBe(0);
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    return events.at(-1);
+  }
+
+  it("ends with an error event carrying the code, the message and the failed step", async () => {
+    // The copy source is missing: the step fails before any VM starts.
+    const last = await failingBuild("((from b) (copy (src nope.txt) (dst /x)))\n");
+    expect(last).toMatchObject({ type: "error", code: "COPY_SOURCE_INVALID", step: 1 });
+    expect(last.message).toContain("nope.txt");
+    expect(Number.isNaN(Date.parse(last.time))).toBe(false);
+  });
+
+  it("has no step when the build failed before its first step", async () => {
+    const last = await failingBuild("((from missing-image))\n");
+    expect(last).toMatchObject({ type: "error" });
+    expect(last).not.toHaveProperty("step");
+    expect(last.code).toMatch(/^[A-Z_]+$/);
+    expect(last.code).not.toBe("INTERNAL");
+    expect(last.message).toContain("missing-image");
   });
 });

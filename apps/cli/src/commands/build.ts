@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { DEFAULT_GUEST_BOOT_TIMEOUT_MS, loadSecrets, runBuild } from "@strata/builder";
+import { DEFAULT_GUEST_BOOT_TIMEOUT_MS, listStages, loadSecrets, runBuild } from "@strata/builder";
 import type { CliIo } from "@strata/cli-kit";
 import {
   type CommandArgs,
@@ -84,6 +84,11 @@ const OPTIONS = {
   },
   ...BUILD_REGISTRY_OPTIONS,
   ...PROGRESS_OPTIONS,
+  target: {
+    type: "string",
+    value: "STAGE",
+    help: "build only the child build (stage) STAGE, after the stages it copies\nfrom; its layer is the result",
+  },
   watch: {
     type: "boolean",
     help: "rebuild when the spec or a context file changes (Ctrl-C to stop)",
@@ -114,6 +119,7 @@ const OPTIONS = {
 const LOCAL_ONLY = [
   "secret",
   "watch",
+  "target",
   "warm-keep",
   "store",
   "cache-max-size",
@@ -206,11 +212,29 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
   if (values.pool !== undefined || values.deadline !== undefined || values.watchdog !== undefined)
     throw new UsageError('options "--pool", "--deadline" and "--watchdog" need "--queue"');
   const registry = registryOptions(values, io, { progress });
+  const target = values.target;
   const build = async (signal: AbortSignal) => {
+    try {
+      return await buildOnce(signal);
+    } catch (err) {
+      render.fail(err);
+      throw err;
+    }
+  };
+  const buildOnce = async (signal: AbortSignal) => {
     const spec = await loadSpecFile(specPath, io, { build: true });
+    if (target !== undefined && !listStages(spec).includes(target)) {
+      const stages = listStages(spec);
+      throw new UsageError(
+        stages.length === 0
+          ? `option "--target": the spec has no stages (named builds), so there is no "${target}"`
+          : `option "--target": no stage "${target}"; the spec's stages are: ${stages.join(", ")}`,
+      );
+    }
     const secrets = await loadSecrets(values.secret ?? []);
     await using store = await openStoreFor(values.store, { ...io, signal });
     return await runBuild({
+      target,
       store,
       spec,
       contextDir,

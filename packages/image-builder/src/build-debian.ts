@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { quotePosix } from "@strata/shell-quote";
 import {
@@ -10,6 +10,7 @@ import {
   validateDebianRecipe,
 } from "./debian-recipe.js";
 import { ImageInputError } from "./errors.js";
+import { moveImageInto } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
 import { removeBuildDir } from "./remove-build-dir.js";
 import { runTool } from "./run-tool.js";
@@ -152,14 +153,13 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     await writeFile(join(work, `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
 
     // The qcow2 goes last: an image is there only when everything it needs is.
-    for (const f of [
+    await moveImageInto(work, options.outDir, name, [
       `${name}.vmlinuz`,
       `${name}.initrd`,
       ...(key ? [key] : []),
       `${name}.json`,
       `${name}.qcow2`,
-    ])
-      await rename(join(work, f), join(options.outDir, f));
+    ]);
     progress?.({
       type: "stage",
       stage: "done",

@@ -3,7 +3,7 @@ import { storeLayout } from "@strata/store/layout";
 import { buildDebianImage } from "./build-debian.js";
 import { DEFAULT_DEBIAN_RECIPE } from "./debian-recipe.js";
 import { ImageInputError } from "./errors.js";
-import { assertImageAbsent } from "./image-files.js";
+import { assertImageAbsent, checkImageName } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
 import { buildUbuntuImage } from "./ubuntu.js";
 import { buildWindowsImage } from "./windows.js";
@@ -25,6 +25,11 @@ export interface BuildRecipeOptions {
   virtioIso?: string | undefined;
   /** Ubuntu: where SHA256SUMS and the image are. */
   baseUrl?: string | undefined;
+  /**
+   * Rebuild an image that exists (`--force`): the old one stays in place and usable until the
+   * new one is complete, then its files are replaced (see `moveImageInto`). @default false
+   */
+  replace?: boolean | undefined;
   onProgress?: ImageProgressListener;
   signal?: AbortSignal;
 }
@@ -56,12 +61,14 @@ export async function buildRecipe(options: BuildRecipeOptions) {
   if (problems.length > 0) throw new ImageInputError(problems.join("\n"));
   const layout = storeLayout(options.storeRoot);
   const name = options.name ?? options.recipe;
-  await assertImageAbsent(layout.baseImageDir, name);
+  if (options.replace) checkImageName(name);
+  else await assertImageAbsent(layout.baseImageDir, name);
   const keys = await ensureKeyPair(layout.keysDir);
   const common = {
     outDir: layout.baseImageDir,
     publicKey: keys.publicKey,
     privateKeyPath: keys.privateKeyPath,
+    replace: options.replace ?? false,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };

@@ -107,7 +107,7 @@ export class ImageExistsError extends ImageBuildError {
   ) {
     super(
       "IMAGE_EXISTS",
-      `base image "${imageName}" already exists in ${dir}; remove it first ("strata-image rm ${imageName}") or pick another name`,
+      `base image "${imageName}" already exists in ${dir}; remove it first ("strata-image rm ${imageName}"), rebuild it with "strata-image build --force", or pick another name`,
     );
   }
 }

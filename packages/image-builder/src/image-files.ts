@@ -86,7 +86,13 @@ export async function renameManifestFiles(
   return { manifest: out, files };
 }
 
-/** Renames an image's files from `work` into `dir`, the qcow2 last: it is there only when all is. */
+/**
+ * Renames an image's files from `work` into `dir`, the qcow2 last: it is there only when all
+ * is. An image of the same name already there (`strata-image build --force`) is replaced file
+ * by file, each by one rename, so it stays whole and usable until its qcow2 is swapped; then
+ * whatever of its files the new image does not have (a pulled image's identity record, a key
+ * or kernel the new one lacks) is removed.
+ */
 export async function moveImageInto(
   work: string,
   dir: string,
@@ -94,8 +100,13 @@ export async function moveImageInto(
   files: readonly string[],
 ): Promise<void> {
   const qcow2 = `${name}.qcow2`;
+  const before = await imageFileNames(dir, name);
   for (const f of [...files.filter((f) => f !== qcow2), qcow2])
     await rename(join(work, f), join(dir, f));
+  await removeFiles(
+    dir,
+    before.filter((f) => !files.includes(f)),
+  );
 }
 
 /** The suffixes of a base image's files: `<name>.qcow2` and what its manifest names. */

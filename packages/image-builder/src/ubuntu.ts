@@ -15,6 +15,8 @@ export const UBUNTU_NOBLE_FILE = "noble-server-cloudimg-amd64.img";
 
 export interface BuildUbuntuImageOptions {
   outDir: string;
+  /** Replace an image of the same name once the new one is complete (`--force`). @default false */
+  replace?: boolean | undefined;
   /** Where downloads are kept (and resumed from) across runs. */
   downloadDir: string;
   publicKey: string;
@@ -50,7 +52,7 @@ export async function buildUbuntuImage(options: BuildUbuntuImageOptions) {
     throw new ImageInputError(`user "${user}" is not a valid Linux user name`);
   if (!Number.isInteger(sizeGiB) || sizeGiB < 4)
     throw new ImageInputError(`sizeGiB ${sizeGiB}: at least 4`);
-  await assertImageAbsent(options.outDir, name);
+  if (!options.replace) await assertImageAbsent(options.outDir, name);
   const baseUrl = options.baseUrl ?? UBUNTU_NOBLE_URL;
   const file = options.file ?? UBUNTU_NOBLE_FILE;
   const signal = options.signal;

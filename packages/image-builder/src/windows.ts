@@ -43,6 +43,8 @@ export async function writeUnattendIso(options: WriteUnattendIsoOptions): Promis
 
 export interface BuildWindowsImageOptions {
   outDir: string;
+  /** Replace an image of the same name once the new one is complete (`--force`). @default false */
+  replace?: boolean | undefined;
   /** The Windows Server 2022 install ISO (the user supplies it). */
   iso: string;
   /** virtio-win drivers ISO (https://fedorapeople.org/groups/virt/virtio-win/). */
@@ -80,7 +82,7 @@ export async function buildWindowsImage(options: BuildWindowsImageOptions) {
   if (!Number.isInteger(sizeGiB) || sizeGiB < 32)
     problems.push(`size ${sizeGiB} GiB: Windows Server needs at least 32`);
   if (problems.length > 0) throw new ImageInputError(problems.join("\n"));
-  await assertImageAbsent(options.outDir, name);
+  if (!options.replace) await assertImageAbsent(options.outDir, name);
   const progress = options.onProgress;
   const signal = options.signal;
   const work = join(options.outDir, `.building-${name}-${process.pid}`);

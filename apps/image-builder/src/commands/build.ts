@@ -5,7 +5,12 @@ import {
   resolveProgress,
   UsageError,
 } from "@strata/cli-kit";
-import { buildRecipe, RECIPES } from "@strata/image-builder";
+import {
+  buildRecipe,
+  describeBrokenUsers,
+  findBaseImageUsers,
+  RECIPES,
+} from "@strata/image-builder";
 import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
 import { prepareStoreRoot, STORE_OPTION } from "../store-options.js";
@@ -43,6 +48,10 @@ NAME.key, a copy of the store's SSH key, which the image authorises for its user
       value: "URL",
       help: "ubuntu-noble: mirror holding SHA256SUMS and the cloud image",
     },
+    force: {
+      type: "boolean",
+      help: "rebuild an image that exists: the old one is used until the new one\nis complete, then replaced (layers built on it can no longer be used)",
+    },
     ...PROGRESS_OPTIONS,
     verbose: { type: "boolean", short: "v", help: "print every line of the tools' output" },
   },
@@ -63,10 +72,17 @@ NAME.key, a copy of the store's SSH key, which the image authorises for its user
         iso: values.iso,
         virtioIso: values["virtio-iso"],
         baseUrl: values["base-url"],
+        replace: values.force ?? false,
         onProgress: progress.onProgress,
         signal: io.signal,
       });
       progress.done();
+      if (values.force) {
+        // The old image's layers are chained to files that just changed under them: say so.
+        const broken = await findBaseImageUsers(storeRoot, built.name);
+        for (const line of describeBrokenUsers(built.name, broken))
+          io.stderr.write(`strata-image: ${line}\n`);
+      }
       const seconds = Math.round((Date.now() - started) / 1000);
       io.stdout.write(
         mode === "json"

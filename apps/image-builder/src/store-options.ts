@@ -1,6 +1,6 @@
 import { type CliIo, resolveStoreRoot } from "@strata/cli-kit";
 import { reapStaleLeftovers } from "@strata/image-builder";
-import { storeLayout } from "@strata/store/layout";
+import { assertStoreOwner, storeLayout } from "@strata/store/layout";
 
 export { formatBytes, resolveStoreRoot, STORE_OPTION } from "@strata/cli-kit";
 
@@ -16,6 +16,7 @@ export function baseImageDir(storeRoot: string): string {
  */
 export async function prepareStoreRoot(value: string | undefined, io: CliIo): Promise<string> {
   const root = resolveStoreRoot(value, io.cwd, io.env);
+  assertStoreOwner(root);
   const reaped = await reapStaleLeftovers(root);
   if (reaped.vms.length > 0) {
     io.stderr.write(

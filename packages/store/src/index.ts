@@ -62,3 +62,5 @@ export type { RecoveryReport } from "./reconcile.js";
 export type { BuildResult } from "./shared-run.js";
 export type { BuildOptions, OpenStoreOptions } from "./store.js";
 export { DEFAULT_MAX_CHAIN_DEPTH, openStore, Store } from "./store.js";
+export type { OwnerFacts } from "./store-owner.js";
+export { assertStoreOwner, checkStoreOwner, StoreNotOwnedError } from "./store-owner.js";

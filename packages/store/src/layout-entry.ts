@@ -14,3 +14,5 @@ export {
   SSH_KEY_NAME,
   storeLayout,
 } from "./layout.js";
+export type { OwnerFacts } from "./store-owner.js";
+export { assertStoreOwner, checkStoreOwner, StoreNotOwnedError } from "./store-owner.js";

@@ -45,6 +45,7 @@ import {
 } from "./maintenance.js";
 import { type RecoveryReport, recoverStore } from "./reconcile.js";
 import { type BuildResult, SharedRun } from "./shared-run.js";
+import { assertStoreOwner } from "./store-owner.js";
 import { waitForOtherProcess } from "./wait-for-step.js";
 
 /** Options of {@link openStore}. */
@@ -310,6 +311,8 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
   signal?.throwIfAborted();
   const layout = storeLayout(resolve(root));
+  // Before anything is created in it: another user's store is refused whole.
+  assertStoreOwner(layout.root);
   for (const dir of [
     layout.baseImageDir,
     layout.resultDir,

@@ -10,7 +10,7 @@ import { copyLayerId } from "./layer-id.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 import { createScratchOverlay } from "./scratch-overlay.js";
 import type { StepEnv } from "./step-env.js";
-import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
+import { finishStepGuest, reportStepLayer, startStepGuest } from "./step-guest.js";
 
 /** A finished stage of a multi-stage build, as `(copy (from (build NAME)))` reads it. */
 export interface StageResult {
@@ -92,11 +92,7 @@ export async function copyStep(
       await finishStepGuest(env, guest, layer.dir);
     },
   );
-  env.emit(
-    result.cached ? { type: "cached", id, ...(pulled ? { pulled } : {}) } : { type: "saved", id },
-  );
-  if (!result.cached) await trimWarmStates(env, id);
-  await env.registry?.push(id);
+  await reportStepLayer(env, id, result.cached, pulled);
   return id;
 }
 

@@ -1,25 +1,18 @@
 /**
- * What a step is doing, for live progress: its VM `booting` cold or `resuming` a saved state,
- * `waiting-for-ssh` until the guest answers, `running` the command, `copying` files in,
- * `saving` the layer (VM state saved or guest powered off).
+ * What a step is doing, for live progress, in the order a step goes through them: its VM
+ * `booting` cold or `resuming` a saved state, `waiting-for-ssh` until the guest answers,
+ * `running` the command, `copying` files in, `saving` the layer (VM state saved or guest
+ * powered off).
  */
-export type StepPhase =
-  | "booting"
-  | "resuming"
-  | "waiting-for-ssh"
-  | "running"
-  | "copying"
-  | "saving";
-
-/** Every {@link StepPhase}, in the order a step goes through them. */
-export const STEP_PHASES: readonly StepPhase[] = [
+export const STEP_PHASES = [
   "booting",
   "resuming",
   "waiting-for-ssh",
   "running",
   "copying",
   "saving",
-];
+] as const;
+export type StepPhase = (typeof STEP_PHASES)[number];
 
 /** What a build reports as it goes; the CLI renders these in OBuilder's form. */
 export type BuildEvent =

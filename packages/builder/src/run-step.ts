@@ -13,7 +13,7 @@ import { createRedactor, guardedValues } from "./secret-redact.js";
 import { searchOverlay } from "./secret-scan.js";
 import { secretDigest } from "./secrets.js";
 import type { StepEnv } from "./step-env.js";
-import { finishStepGuest, startStepGuest, trimWarmStates } from "./step-guest.js";
+import { finishStepGuest, reportStepLayer, startStepGuest } from "./step-guest.js";
 import { createUtf8Chunker } from "./utf8-chunks.js";
 
 /**
@@ -155,11 +155,7 @@ export async function runStep(
       if (leaked >= 0) throw new SecretLeakError(secretIdOf(secrets, guarded[leaked]!));
     },
   );
-  env.emit(
-    result.cached ? { type: "cached", id, ...(pulled ? { pulled } : {}) } : { type: "saved", id },
-  );
-  if (!result.cached) await trimWarmStates(env, id);
-  await env.registry?.push(id);
+  await reportStepLayer(env, id, result.cached, pulled);
   return id;
 }
 

@@ -15,7 +15,7 @@ const KEY_BYTES = 32;
  */
 export async function ensureSecretKey(keysDir: string): Promise<Buffer> {
   const path = join(keysDir, SECRET_KEY_FILE);
-  const key = await createKeyFileOnce(path, randomBytes(KEY_BYTES));
+  const key = await createKeyFileOnce(path, () => randomBytes(KEY_BYTES));
   if (key.length !== KEY_BYTES)
     throw new BuildError(
       "SECRET_KEY_INVALID",

@@ -72,8 +72,23 @@ export async function finishStepGuest(env: StepEnv, guest: Guest, layerDir: stri
   await writeWarmMeta(layerDir, await env.identity());
 }
 
+/**
+ * After a step's `store.build`: reports the layer (`cached`, with `pulled` when the registry
+ * just brought it, or `saved`), trims the warm states of a new one, and pushes it.
+ */
+export async function reportStepLayer(
+  env: StepEnv,
+  id: string,
+  cached: boolean,
+  pulled: boolean,
+): Promise<void> {
+  env.emit(cached ? { type: "cached", id, ...(pulled ? { pulled } : {}) } : { type: "saved", id });
+  if (!cached) await trimWarmStates(env, id);
+  await env.registry?.push(id);
+}
+
 /** Keeps saved states only on the last `keep` layers of the chain ending at `id`. */
-export async function trimWarmStates(env: StepEnv, id: string): Promise<void> {
+async function trimWarmStates(env: StepEnv, id: string): Promise<void> {
   if (env.warmKeep === undefined) return;
   let current = env.store.lookup(id)?.parent;
   for (let depth = 1; current; depth++) {

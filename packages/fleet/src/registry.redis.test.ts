@@ -31,12 +31,17 @@ import { FleetWorker } from "./worker.js";
 describe("a worker with --registry", () => {
   let redis: TestRedis;
   let registry: TestRegistry;
+  let client: RegistryClient;
   let a: TestStore;
   let b: TestStore;
   const ctx = testContext();
   beforeAll(async () => {
     redis = await startRedis();
     registry = await startTestRegistry();
+    client = new RegistryClient({
+      registry: registry.registry,
+      credentials: async () => undefined,
+    });
     a = await createTestStore();
     b = await createTestStore();
     // The same base image on both hosts: a base image's identity is its qcow2's size and mtime.
@@ -55,10 +60,6 @@ describe("a worker with --registry", () => {
   it("pulls a chain built on another worker instead of building it", async () => {
     const { spec, text } = testSpec("echo from-a");
     const chain = await seedLayers(a.store, spec, ctx.dir);
-    const client = new RegistryClient({
-      registry: registry.registry,
-      credentials: async () => undefined,
-    });
     await pushLayers(a.store, client, "fleet", chain.at(-1)!);
     expect(b.store.lookup(chain.at(-1)!)).toBeUndefined();
 
@@ -103,10 +104,6 @@ describe("a worker with --registry", () => {
       // The copy step's layer ID hashes big.bin: the worker finds it cached only if the context
       // it unpacked is byte for byte the one submitted.
       const chain = await seedLayers(b.store, spec, dir);
-      const client = new RegistryClient({
-        registry: registry.registry,
-        credentials: async () => undefined,
-      });
       const fleetRegistry = { client, repository: "fleet" };
       await using worker = await FleetWorker.start({
         url: redis.url,

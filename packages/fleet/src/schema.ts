@@ -1,3 +1,4 @@
+import { STEP_PHASES } from "@strata/builder";
 import { z } from "zod";
 import { FleetMessageInvalidError } from "./errors.js";
 
@@ -72,7 +73,7 @@ const buildEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("cached"), id: layerId, pulled: z.boolean().optional() }),
   z.object({
     type: z.literal("phase"),
-    phase: z.enum(["booting", "resuming", "waiting-for-ssh", "running", "copying", "saving"]),
+    phase: z.enum(STEP_PHASES),
   }),
   z.object({ type: z.literal("info"), message: z.string() }),
   z.object({ type: z.literal("warning"), message: z.string() }),

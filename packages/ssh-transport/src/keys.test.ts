@@ -40,7 +40,7 @@ describe("ensureKeyPair", () => {
     const path = join(dir, "keys", "big");
     // 4 MiB each: node writes that in several write(2) calls, so a reader could catch a prefix.
     const datas = Array.from({ length: 8 }, (_, i) => Buffer.alloc(4 << 20, i + 1));
-    const read = await Promise.all(datas.map((d) => createKeyFileOnce(path, d)));
+    const read = await Promise.all(datas.map((d) => createKeyFileOnce(path, () => d)));
     const winner = datas.find((d) => d.equals(read[0] as Buffer));
     expect(winner).toBeDefined();
     for (const r of read) expect(r.equals(winner as Buffer)).toBe(true);

@@ -50,30 +50,41 @@ function tempBeside(path: string): string {
 }
 
 /**
- * Creates the key file `path` holding `data` (mode 0600) unless it exists, and returns what the
- * file holds afterwards. The data is written whole to a temp file first and then hard-linked into
- * place, so a process racing to create the same file either wins or reads the winner's complete
- * file, never a half-written one (what `writeFile(..., { flag: "wx" })` would show it).
+ * Creates the key file `path` holding `make()` (mode 0600) unless it exists, and returns what the
+ * file holds afterwards; `make` runs only when the file is missing. The data is written whole to
+ * a temp file first and then hard-linked into place, so a process racing to create the same file
+ * either wins or reads the winner's complete file, never a half-written one (what
+ * `writeFile(..., { flag: "wx" })` would show it).
  */
-export async function createKeyFileOnce(path: string, data: string | Buffer): Promise<Buffer> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = tempBeside(path);
-  try {
-    await writeFile(temp, data, { mode: 0o600, flag: "wx" });
-    await link(temp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-  } finally {
-    await rm(temp, { force: true });
+export async function createKeyFileOnce(
+  path: string,
+  make: () => string | Buffer,
+): Promise<Buffer> {
+  const existing = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  });
+  if (existing === undefined) {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const temp = tempBeside(path);
+    try {
+      await writeFile(temp, make(), { mode: 0o600, flag: "wx" });
+      await link(temp, path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    } finally {
+      await rm(temp, { force: true });
+    }
   }
   // Whoever created it, make sure nobody else can read it (ssh refuses keys readable by others).
   await chmod(path, 0o600);
-  return readFile(path);
+  return existing ?? readFile(path);
 }
 
 /**
  * The store's ed25519 key pair in `dir`, generated on first use (private key mode 0600, directory
- * 0700). Two processes racing to create it both end up with the first one's key.
+ * 0700). Two processes racing to create it both end up with the first one's key. The `.pub`
+ * file is rewritten (atomically) only when it is missing or does not match the private key.
  */
 export async function ensureKeyPair(
   dir: string,
@@ -83,14 +94,20 @@ export async function ensureKeyPair(
   const comment = options.comment ?? "strata";
   const privateKeyPath = join(dir, name);
   const publicKeyPath = `${privateKeyPath}.pub`;
-  const pair = generateEd25519Pair(comment);
-  const publicKey = publicKeyLine(await createKeyFileOnce(privateKeyPath, pair.private), comment);
-  const temp = tempBeside(publicKeyPath);
-  try {
-    await writeFile(temp, `${publicKey}\n`, { mode: 0o644, flag: "wx" });
-    await rename(temp, publicKeyPath);
-  } finally {
-    await rm(temp, { force: true });
+  const privateKey = await createKeyFileOnce(
+    privateKeyPath,
+    () => generateEd25519Pair(comment).private,
+  );
+  const publicKey = publicKeyLine(privateKey, comment);
+  const onDisk = await readFile(publicKeyPath, "utf8").catch(() => undefined);
+  if (onDisk !== `${publicKey}\n`) {
+    const temp = tempBeside(publicKeyPath);
+    try {
+      await writeFile(temp, `${publicKey}\n`, { mode: 0o644, flag: "wx" });
+      await rename(temp, publicKeyPath);
+    } finally {
+      await rm(temp, { force: true });
+    }
   }
   return { privateKeyPath, publicKeyPath, publicKey };
 }

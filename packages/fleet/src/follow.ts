@@ -46,9 +46,12 @@ const CHECK_EVERY_MS = 2000;
 export async function followJob(o: FollowJobOptions): Promise<JobOutcome> {
   let last = o.from ?? "0";
   let nextCheck = 0;
+  let lost: string | undefined;
   for (;;) {
     o.signal?.throwIfAborted();
-    const batch = await readEvents(o.reader, o.jobId, last, 1000);
+    // After BullMQ failed the job, one more short read: a worker that failed it itself
+    // appended its "end" event before, and that event, not "lost", is the outcome.
+    const batch = await readEvents(o.reader, o.jobId, last, lost === undefined ? 1000 : 1);
     last = batch.last;
     for (const e of batch.events) {
       if (e.type === "end") {
@@ -64,26 +67,28 @@ export async function followJob(o: FollowJobOptions): Promise<JobOutcome> {
       }
     }
     if (batch.invalid) throw batch.invalid;
+    if (lost !== undefined) {
+      await writeJobRecord(o.redis, o.jobId, { state: "failed", code: "FLEET_JOB_LOST" });
+      throw new FleetJobAbortedError("FLEET_JOB_LOST", lost);
+    }
     if (Date.now() >= nextCheck) {
       nextCheck = Date.now() + CHECK_EVERY_MS;
-      await checkJob(o);
+      lost = await checkJob(o);
     }
   }
 }
 
-async function checkJob(o: FollowJobOptions): Promise<void> {
+/** Moves a job that waits too long or whose worker is gone; returns why, when it was lost. */
+async function checkJob(o: FollowJobOptions): Promise<string | undefined> {
   const rec = await readJobRecord(o.redis, o.jobId);
   if (!rec || (rec.state !== "queued" && rec.state !== "running")) return;
   const queue = o.queues.get(rec.queue);
   const state = await queue.getJobState(o.jobId);
   if (state === "failed") {
-    // BullMQ failed it itself (a worker died with it more often than maxStalledCount).
+    // Failed by its worker (its "end" event is in the stream) or by BullMQ itself (a worker
+    // died with it more often than maxStalledCount).
     const job = await Job.fromId(queue, o.jobId);
-    await writeJobRecord(o.redis, o.jobId, { state: "failed", code: "FLEET_JOB_LOST" });
-    throw new FleetJobAbortedError(
-      "FLEET_JOB_LOST",
-      `the job was lost: ${job?.failedReason ?? "its workers stopped"}; submit it again`,
-    );
+    return `the job was lost: ${job?.failedReason ?? "its workers stopped"}; submit it again`;
   }
   if (!rec.queue.startsWith("worker-")) return;
   const worker = rec.queue.slice("worker-".length);

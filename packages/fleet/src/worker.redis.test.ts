@@ -1,10 +1,10 @@
-import { Queue } from "bullmq";
+import { Queue, UnrecoverableError, Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRedis, waitForRedis } from "./connection.js";
 import { FleetMessageInvalidError, FleetRedisError } from "./errors.js";
 import { appendEvent } from "./event-stream.js";
 import { followJob } from "./follow.js";
-import { readJobRecord } from "./job-record.js";
+import { readJobRecord, writeJobRecord } from "./job-record.js";
 import { keys, poolQueueName, QUEUE_PREFIX } from "./keys.js";
 import { QueueSet } from "./queues.js";
 import { connect, submitBuild } from "./submit.js";
@@ -117,6 +117,44 @@ describe("a worker and a submitter on a real Redis (no VM: every step is a cache
       followJob({ ...conn, jobId: "job-x", onEvent: got.onEvent }),
     ).rejects.toBeInstanceOf(FleetMessageInvalidError);
     expect(got.events).toEqual([{ type: "info", message: "fine" }]);
+  });
+
+  it("reports a worker's own failure, not a lost job, when it lands between two reads", async () => {
+    await using conn = await connect(redis.url);
+    const name = poolQueueName("race");
+    await conn.queues.get(name).add("build", {}, { jobId: "job-race" });
+    await writeJobRecord(
+      conn.redis,
+      "job-race",
+      { id: "job-race", queue: name, state: "running", spec: "s", submittedAt: 1, enqueuedAt: 1 },
+      true,
+    );
+    const bull = new Worker(name, null, { connection: openRedis(redis.url), prefix: QUEUE_PREFIX });
+    const job = await bull.getNextJob("tok");
+    // The follower's first read comes back empty; meanwhile the worker fails the job the way
+    // FleetWorker does: its "end" event first, then BullMQ's failed state.
+    let first = true;
+    const reader = new Proxy(conn.reader, {
+      get(target, prop, receiver) {
+        if (prop !== "xread" || !first) return Reflect.get(target, prop, receiver);
+        first = false;
+        return async () => {
+          await appendEvent(conn.redis, "job-race", {
+            type: "end",
+            ok: false,
+            code: "SECRET_MISSING",
+            message: "no secret",
+            worker: "w",
+          });
+          await job?.moveToFailed(new UnrecoverableError("no secret"), "tok", false);
+          return null;
+        };
+      },
+    });
+    await expect(
+      followJob({ ...conn, reader, jobId: "job-race", onEvent: () => {} }),
+    ).rejects.toMatchObject({ code: "SECRET_MISSING", message: "no secret" });
+    await bull.close();
   });
 
   it("spills a job its preferred worker does not take to the pool", async () => {

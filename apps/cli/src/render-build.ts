@@ -11,7 +11,7 @@ import {
 import { createOutputText } from "./output-text.js";
 import { createStatusLine, type StatusLineOptions } from "./status-line.js";
 
-export interface RenderOptions {
+interface RenderOptions {
   verbose: boolean;
   /**
    * `json`: events on stdout; `quiet`: only the final layer ID; `plain`: OBuilder's form with

@@ -8,7 +8,7 @@ import { renderProblems } from "./render-problems.js";
 /** The spec path that means standard input (`-f -`, `strata fmt -`). */
 export const STDIN_PATH = "-";
 /** The file name problems in a spec read from stdin carry. */
-export const STDIN_NAME = "<stdin>";
+const STDIN_NAME = "<stdin>";
 
 async function readStdin(io: CliIo): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
@@ -20,13 +20,13 @@ async function readStdin(io: CliIo): Promise<Uint8Array> {
 }
 
 /** A spec file read from disk: its text and, when valid, the parsed spec. */
-export interface SpecFile {
+interface SpecFile {
   readonly path: string;
   readonly text: string;
 }
 
 /** Line and column (1-based, counting characters) of the first byte that is not UTF-8. */
-export function firstInvalidUtf8(bytes: Uint8Array): { line: number; column: number } | undefined {
+function firstInvalidUtf8(bytes: Uint8Array): { line: number; column: number } | undefined {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   try {
     decoder.decode(bytes);
@@ -85,7 +85,7 @@ function decodeSpec(path: string, bytes: Uint8Array): SpecFile {
 }
 
 /** A parsed spec file and what a build of it would refuse (OBuilder checks these at build). */
-export interface ParsedSpecFile {
+interface ParsedSpecFile {
   readonly spec: Spec;
   readonly buildProblems: readonly SpecProblem[];
 }

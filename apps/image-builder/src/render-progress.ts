@@ -2,7 +2,7 @@ import type { CliIo, ProgressMode } from "@strata/cli-kit";
 import type { ImageProgress } from "@strata/image-builder";
 import { formatBytes } from "./store-options.js";
 
-export interface ProgressRenderer {
+interface ProgressRenderer {
   onProgress: (event: ImageProgress) => void;
   /** Clears the status line (TTY) before the command prints its result. */
   done: () => void;
@@ -20,7 +20,7 @@ export function formatBar(done: number, total: number | undefined): string {
 }
 
 /** A text bar for work counted in percent (qemu-img convert). */
-export function formatPercentBar(percent: number): string {
+function formatPercentBar(percent: number): string {
   const ratio = Math.min(1, Math.max(0, percent / 100));
   const filled = Math.round(ratio * BAR_WIDTH);
   return `[${"#".repeat(filled)}${".".repeat(BAR_WIDTH - filled)}] ${`${Math.floor(ratio * 100)}%`.padStart(4)}`;

@@ -13,8 +13,8 @@ export interface BuildContext {
   readonly shell: readonly string[];
 }
 
-export const ROOT_USER: User = { uid: 0, gid: 0 };
-export const WINDOWS_ADMIN: User = { name: "ContainerAdministrator" };
+const ROOT_USER: User = { uid: 0, gid: 0 };
+const WINDOWS_ADMIN: User = { name: "ContainerAdministrator" };
 
 export function initialContext(os: GuestOs, shell?: readonly string[]): BuildContext {
   return {

@@ -1,7 +1,7 @@
 import { open } from "node:fs/promises";
 
 /** One extent of a qcow2 overlay's own data, as `qemu-img map --output=json` reports it. */
-export interface MappedExtent {
+interface MappedExtent {
   start: number;
   length: number;
   depth: number;

@@ -13,12 +13,12 @@ export const SECRET_PARTITION_OFFSET = 1 << 20;
 export const MAX_SECRET_BYTES = 16 << 20;
 
 /** File name on the secrets disk of secret number `index`. */
-export function secretFileName(index: number): string {
+function secretFileName(index: number): string {
   return `S${index}`;
 }
 
 /** Size in KiB of a FAT12 partition with room for `bytes` of files (FAT12 reaches 32 MiB). */
-export function secretPartitionKiB(bytes: number, files: number): number {
+function secretPartitionKiB(bytes: number, files: number): number {
   // Clusters of up to 8 KiB: each file wastes at most one; plus FATs, root directory, slack.
   const need = bytes + files * 8192 + 256 * 1024;
   return Math.max(1024, Math.ceil((need * 1.1) / 1024 / 64) * 64);
@@ -44,7 +44,7 @@ export function secretDiskMbr(partitionBytes: number): Buffer {
 }
 
 /** A secrets disk image on the host: remove it (and its directory) with `dispose`. */
-export interface SecretDisk extends AsyncDisposable {
+interface SecretDisk extends AsyncDisposable {
   readonly path: string;
 }
 

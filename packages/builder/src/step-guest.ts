@@ -4,7 +4,7 @@ import { bootGuest, type Guest } from "./guest.js";
 import type { StepEnv } from "./step-env.js";
 import { dropWarmState, findWarmState, STATE_FILE, writeWarmMeta } from "./warm-state.js";
 
-export interface StepGuestOptions {
+interface StepGuestOptions {
   /** The new layer's image (an overlay of `parent`'s). */
   image: string;
   parent: string;

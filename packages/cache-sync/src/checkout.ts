@@ -19,7 +19,7 @@ import type { CacheMountRequest } from "./options.js";
 import { type CacheStrategy, chooseStrategy, type GuestOs } from "./strategy.js";
 import { currentVersion } from "./versions-io.js";
 
-export interface CheckOutOptions {
+interface CheckOutOptions {
   store: Store;
   request: CacheMountRequest;
   strategy: CacheStrategy | "auto";

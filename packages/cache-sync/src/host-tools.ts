@@ -8,7 +8,7 @@ import { CacheToolError } from "./errors.js";
 /** Virtual size of a new cache disk; qcow2 is sparse, so only what the cache holds is stored. */
 export const DEFAULT_CACHE_DISK_SIZE_BYTES = 64 * 2 ** 30;
 /** Most bytes a `copy` cache may bring back: the same bound as a disk cache's size. @default 64 GiB */
-export const DEFAULT_CACHE_COPY_MAX_BYTES = DEFAULT_CACHE_DISK_SIZE_BYTES;
+export const DEFAULT_CACHE_COPY_MAX_BYTES = 64 * 2 ** 30;
 /** Most entries a `copy` cache may bring back. @default 1,000,000 */
 export const DEFAULT_CACHE_COPY_MAX_ENTRIES = 1_000_000;
 
@@ -55,7 +55,7 @@ export async function copyTree(from: string, to: string, signal?: AbortSignal): 
   await runTool("cp", ["-a", "--reflink=auto", "--", from, to], signal);
 }
 
-export interface CreateCacheDiskOptions {
+interface CreateCacheDiskOptions {
   /** The qcow2 file to write. */
   path: string;
   uuid: string;

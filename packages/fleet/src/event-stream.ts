@@ -9,7 +9,7 @@ import { type FleetEvent, parseFleetEvent } from "./schema.js";
  * where it was; `strata fleet logs` replays from the start), and it stays one stream when the
  * job moves from a worker's queue to the pool or to another worker after a crash.
  */
-export const EVENTS_TTL_S = 2 * 24 * 3600;
+const EVENTS_TTL_S = 2 * 24 * 3600;
 /** Entries kept per job (approximate trim): enough for a long build's output. */
 const EVENTS_MAX_LEN = 500_000;
 
@@ -55,7 +55,7 @@ export async function appendEvent(redis: Redis, jobId: string, event: FleetEvent
     .exec();
 }
 
-export interface EventBatch {
+interface EventBatch {
   /** Stream ID of the last entry read: pass it back to read on. */
   readonly last: string;
   readonly events: readonly FleetEvent[];

@@ -123,10 +123,6 @@ export async function listWorkers(redis: Redis): Promise<WorkerView[]> {
   return views;
 }
 
-export async function setAdminState(redis: Redis, name: string, state: AdminState): Promise<void> {
-  await redis.set(keys.admin(name), state);
-}
-
 function serialise(fields: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) {

@@ -4,7 +4,7 @@ import { FleetMessageInvalidError } from "./errors.js";
 import { keys } from "./keys.js";
 
 /** How long `strata fleet jobs` remembers a job. */
-export const JOB_RECORD_TTL_S = 7 * 24 * 3600;
+const JOB_RECORD_TTL_S = 7 * 24 * 3600;
 
 const jobRecordSchema = z.object({
   id: z.string(),

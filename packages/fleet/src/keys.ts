@@ -3,7 +3,7 @@
 /** BullMQ's key prefix for the fleet's queues. */
 export const QUEUE_PREFIX = "strata";
 /** Prefix of strata's own keys (inventory, events, contexts), apart from BullMQ's. */
-export const KEY_PREFIX = "strata:fleet";
+const KEY_PREFIX = "strata:fleet";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 

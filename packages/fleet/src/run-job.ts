@@ -18,7 +18,7 @@ import type { JobData } from "./schema.js";
 /** Bytes of output kept for the message of a job the watchdog or the deadline stopped. */
 const TAIL_BYTES = 4096;
 
-export interface ExecuteJobOptions {
+interface ExecuteJobOptions {
   readonly redis: Redis;
   readonly data: JobData;
   readonly store: Store;

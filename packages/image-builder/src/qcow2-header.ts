@@ -31,7 +31,7 @@ export async function readQcow2Backing(path: string): Promise<string | undefined
  * `json:` file name (which can name any driver and file). Also refuses anything qemu-img does not
  * read as qcow2: a raw or vmdk file under a .qcow2 name could name extents of its own.
  */
-export function qcow2ExternalReferences(info: unknown): string[] {
+function qcow2ExternalReferences(info: unknown): string[] {
   const problems: string[] = [];
   const o = (typeof info === "object" && info !== null ? info : {}) as Record<string, unknown>;
   if (o.format !== "qcow2") problems.push(`it is ${JSON.stringify(o.format)}, not qcow2`);

@@ -14,7 +14,7 @@ const TOOL_PACKAGES: Record<string, string> = {
   tar: "tar",
 };
 
-export interface RunToolOptions {
+interface RunToolOptions {
   stage: string;
   onProgress?: ImageProgressListener | undefined;
   signal?: AbortSignal | undefined;

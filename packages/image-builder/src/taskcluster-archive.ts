@@ -22,10 +22,10 @@ export const TASKCLUSTER_MEMBERS = ["disk.img", "layer.qcow2", "machine.json"] a
 /** Largest disk (file or virtual size) accepted from an archive. @default 256 GiB */
 export const DEFAULT_MAX_TASKCLUSTER_DISK_BYTES = 256 * 2 ** 30;
 
-export type ArchiveCompression = "zstd" | "lz4";
+type ArchiveCompression = "zstd" | "lz4";
 
 /** Which decompressor a file needs, by its magic number; undefined for neither. */
-export async function archiveCompression(path: string): Promise<ArchiveCompression | undefined> {
+async function archiveCompression(path: string): Promise<ArchiveCompression | undefined> {
   const fh = await open(path, "r");
   try {
     const { buffer, bytesRead } = await fh.read(Buffer.alloc(4), 0, 4, 0);
@@ -110,11 +110,7 @@ async function imgInfo(path: string, format: "raw" | "qcow2"): Promise<QemuImgIn
 }
 
 /** Why the extracted disk files must not be used, checked with qemu-img; empty when they are fine. */
-export function checkTaskclusterDisks(
-  disk: QemuImgInfo,
-  layer: QemuImgInfo,
-  maxBytes: number,
-): string[] {
+function checkTaskclusterDisks(disk: QemuImgInfo, layer: QemuImgInfo, maxBytes: number): string[] {
   const problems: string[] = [];
   if ((disk["virtual-size"] ?? 0) > maxBytes)
     problems.push(`disk.img has a virtual size over the ${maxBytes}-byte limit`);

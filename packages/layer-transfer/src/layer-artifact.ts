@@ -29,7 +29,7 @@ export interface LayerRecord {
 }
 
 /** Largest log blob accepted. */
-export const MAX_LOG_BYTES = 256 * 1024 * 1024;
+const MAX_LOG_BYTES = 256 * 1024 * 1024;
 
 /** Validates a pulled config as the record of layer `id`; returns a reason when it is not. */
 export function checkLayerRecord(json: unknown, id: string): LayerRecord | string {

@@ -44,7 +44,7 @@ export class QemuOptionsError extends QemuError {
 }
 
 /** Facts about a QEMU process that ended or could not start. */
-export interface QemuProcessFacts {
+interface QemuProcessFacts {
   argv: readonly string[];
   exitCode?: number | undefined;
   signal?: string | undefined;

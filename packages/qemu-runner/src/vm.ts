@@ -16,7 +16,7 @@ const debug = createDebug("strata:qemu");
 /** @default 60_000: time for the guest OS to power off after ACPI power-down. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 60_000;
 /** Time QEMU gets to exit after `quit` or SIGTERM before SIGKILL. */
-export const QUIT_TIMEOUT_MS = 5_000;
+const QUIT_TIMEOUT_MS = 5_000;
 
 /** How the QEMU process ended. */
 export interface VmExit {
@@ -41,7 +41,7 @@ export interface ShutdownResult extends VmExit {
 }
 
 /** What `startVm` hands to the Vm it built. @internal */
-export interface VmParts {
+interface VmParts {
   pid: number;
   processExit: Promise<VmExit>;
   killProcess: () => void;

@@ -22,7 +22,7 @@ export const DEFAULT_RETRIES = 2;
 const MAX_REDIRECTS = 5;
 
 /** How {@link HttpSession} reaches one registry. */
-export interface HttpSessionOptions {
+interface HttpSessionOptions {
   readonly registry: string;
   readonly insecure: boolean;
   readonly credentials: CredentialResolver;
@@ -33,7 +33,7 @@ export interface HttpSessionOptions {
 }
 
 /** One request through {@link HttpSession.request}. */
-export interface RegistryRequest {
+interface RegistryRequest {
   readonly method: "GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE";
   /** Path below `/v2/`, or an absolute URL (upload locations). */
   readonly path: string;

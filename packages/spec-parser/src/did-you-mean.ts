@@ -19,7 +19,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The candidates closest to `word` (few edits away), best first. */
-export function findSuggestions(word: string, candidates: readonly string[]): string[] {
+function findSuggestions(word: string, candidates: readonly string[]): string[] {
   const limit = Math.max(1, Math.floor(word.length / 3));
   const scored = candidates
     .map((candidate) => ({ candidate, distance: editDistance(word.toLowerCase(), candidate) }))

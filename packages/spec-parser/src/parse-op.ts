@@ -27,7 +27,7 @@ export const USER_RULES: FieldRules = {
  * decimal, `0x`, `0o` or `0b` digits, `_` between digits. Negative ids parse here and are
  * refused by {@link checkSpec}, as OBuilder refuses them only when it builds.
  */
-export function parseOcamlInt(text: string): number | undefined {
+function parseOcamlInt(text: string): number | undefined {
   const match =
     /^([+-]?)(0[xX][0-9a-fA-F][0-9a-fA-F_]*|0[oO][0-7][0-7_]*|0[bB][01][01_]*|[0-9][0-9_]*)$/.exec(
       text,

@@ -50,7 +50,7 @@ export interface LayerBuild {
 
 export type BuildStepFn = (layer: LayerBuild) => Promise<void>;
 
-export interface StepSpec {
+interface StepSpec {
   id: string;
   description: string;
   base?: string;

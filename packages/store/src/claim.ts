@@ -7,7 +7,7 @@ import { type LockOwner, tryAcquireLockFile } from "./lock-file.js";
 import { adoptLayerDir } from "./reconcile.js";
 
 /** The outcome of trying to become the one process that builds a layer. */
-export type Claim =
+type Claim =
   | { kind: "done" }
   | { kind: "owner"; owner: LockOwner; logFd: number; trash: string[] }
   | { kind: "waiter"; owner: LockOwner; logFd: number | undefined };

@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS failures (
 `;
 
 /** How long a process waits for another one's short write transaction before giving up. */
-export const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
+const DEFAULT_BUSY_TIMEOUT_MS = 15_000;
 
 export function openDatabase(path: string): Database.Database {
   try {
@@ -76,7 +76,7 @@ export function openDatabase(path: string): Database.Database {
 }
 
 /** Maps SQLite's busy and full errors to the store's typed errors. */
-export function translateSqliteError(error: unknown, doing: string): unknown {
+function translateSqliteError(error: unknown, doing: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
     return new StoreLockedError(`The store database (${doing})`, { cause: error });
@@ -139,7 +139,7 @@ export function deleteLayerRow(db: Database.Database, id: string): void {
 
 // Children are recounted instead of incremented so that a commit and a concurrent reconcile
 // that both record the same layer cannot count it twice.
-export function recountChildren(db: Database.Database, id: string): void {
+function recountChildren(db: Database.Database, id: string): void {
   db.prepare(
     "UPDATE layers SET children = (SELECT count(*) FROM layers c WHERE c.parent = ?) WHERE id = ?",
   ).run(id, id);

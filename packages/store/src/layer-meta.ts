@@ -7,7 +7,7 @@ import { isLayerId } from "./layer-id.js";
  * The directory is the truth and the database an index of it, so a crash between the rename
  * and the database commit loses nothing: start-up adopts the directory from this file.
  */
-export interface LayerMeta {
+interface LayerMeta {
   id: string;
   parent?: string;
   base: string;

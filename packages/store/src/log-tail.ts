@@ -1,7 +1,7 @@
 import { type FSWatcher, readSync, watch } from "node:fs";
 
 /** Options of {@link tailFile}. */
-export interface TailOptions {
+interface TailOptions {
   onChunk: (chunk: Buffer) => void;
   /** Checked after each read; once true, the file is read to its end one last time. */
   isFinished: () => boolean;
@@ -12,7 +12,7 @@ export interface TailOptions {
   pollMs?: number;
 }
 
-export const DEFAULT_TAIL_POLL_MS = 100;
+const DEFAULT_TAIL_POLL_MS = 100;
 
 /**
  * Streams an open file from offset 0 while another process appends to it. Reading through the

@@ -86,7 +86,7 @@ export async function deleteLayer(ctx: StoreContext, id: string): Promise<Remova
   return { removed: order, freedBytes: bytes };
 }
 
-export function validatePruneOptions(options: PruneOptions): void {
+function validatePruneOptions(options: PruneOptions): void {
   const { before, keepFreePercent, maxSizeBytes } = options;
   if (before !== undefined && Number.isNaN(before.getTime())) {
     throw new StoreOptionsError("prune: `before` is not a valid date.");

@@ -12,14 +12,14 @@ export interface ImageInfo {
 }
 
 /** Options of every `qemu-img` call. */
-export interface QemuImgOptions {
+interface QemuImgOptions {
   signal?: AbortSignal;
   /** @default DEFAULT_QEMU_IMG_TIMEOUT_MS */
   timeoutMs?: number;
 }
 
 /** A copy of a multi-GiB image on a slow disk takes minutes; nothing legitimate takes an hour. */
-export const DEFAULT_QEMU_IMG_TIMEOUT_MS = 60 * 60 * 1000;
+const DEFAULT_QEMU_IMG_TIMEOUT_MS = 60 * 60 * 1000;
 
 async function runQemuImg(args: string[], options: QemuImgOptions = {}): Promise<string> {
   const { execa } = await import("execa");
@@ -106,7 +106,7 @@ export async function readBackingChain(
 }
 
 /** Result of `qemu-img check`: `corrupt` when qemu found errors (exit code 2). */
-export interface ImageCheck {
+interface ImageCheck {
   ok: boolean;
   problem?: string;
 }

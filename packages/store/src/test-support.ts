@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { execa } from "execa";
 
 /** Test images are tiny and sparse: 64 MiB virtual, a few KiB on disk. */
-export const TEST_IMAGE_SIZE = "64M";
+const TEST_IMAGE_SIZE = "64M";
 
 export function tempDir(prefix = "strata-store-"): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));

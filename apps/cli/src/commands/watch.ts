@@ -2,7 +2,7 @@ import type { CliIo } from "@strata/cli-kit";
 import { EXIT_INTERRUPTED } from "@strata/cli-kit";
 import { watch } from "chokidar";
 
-export interface WatchBuildOptions {
+interface WatchBuildOptions {
   io: CliIo;
   specPath: string;
   contextDir: string;

@@ -10,7 +10,7 @@ export interface CurrentStep {
 }
 
 /** What a build did, for the summary line and `--json`'s `done` event. */
-export interface BuildCounts {
+interface BuildCounts {
   built: number;
   cached: number;
   pulled: number;

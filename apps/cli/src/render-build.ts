@@ -26,7 +26,7 @@ interface RenderOptions {
 }
 
 /** Renders a build's events; `fail` reports the error the build ended with. */
-export interface BuildRenderer {
+interface BuildRenderer {
   (event: BuildEvent): void;
   /** The build failed with `error`: `--json` gets an `error` event, a status line is removed. */
   fail(error: unknown): void;

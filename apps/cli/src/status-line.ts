@@ -8,7 +8,7 @@ export interface StatusLineOptions {
 }
 
 /** One line at the bottom of a terminal, redrawn in place while other text scrolls above it. */
-export interface StatusLine {
+interface StatusLine {
   /** Shows `text` (one line, already cut to the terminal's width) in place of the last one. */
   show(text: string): void;
   /** Removes the line, so that other text can be written where it was. */

@@ -15,9 +15,9 @@ import type { ContextRef } from "./schema.js";
 /** Largest packed context that travels in Redis (Redis holds it in memory). */
 export const DEFAULT_CONTEXT_LIMIT_BYTES = 8 * 2 ** 20;
 /** How long a context stays in Redis: long enough for a queue to drain and a job to retry. */
-export const CONTEXT_TTL_S = 2 * 24 * 3600;
+const CONTEXT_TTL_S = 2 * 24 * 3600;
 /** Largest packed context a worker takes from a registry. */
-export const MAX_REGISTRY_CONTEXT_BYTES = 8 * 2 ** 30;
+const MAX_REGISTRY_CONTEXT_BYTES = 8 * 2 ** 30;
 
 /** The fleet's registry, where contexts above the Redis limit travel as blobs. */
 export interface ContextRegistry {

@@ -5,7 +5,7 @@ import { RemoteBuildError } from "@strata/fleet/errors";
 import { RemoteFailure, SpecFileError } from "../errors.js";
 import { parseSpecFile, readSpecText } from "../spec-file.js";
 
-export interface RemoteBuildOptions {
+interface RemoteBuildOptions {
   readonly io: CliIo;
   readonly queue: URL;
   readonly pool: string | undefined;

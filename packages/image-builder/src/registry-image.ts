@@ -5,13 +5,13 @@ import {
   ArtifactRefusedError,
   assembleChunks,
   checkChunks,
-  downloadChunks,
   mediaTypes,
   type PlannedChunk,
   progressReporter,
   pushFileChunks,
   readQcow2Header,
   removeDownloads,
+  startDownloads,
   type TransferEventListener,
 } from "@strata/layer-transfer";
 import {
@@ -254,22 +254,30 @@ export async function pullBaseImage(o: PullBaseImageOptions): Promise<PulledBase
     o.onEvent,
   );
   await mkdir(o.downloadDir, { recursive: true });
-  const dl = { downloadDir: o.downloadDir, compressed: true, onProgress: progress, ...signal };
-  const blobs = await downloadChunks(o.client, o.repository, all, dl);
-  const imageJson = manifests[0]
-    ? parseJsonObject(
-        (
-          await o.client.readBlob(o.repository, manifests[0].digest, {
-            maxBytes: 65_536,
-            ...signal,
-          })
-        ).toString("utf8"),
-      )
-    : undefined;
-  if (manifests[0] && !imageJson) refuse("its image manifest is not a JSON object");
+  // Blobs download in the background (verified each) while the chunks already here are
+  // written; they are stopped, partial blobs kept for a resume, when the pull ends early.
+  const stop = new AbortController();
+  const dl = {
+    downloadDir: o.downloadDir,
+    compressed: true,
+    onProgress: progress,
+    signal: o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal,
+  };
+  const blobs = startDownloads(o.client, o.repository, all, dl);
   const work = join(o.baseImageDir, `.pull-${process.pid}-${Date.now()}`);
-  await createWorkDir(work);
   try {
+    const imageJson = manifests[0]
+      ? parseJsonObject(
+          (
+            await o.client.readBlob(o.repository, manifests[0].digest, {
+              maxBytes: 65_536,
+              ...signal,
+            })
+          ).toString("utf8"),
+        )
+      : undefined;
+    if (manifests[0] && !imageJson) refuse("its image manifest is not a JSON object");
+    await createWorkDir(work);
     const files: string[] = [`${o.name}.qcow2`];
     const qcow2 = join(work, `${o.name}.qcow2`);
     const bad = await assembleChunks(disk, blobs.slice(0, disk.length), qcow2, true, o.signal);
@@ -323,10 +331,12 @@ export async function pullBaseImage(o: PullBaseImageOptions): Promise<PulledBase
     writeBaseImageIdentity(qcow2, record.identity);
     files.push(`${o.name}.identity.json`);
     await moveImageInto(work, o.baseImageDir, o.name, files);
-    await removeDownloads(blobs);
+    await removeDownloads(await Promise.all(blobs));
     o.onEvent?.({ type: "item", id: o.name, action: "pulled" });
     return { name: o.name, image: join(o.baseImageDir, `${o.name}.qcow2`), needsKey };
   } finally {
+    stop.abort();
+    await Promise.allSettled(blobs);
     await rm(work, { recursive: true, force: true });
   }
 }

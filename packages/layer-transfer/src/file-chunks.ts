@@ -1,5 +1,4 @@
-import { type FileHandle, open, readFile, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { open, stat } from "node:fs/promises";
 import {
   DEFAULT_CONCURRENCY,
   type Descriptor,
@@ -7,14 +6,14 @@ import {
   type RegistryClient,
   Semaphore,
 } from "@strata/registry";
-import { type ChunkRange, DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, planChunks } from "./chunks.js";
+import { type ChunkRange, DEFAULT_CHUNK_BYTES, planChunks } from "./chunks.js";
 import {
   ANNOTATION_LENGTH,
   ANNOTATION_OFFSET,
   ANNOTATION_RAW_DIGEST,
   ANNOTATION_TITLE,
 } from "./media-types.js";
-import { compressRange, decompressInto } from "./zstd.js";
+import { compressRange } from "./zstd.js";
 
 /** Progress of one transfer, in bytes of the unit the caller chose (raw for push, blob for pull). */
 export type ProgressFn = (bytes: number) => void;
@@ -32,6 +31,8 @@ export interface PushFileChunksOptions {
   readonly mountFrom?: readonly string[];
   /** Chunks compressed and held in memory at once. @default DEFAULT_CONCURRENCY (4) */
   readonly concurrency?: number;
+  /** Permits shared with other pushes running at once (then `concurrency` is not used). */
+  readonly slots?: Semaphore;
   readonly signal?: AbortSignal;
   /** Called with uncompressed bytes as each chunk has been pushed. */
   readonly onProgress?: ProgressFn;
@@ -52,7 +53,7 @@ export async function pushFileChunks(
   const ranges = planChunks(size, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   const width =
     String(Math.max(ranges.length - 1, 0)).length < 3 ? 3 : String(ranges.length).length;
-  const slots = new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const slots = options.slots ?? new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY);
   return Promise.all(
     ranges.map(async (range) => {
       using _slot = await slots.acquire(options.signal);
@@ -98,124 +99,6 @@ async function readRange(
   } finally {
     await file.close();
   }
-}
-
-/** A chunk descriptor checked to be well formed and in place. */
-export interface PlannedChunk {
-  readonly descriptor: Descriptor;
-  readonly offset: number;
-  readonly length: number;
-  readonly rawDigest: string;
-}
-
-/**
- * Checks chunk descriptors read from a pulled manifest: the expected media type, offsets that
- * tile the file from 0 without gaps or overlaps, lengths within bounds summing to `size`.
- * Returns a reason when they do not.
- */
-export function checkChunks(
-  descriptors: readonly Descriptor[],
-  mediaType: string,
-  size: number,
-): PlannedChunk[] | string {
-  const planned: PlannedChunk[] = [];
-  let next = 0;
-  for (const [i, d] of descriptors.entries()) {
-    if (d.mediaType !== mediaType)
-      return `chunk ${i} has media type ${JSON.stringify(d.mediaType)}`;
-    const offset = Number(d.annotations?.[ANNOTATION_OFFSET]);
-    const length = Number(d.annotations?.[ANNOTATION_LENGTH]);
-    const rawDigest = d.annotations?.[ANNOTATION_RAW_DIGEST] ?? "";
-    if (!Number.isSafeInteger(offset) || offset !== next)
-      return `chunk ${i} does not start where chunk ${i - 1} ends`;
-    if (!Number.isSafeInteger(length) || length < 0 || length > MAX_CHUNK_BYTES)
-      return `chunk ${i} has a bad length`;
-    if (!/^sha256:[a-f0-9]{64}$/.test(rawDigest)) return `chunk ${i} has no sha256 of its bytes`;
-    if (d.size > MAX_CHUNK_BYTES + 1024 * 1024) return `chunk ${i} is too large`;
-    planned.push({ descriptor: d, offset, length, rawDigest });
-    next = offset + length;
-  }
-  if (next !== size) return `the chunks hold ${next} bytes, not the ${size} the config declares`;
-  if (planned.length === 0) return "there are no chunks";
-  return planned;
-}
-
-/** Options of {@link pullFileChunks}. */
-export interface PullFileChunksOptions {
-  /** Where blobs are downloaded first (kept across runs so a killed pull resumes). */
-  readonly downloadDir: string;
-  readonly compressed: boolean;
-  readonly signal?: AbortSignal;
-  /** Called with blob bytes as they arrive. */
-  readonly onProgress?: ProgressFn;
-}
-
-/**
- * Downloads every chunk's blob into `downloadDir/<hex>` (resuming what a killed pull left),
- * each verified by the client; returns the blob paths. Nothing is written to the target yet.
- */
-export async function downloadChunks(
-  client: RegistryClient,
-  repository: string,
-  chunks: readonly PlannedChunk[],
-  options: PullFileChunksOptions,
-): Promise<string[]> {
-  return Promise.all(
-    chunks.map(async ({ descriptor }) => {
-      const path = join(options.downloadDir, descriptor.digest.slice("sha256:".length));
-      await client.pullBlob(repository, descriptor.digest, path, {
-        size: descriptor.size,
-        ...signalOf(options.signal),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      });
-      return path;
-    }),
-  );
-}
-
-/**
- * Writes downloaded chunks into `target` (created), each decompressed at its offset and
- * checked against the digest and length of its uncompressed bytes. Returns a reason on the
- * first chunk that does not match; the caller discards the target then.
- */
-export async function assembleChunks(
-  chunks: readonly PlannedChunk[],
-  blobs: readonly string[],
-  target: string,
-  compressed: boolean,
-  signal?: AbortSignal,
-): Promise<string | undefined> {
-  const file = await open(target, "w", 0o644);
-  try {
-    for (const [i, chunk] of chunks.entries()) {
-      const blob = blobs[i]!;
-      const out = compressed
-        ? await decompressInto(blob, file, chunk.offset, chunk.length, signal)
-        : await copyInto(blob, file, chunk.offset);
-      if (out.length !== chunk.length)
-        return `chunk ${i} holds ${out.length} bytes, not ${chunk.length}`;
-      if (out.rawDigest !== chunk.rawDigest) return `chunk ${i}'s bytes do not match their digest`;
-    }
-    await file.sync();
-    return undefined;
-  } finally {
-    await file.close();
-  }
-}
-
-async function copyInto(
-  blob: string,
-  target: FileHandle,
-  offset: number,
-): Promise<{ rawDigest: string; length: number }> {
-  const data = await readFile(blob);
-  await target.write(data, 0, data.length, offset);
-  return { rawDigest: digestOf(data), length: data.length };
-}
-
-/** Removes downloaded blobs once their content is safely in the store. */
-export async function removeDownloads(paths: readonly string[]): Promise<void> {
-  await Promise.all(paths.map((p) => rm(p, { force: true })));
 }
 
 function signalOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {

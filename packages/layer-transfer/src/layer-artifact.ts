@@ -1,6 +1,5 @@
 import { type Descriptor, OCI_MANIFEST, type OciManifest } from "@strata/registry";
 import { isLayerId, validateBaseImageName } from "@strata/store";
-import { checkChunks, type PlannedChunk } from "./file-chunks.js";
 import {
   ANNOTATION_CREATED,
   ANNOTATION_TITLE,
@@ -11,6 +10,7 @@ import {
   STATE_META,
   STEP_LOG,
 } from "./media-types.js";
+import { checkChunks, type PlannedChunk } from "./pull-chunks.js";
 
 /** A layer's record, the config blob of its artifact. */
 export interface LayerRecord {

@@ -10,7 +10,6 @@ import type { Store } from "@strata/store";
 import createDebug from "debug";
 import { ArtifactNotFoundError, ArtifactRefusedError } from "./errors.js";
 import { progressReporter, type TransferEventListener } from "./events.js";
-import { assembleChunks, downloadChunks, removeDownloads } from "./file-chunks.js";
 import {
   checkLayerManifest,
   checkLayerRecord,
@@ -18,6 +17,7 @@ import {
   type LayerRecord,
 } from "./layer-artifact.js";
 import { LAYER_ARTIFACT } from "./media-types.js";
+import { assembleChunks, removeDownloads, startDownloads } from "./pull-chunks.js";
 import type { StateFiles } from "./push-layers.js";
 import { readQcow2Header } from "./qcow2-header.js";
 
@@ -80,12 +80,43 @@ export async function pullLayers(
   );
   const downloadDir = store.downloadDir;
   await mkdir(downloadDir, { recursive: true });
+  // Every layer's blobs download from the start (as many at once as the client allows, first
+  // layer first), so later layers arrive while earlier ones are written; they are stopped
+  // (their partial blobs kept for a resume) when the pull ends early.
+  const stop = new AbortController();
+  const downloadSignal = options.signal
+    ? AbortSignal.any([options.signal, stop.signal])
+    : stop.signal;
+  const dl = { downloadDir, compressed: true, onProgress: progress, signal: downloadSignal };
+  const downloads = plan.map(({ artifact }) => ({
+    disk: startDownloads(client, repository, artifact.disk, dl),
+    state:
+      options.states && artifact.state
+        ? startDownloads(client, repository, artifact.state.chunks, { ...dl, compressed: false })
+        : undefined,
+  }));
+  try {
+    return await writeLayers(store, client, repository, plan, downloads, progress, options);
+  } finally {
+    stop.abort();
+    await Promise.allSettled(downloads.flatMap((d) => [...d.disk, ...(d.state ?? [])]));
+  }
+}
+
+/** Each planned layer through `store.build`, first layer first, from its started downloads. */
+async function writeLayers(
+  store: Store,
+  client: RegistryClient,
+  repository: string,
+  plan: readonly PlannedLayer[],
+  downloads: readonly { disk: Promise<string>[]; state: Promise<string>[] | undefined }[],
+  progress: (bytes: number) => void,
+  options: PullLayersOptions,
+): Promise<string[]> {
   const signal = options.signal ? { signal: options.signal } : {};
   const pulled: string[] = [];
-  for (const layer of plan) {
+  for (const [at, layer] of plan.entries()) {
     const { artifact, record } = layer;
-    const dl = { downloadDir, compressed: true, onProgress: progress, ...signal };
-    const disk = await downloadChunks(client, repository, artifact.disk, dl);
     const log = await client.readBlob(repository, artifact.log.digest, {
       maxBytes: artifact.log.size,
       ...signal,
@@ -94,21 +125,19 @@ export async function pullLayers(
     const wantState = options.states && artifact.state ? artifact.state : undefined;
     const state = wantState
       ? {
-          blobs: await downloadChunks(client, repository, wantState.chunks, {
-            ...dl,
-            compressed: false,
-          }),
+          blobs: downloads[at]!.state!,
           meta: await client.readBlob(repository, wantState.meta.digest, {
             maxBytes: wantState.meta.size,
             ...signal,
           }),
         }
       : undefined;
+    const disk = downloads[at]!.disk;
     const reference = `${client.registry}/${repository}:${layer.id}`;
+    const paths = async () => settledPaths([...disk, ...(state?.blobs ?? [])]);
     const refused = async (error: unknown): Promise<never> => {
       // Verified blobs of a refused artifact are of no use: only a killed pull keeps its blobs.
-      if (error instanceof ArtifactRefusedError)
-        await removeDownloads([...disk, ...(state?.blobs ?? [])]);
+      if (error instanceof ArtifactRefusedError) await removeDownloads(await paths());
       throw error;
     };
     const result = await store
@@ -166,11 +195,17 @@ export async function pullLayers(
       )
       .catch(refused);
     debug("layer %s %s", layer.id, result.cached ? "was built meanwhile" : "pulled");
-    await removeDownloads([...disk, ...(state?.blobs ?? [])]);
+    await removeDownloads(await paths());
     pulled.push(layer.id);
     options.onEvent?.({ type: "item", id: layer.id, action: "pulled" });
   }
   return pulled;
+}
+
+/** The paths of the downloads that succeeded. */
+async function settledPaths(downloads: readonly Promise<string>[]): Promise<string[]> {
+  const settled = await Promise.allSettled(downloads);
+  return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
 }
 
 async function planLayer(

@@ -1,6 +1,13 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { digestOf, encodeManifest, OCI_MANIFEST, type RegistryClient } from "@strata/registry";
+import {
+  DEFAULT_CONCURRENCY,
+  digestOf,
+  encodeManifest,
+  OCI_MANIFEST,
+  type RegistryClient,
+  Semaphore,
+} from "@strata/registry";
 import { LayerNotFoundError, type Store } from "@strata/store";
 import { progressReporter, type TransferEventListener } from "./events.js";
 import { pushFileChunks } from "./file-chunks.js";
@@ -67,10 +74,33 @@ export async function pushLayers(
     sizes.reduce((a, b) => a + b, 0),
     options.onEvent,
   );
-  for (const layer of missing) {
-    await pushLayer(store, client, repository, layer, { ...options, onProgress: progress });
-    known.add(layer);
-    options.onEvent?.({ type: "item", id: layer, action: "pushed" });
+  // Every missing layer's blobs go at once (compression and uploads bounded by shared slots);
+  // the manifests are put first layer first, each once everything below it is there.
+  const stop = new AbortController();
+  const pushSignal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const slots = new Semaphore(DEFAULT_CONCURRENCY);
+  const manifests = missing.map((layer) => {
+    const blobs = pushLayerBlobs(store, client, repository, layer, {
+      ...options,
+      signal: pushSignal,
+      slots,
+      onProgress: progress,
+    });
+    blobs.catch(() => undefined);
+    return blobs;
+  });
+  try {
+    for (const [i, layer] of missing.entries()) {
+      const manifest = await manifests[i]!;
+      await client.putManifest(repository, layer, manifest, OCI_MANIFEST, {
+        signal: pushSignal,
+      });
+      known.add(layer);
+      options.onEvent?.({ type: "item", id: layer, action: "pushed" });
+    }
+  } finally {
+    stop.abort();
+    await Promise.allSettled(manifests);
   }
   for (const layer of chain) known.add(layer);
   return missing;
@@ -87,19 +117,21 @@ async function layerBytes(
   return bytes;
 }
 
-async function pushLayer(
+/** Pushes every blob of layer `id`; returns its manifest, not yet put. */
+async function pushLayerBlobs(
   store: Store,
   client: RegistryClient,
   repository: string,
   id: string,
-  options: PushLayersOptions & { onProgress: (bytes: number) => void },
-): Promise<void> {
+  options: PushLayersOptions & { onProgress: (bytes: number) => void; slots: Semaphore },
+): Promise<Uint8Array> {
   const info = store.lookup(id);
   if (!info) throw new LayerNotFoundError(id);
   const signal = options.signal ? { signal: options.signal } : {};
   const image = store.layerImage(id);
   const common = {
     ...signal,
+    slots: options.slots,
     onProgress: options.onProgress,
     ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
   };
@@ -158,8 +190,7 @@ async function pushLayer(
   };
   const configBytes = Buffer.from(JSON.stringify(record));
   const config = await pushSmall(client, repository, configBytes, LAYER_CONFIG, undefined, signal);
-  const manifest = buildLayerManifest(record, config, disk, log, state);
-  await client.putManifest(repository, id, encodeManifest(manifest), OCI_MANIFEST, signal);
+  return encodeManifest(buildLayerManifest(record, config, disk, log, state));
 }
 
 async function pushSmall(

@@ -1,0 +1,93 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { digestOf } from "@strata/registry";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compressRange, decompressChunksInto } from "./zstd.js";
+
+describe("zstd chunks", () => {
+  let dir: string;
+  let source: string;
+  let data: Buffer;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "strata-zstd-test-"));
+    source = join(dir, "source");
+    // Half noise, half zeros: both incompressible and compressible ranges.
+    data = Buffer.concat([randomBytes(3 << 20), Buffer.alloc(3 << 20)]);
+    await writeFile(source, data);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function compressAll(chunk: number) {
+    const chunks = [];
+    for (let offset = 0; offset < data.length; offset += chunk) {
+      const length = Math.min(chunk, data.length - offset);
+      const { data: zst, rawDigest } = await compressRange(source, offset, length);
+      const blob = join(dir, `blob-${chunk}-${offset}`);
+      await writeFile(blob, zst);
+      chunks.push({ offset, length, rawDigest, blob });
+    }
+    return chunks;
+  }
+
+  it("compresses ranges and writes them back whole, blobs arriving in any order", async () => {
+    const chunks = await compressAll(2 << 20);
+    expect(chunks.map((c) => c.rawDigest)).toEqual(
+      chunks.map((c) => digestOf(data.subarray(c.offset, c.offset + c.length))),
+    );
+    // The last blob arrives first: zstd still writes them in file order.
+    const arrivals = chunks.map(
+      (c, i) =>
+        new Promise<string>((resolve) =>
+          setTimeout(() => resolve(c.blob), (chunks.length - i) * 50),
+        ),
+    );
+    const target = join(dir, "whole");
+    expect(await decompressChunksInto(chunks, arrivals, target)).toBeUndefined();
+    expect((await readFile(target)).equals(data)).toBe(true);
+  });
+
+  it("refuses a chunk whose bytes differ from its digest", async () => {
+    const chunks = await compressAll(2 << 20);
+    const lying = chunks.map((c, i) => (i === 1 ? { ...c, rawDigest: chunks[0]!.rawDigest } : c));
+    const target = join(dir, "lying");
+    expect(
+      await decompressChunksInto(
+        lying,
+        lying.map((c) => c.blob),
+        target,
+      ),
+    ).toBe("chunk 1's bytes do not match their digest");
+  });
+
+  it("stops a frame that inflates past the declared size at one byte more", async () => {
+    // 16 MiB of zeros compresses to a few KB: declared as a 1 MiB chunk, it is a bomb.
+    const bomb = join(dir, "bomb.zst");
+    const zeros = join(dir, "zeros");
+    await writeFile(zeros, Buffer.alloc(16 << 20));
+    await writeFile(bomb, (await compressRange(zeros, 0, 16 << 20)).data);
+    const target = join(dir, "bomb-out");
+    const declared = 1 << 20;
+    const problem = await decompressChunksInto(
+      [{ offset: 0, length: declared, rawDigest: digestOf(Buffer.alloc(declared)) }],
+      [bomb],
+      target,
+    );
+    expect(problem).toMatch(/more than the 1048576 bytes declared|do not match/);
+    expect((await stat(target)).size).toBeLessThanOrEqual(declared + 1);
+  });
+
+  it("fails with the download's own error when a blob does not arrive", async () => {
+    const chunks = await compressAll(3 << 20);
+    const failure = new Error("the registry went away");
+    const gone = Promise.reject(failure);
+    gone.catch(() => undefined); // as startDownloads hands them over: handled, awaited later
+    const target = join(dir, "failed");
+    await expect(decompressChunksInto(chunks, [chunks[0]!.blob, gone], target)).rejects.toBe(
+      failure,
+    );
+  });
+});

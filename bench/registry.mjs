@@ -4,8 +4,15 @@
 // blobs from the same registry (the loopback limit) and vs `skopeo copy` where installed; push
 // likewise vs curl uploads; and a no-change push of the already-pushed chain (goal < 1 s).
 // Goal: strata >= 0.8x curl's throughput. Needs `pnpm build` and the cached test image.
+//
+// Same quantity, same work: every rate counts blob (compressed) bytes. `curl` alone only moves
+// those bytes to /dev/null, while a pull must also inflate them (3.5x for the base image) and
+// write the result; so pulls are also compared with "curl | zstd -d > file" per file (curl
+// fetching that file's chunks in order, one zstd writing them: the same bytes produced, without
+// strata's verification), and pushes with "zstd -1 -T0 of the files, then curl PUT of the
+// blobs". Both ratios are printed; the goal is read against the same-work baseline.
 // BENCH_CHUNK_MIB=16 node bench/registry.mjs compares another chunk size.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,6 +60,46 @@ function curlPull(repo, blobs) {
   const t = performance.now();
   execFileSync("curl", args);
   return performance.now() - t;
+}
+
+/** Runs `sh -c script` with args; resolves when it exits 0. */
+function sh(script, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", script, "sh", ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${script}: ${err}`))));
+  });
+}
+
+/** `curl | zstd -d > file` for each group of chunk blobs (one file each, all at once). */
+async function curlUnzstd(repo, groups) {
+  const out = mkdtempSync(join(work, "curl-zstd-"));
+  const t = performance.now();
+  await Promise.all(
+    groups.map((group, i) =>
+      sh('out="$1"; shift; curl -s --fail "$@" | zstd -q -d -c > "$out"', [
+        join(out, String(i)),
+        ...group.map((b) => `${base}/${repo}/blobs/${b.digest}`),
+      ]),
+    ),
+  );
+  const ms = performance.now() - t;
+  rmSync(out, { recursive: true, force: true });
+  return ms;
+}
+
+/** The zstd chunk blobs of a manifest's layers, grouped by the file they make. */
+function chunkGroups(layers) {
+  const groups = new Map();
+  for (const d of layers) {
+    if (!d.mediaType.endsWith("+zstd")) continue;
+    if (!groups.has(d.mediaType)) groups.set(d.mediaType, []);
+    groups.get(d.mediaType).push(d);
+  }
+  return [...groups.values()];
 }
 
 try {
@@ -103,7 +150,20 @@ try {
       }),
     );
   });
+  const imageFiles = readdirSync(join(a, "base-image"))
+    .filter((f) => /\.(qcow2|vmlinuz|initrd)$/.test(f))
+    .map((f) => join(a, "base-image", f));
+  const zstdOnly = await time(() =>
+    sh('for f in "$@"; do zstd -q -1 -T0 --no-check -c "$f" > /dev/null; done', imageFiles),
+  );
   row("push base image (strata)", blobBytes, push.ms, curlPush.ms, "curl PUT of the blobs");
+  row(
+    "push base image (strata)",
+    blobBytes,
+    push.ms,
+    zstdOnly.ms + curlPush.ms,
+    "zstd -1 -T0, then curl PUT",
+  );
 
   const c = join(work, "c");
   const pull = await time(() =>
@@ -118,7 +178,10 @@ try {
   );
   const curlMs = curlPull("images", blobs);
   row("pull base image (strata)", blobBytes, pull.ms, curlMs, "curl");
+  const unzstdMs = await curlUnzstd("images", chunkGroups(blobs.slice(1)));
+  row("pull base image (strata)", blobBytes, pull.ms, unzstdMs, "curl | zstd -d > file");
   row("pull base image (curl, 4 at once)", blobBytes, curlMs);
+  row("pull base image (curl | zstd -d)", blobBytes, unzstdMs);
   const skopeo = spawnSync("skopeo", ["--version"]).status === 0;
   if (skopeo) {
     const t = performance.now();
@@ -178,7 +241,22 @@ try {
   storeB.close();
   const chainCurl = curlPull("chain", chainBlobs);
   row(`pull ${LAYERS}-layer chain (strata)`, chainBytes, chainPull.ms, chainCurl, "curl");
+  const chainManifests = await Promise.all(
+    ids.map(async (id) => (await client.getManifest("chain", id)).json),
+  );
+  const chainUnzstd = await curlUnzstd(
+    "chain",
+    chainManifests.flatMap((m) => chunkGroups(m.layers)),
+  );
+  row(
+    `pull ${LAYERS}-layer chain (strata)`,
+    chainBytes,
+    chainPull.ms,
+    chainUnzstd,
+    "curl | zstd -d > file",
+  );
   row(`pull ${LAYERS}-layer chain (curl)`, chainBytes, chainCurl);
+  row(`pull ${LAYERS}-layer chain (curl | zstd -d)`, chainBytes, chainUnzstd);
 } finally {
   await registry[Symbol.asyncDispose]();
   rmSync(work, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { chmod, copyFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -257,11 +258,13 @@ export async function pullBaseImage(o: PullBaseImageOptions): Promise<PulledBase
   // Blobs download in the background (verified each) while the chunks already here are
   // written; they are stopped, partial blobs kept for a resume, when the pull ends early.
   const stop = new AbortController();
+  const downloadSignal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  setMaxListeners(0, downloadSignal); // every chunk's requests listen to it
   const dl = {
     downloadDir: o.downloadDir,
     compressed: true,
     onProgress: progress,
-    signal: o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal,
+    signal: downloadSignal,
   };
   const blobs = startDownloads(o.client, o.repository, all, dl);
   const work = join(o.baseImageDir, `.pull-${process.pid}-${Date.now()}`);

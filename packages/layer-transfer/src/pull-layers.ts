@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { mkdir, open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -87,6 +88,8 @@ export async function pullLayers(
   const downloadSignal = options.signal
     ? AbortSignal.any([options.signal, stop.signal])
     : stop.signal;
+  // Every request of the chain listens to it: many listeners are expected.
+  setMaxListeners(0, downloadSignal);
   const dl = { downloadDir, compressed: true, onProgress: progress, signal: downloadSignal };
   const downloads = plan.map(({ artifact }) => ({
     disk: startDownloads(client, repository, artifact.disk, dl),

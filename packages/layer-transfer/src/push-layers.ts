@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -78,6 +79,7 @@ export async function pushLayers(
   // the manifests are put first layer first, each once everything below it is there.
   const stop = new AbortController();
   const pushSignal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  setMaxListeners(0, pushSignal); // every request of the chain listens to it
   const slots = new Semaphore(DEFAULT_CONCURRENCY);
   const manifests = missing.map((layer) => {
     const blobs = pushLayerBlobs(store, client, repository, layer, {

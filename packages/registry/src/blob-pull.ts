@@ -106,9 +106,6 @@ export async function pullBlobToFile(
   return { size: offset, resumedFrom, resumes };
 }
 
-/** Bytes gathered from the body before one write: few large writes instead of many 64 KiB ones. */
-const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
-
 async function appendBody(
   response: Response,
   file: FileHandle,
@@ -119,38 +116,19 @@ async function appendBody(
 ): Promise<void> {
   if (!response.body)
     throw new RegistryProtocolError(`The registry sent no body for blob ${digest}.`);
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  // Hash only what reached the file, so a resume continues the same hash.
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const batch = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
-    await file.write(batch, 0, batch.byteLength, position.offset);
-    digester.update(batch);
-    position.offset += batch.byteLength;
-    options.onProgress?.(batch.byteLength);
-  };
-  try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      if (
-        options.size !== undefined &&
-        position.offset + pendingBytes + chunk.byteLength > options.size
-      ) {
-        throw new DigestMismatchError(
-          `Blob ${digest} is longer than its descriptor's ${options.size} bytes`,
-          digest,
-          "(too long)",
-        );
-      }
-      pending.push(chunk);
-      pendingBytes += chunk.byteLength;
-      if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    if (options.size !== undefined && position.offset + chunk.byteLength > options.size) {
+      throw new DigestMismatchError(
+        `Blob ${digest} is longer than its descriptor's ${options.size} bytes`,
+        digest,
+        "(too long)",
+      );
     }
-  } finally {
-    // Bytes received before a broken body are good: keep them so the resume starts after them.
-    await flush();
+    // Hash only what reached the file, so a resume continues the same hash.
+    await file.write(chunk);
+    digester.update(chunk);
+    position.offset += chunk.byteLength;
+    options.onProgress?.(chunk.byteLength);
   }
 }
 

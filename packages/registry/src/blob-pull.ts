@@ -2,8 +2,9 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import createDebug from "debug";
 import { createDigester } from "./digest.js";
-import { DigestMismatchError, RegistryProtocolError, RegistryUnreachableError } from "./errors.js";
+import { DigestMismatchError, RegistryUnreachableError } from "./errors.js";
 import type { HttpSession } from "./http.js";
+import type { StreamAnswer } from "./transport.js";
 
 const debug = createDebug("strata:registry");
 
@@ -34,7 +35,9 @@ export interface PullBlobResult {
  * Downloads a blob into `path`, continuing from whatever prefix the file already holds (an
  * earlier pull killed mid-blob) with a `Range` request, and resuming again when the connection
  * drops. The whole file is hashed; on a digest mismatch it is deleted and
- * {@link DigestMismatchError} thrown, so a bad prefix is never resumed twice.
+ * {@link DigestMismatchError} thrown, so a bad prefix is never resumed twice. Each write takes
+ * everything that arrived while the previous one ran (up to 2 MiB), and nothing waits for
+ * more: what arrived before a stall is in the file, for a resume after a kill.
  */
 export async function pullBlobToFile(
   http: HttpSession,
@@ -50,10 +53,11 @@ export async function pullBlobToFile(
   let resumes = 0;
   const maxResumes = options.resumeAttempts ?? DEFAULT_RESUME_ATTEMPTS;
   const what = `pull of blob ${digest} from ${repository}`;
-  const file = await open(path, offset > 0 ? "a" : "w");
+  // O_APPEND: after a truncate (a registry that ignored the range) writes start at 0 again.
+  const file = await open(path, "a");
   try {
     while (options.size === undefined || offset < options.size) {
-      const response = await http.request({
+      const response = await http.download({
         method: "GET",
         path: `${repository}/blobs/${digest}`,
         scopes: [`repository:${repository}:pull`],
@@ -63,7 +67,7 @@ export async function pullBlobToFile(
         what,
       });
       if (response.status === 416) {
-        await response.body?.cancel();
+        await response.discard();
         break; // We hold every byte already; the digest check below decides.
       }
       if (response.status === 200 && offset > 0) {
@@ -84,6 +88,8 @@ export async function pullBlobToFile(
         break;
       } catch (error) {
         if (options.signal?.aborted || error instanceof DigestMismatchError) throw error;
+        // A full disk is no dropped connection: the file's own error, not a resume.
+        if (error instanceof WriteFailed) throw error.cause;
         if (resumes >= maxResumes)
           throw new RegistryUnreachableError(http.baseUrl, { cause: error });
         resumes += 1;
@@ -107,16 +113,15 @@ export async function pullBlobToFile(
 }
 
 async function appendBody(
-  response: Response,
+  response: StreamAnswer,
   file: FileHandle,
   digester: ReturnType<typeof createDigester>,
   position: { offset: number },
   options: PullBlobOptions,
   digest: string,
 ): Promise<void> {
-  if (!response.body)
-    throw new RegistryProtocolError(`The registry sent no body for blob ${digest}.`);
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  // A paused Node stream's `read()` returns all it holds at once: one write per batch.
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
     if (options.size !== undefined && position.offset + chunk.byteLength > options.size) {
       throw new DigestMismatchError(
         `Blob ${digest} is longer than its descriptor's ${options.size} bytes`,
@@ -125,10 +130,25 @@ async function appendBody(
       );
     }
     // Hash only what reached the file, so a resume continues the same hash.
-    await file.write(chunk);
+    await writeAll(file, chunk).catch((cause: unknown) => {
+      throw new WriteFailed(cause);
+    });
     digester.update(chunk);
     position.offset += chunk.byteLength;
     options.onProgress?.(chunk.byteLength);
+  }
+}
+
+/** The file refused a write (see {@link pullBlobToFile}'s resume rule). */
+class WriteFailed {
+  constructor(readonly cause: unknown) {}
+}
+
+/** Appends all of `data` (a write may take less than it is given). */
+async function writeAll(file: FileHandle, data: Buffer): Promise<void> {
+  for (let at = 0; at < data.length; ) {
+    const { bytesWritten } = await file.write(data, at, data.length - at);
+    at += bytesWritten;
   }
 }
 

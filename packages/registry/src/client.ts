@@ -30,7 +30,10 @@ export interface RegistryClientOptions {
   readonly retries?: number;
   /** @default "strata-registry/0.1" */
   readonly userAgent?: string;
-  /** The fetch implementation. @default globalThis.fetch */
+  /**
+   * The fetch of every request but `pullBlob`'s download (which uses undici's `request` API).
+   * @default globalThis.fetch
+   */
   readonly fetch?: typeof fetch;
 }
 
@@ -69,9 +72,10 @@ export interface CallOptions {
 }
 
 /**
- * A small OCI distribution client on `fetch`: blobs (HEAD, cross-repo mount, monolithic upload,
- * ranged resumable download), manifests and tags, each verified against its digest. One client
- * talks to one registry and bounds its own blob concurrency.
+ * A small OCI distribution client on undici (`fetch`, and `request` for blob downloads): blobs
+ * (HEAD, cross-repo mount, monolithic upload, ranged resumable download), manifests and tags,
+ * each verified against its digest. One client talks to one registry and bounds its own blob
+ * concurrency.
  */
 export class RegistryClient {
   readonly registry: string;

@@ -12,6 +12,14 @@ import {
   RegistryUnreachableError,
 } from "./errors.js";
 import { isLoopbackRegistry } from "./reference.js";
+import {
+  type Answer,
+  type FetchAnswer,
+  fetchTransport,
+  type StreamAnswer,
+  streamTransport,
+  type Transport,
+} from "./transport.js";
 
 const debug = createDebug("strata:registry");
 
@@ -60,20 +68,37 @@ export class HttpSession {
   readonly baseUrl: string;
   readonly #options: HttpSessionOptions;
   readonly #authByScope = new Map<string, string>();
+  readonly #fetch: Transport<FetchAnswer>;
+  readonly #stream = streamTransport();
   #credentials: Promise<Credentials | undefined> | undefined;
 
   constructor(options: HttpSessionOptions) {
     this.#options = options;
+    this.#fetch = fetchTransport(options.fetch);
     const scheme = isLoopbackRegistry(options.registry) || options.insecure ? "http" : "https";
     this.baseUrl = `${scheme}://${options.registry}/v2/`;
   }
 
+  /** Sends a request through the session's `fetch`: auth, redirects, retries, errors. */
   async request(req: RegistryRequest): Promise<Response> {
+    return (await this.#retrying(req, this.#fetch)).response;
+  }
+
+  /**
+   * Sends a GET whose body is a blob to write to a file, as {@link request} does but through
+   * undici's `request` API: the body comes as a Node stream that yields what arrived in
+   * large pieces.
+   */
+  download(req: RegistryRequest & { readonly method: "GET" }): Promise<StreamAnswer> {
+    return this.#retrying(req, this.#stream);
+  }
+
+  async #retrying<A extends Answer>(req: RegistryRequest, transport: Transport<A>): Promise<A> {
     const retriable = req.stream === undefined && req.method !== "POST" && req.method !== "PATCH";
     let attempt = 0;
     for (;;) {
       try {
-        return await this.#requestOnce(req);
+        return await this.#requestOnce(req, transport);
       } catch (error) {
         const transient =
           error instanceof RegistryUnreachableError ||
@@ -94,17 +119,17 @@ export class HttpSession {
     }
   }
 
-  async #requestOnce(req: RegistryRequest): Promise<Response> {
+  async #requestOnce<A extends Answer>(req: RegistryRequest, transport: Transport<A>): Promise<A> {
     const scopeKey = req.scopes.join(" ");
-    let response = await this.#send(req, this.#authByScope.get(scopeKey));
+    let response = await this.#send(req, this.#authByScope.get(scopeKey), transport);
     if (response.status === 401) {
-      const header = response.headers.get("www-authenticate") ?? "";
-      await response.body?.cancel();
+      const header = response.header("www-authenticate") ?? "";
+      await response.discard();
       const authorization = await this.#authorize(header, req);
       this.#authByScope.set(scopeKey, authorization);
-      response = await this.#send(req, authorization);
+      response = await this.#send(req, authorization, transport);
       if (response.status === 401) {
-        await response.body?.cancel();
+        await response.discard();
         const credentials = await this.#getCredentials();
         throw new RegistryAuthError(this.#options.registry, credentials !== undefined, scopeKey);
       }
@@ -119,7 +144,11 @@ export class HttpSession {
     );
   }
 
-  async #send(req: RegistryRequest, authorization: string | undefined): Promise<Response> {
+  async #send<A extends Answer>(
+    req: RegistryRequest,
+    authorization: string | undefined,
+    transport: Transport<A>,
+  ): Promise<A> {
     let url = new URL(req.path, this.baseUrl);
     const origin = url.origin;
     for (let hop = 0; ; hop++) {
@@ -133,21 +162,16 @@ export class HttpSession {
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(), this.#options.timeoutMs);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout.signal]) : timeout.signal;
-      const init: RequestInit & { duplex?: "half" } = {
-        method: req.method,
-        headers,
-        signal,
-        redirect: "manual",
-      };
-      if (req.body) init.body = req.body;
-      else if (req.stream) {
-        init.body = req.stream();
-        init.duplex = "half";
-      }
       debug("%s %s", req.method, url.href);
-      let response: Response;
+      let response: A;
       try {
-        response = await this.#options.fetch(url, init);
+        response = await transport(url, {
+          method: req.method,
+          headers,
+          signal,
+          ...(req.body ? { body: req.body } : {}),
+          ...(req.stream ? { stream: req.stream } : {}),
+        });
       } catch (error) {
         if (req.signal?.aborted) throw req.signal.reason ?? error;
         if (timeout.signal.aborted)
@@ -157,13 +181,13 @@ export class HttpSession {
       } finally {
         clearTimeout(timer);
       }
-      const location = response.headers.get("location");
+      const location = response.header("location");
       const redirect = [301, 302, 303, 307, 308].includes(response.status) && location;
       // Upload sessions answer 202/201 with a Location that is data, not a redirect.
       if (!redirect || req.method === "POST" || req.method === "PUT" || req.method === "PATCH") {
         return response;
       }
-      await response.body?.cancel();
+      await response.discard();
       if (hop >= MAX_REDIRECTS) {
         throw new RegistryProtocolError(`Too many redirects for the ${req.what}.`, response.status);
       }
@@ -270,7 +294,7 @@ export class HttpSession {
   }
 }
 
-async function readErrorDetail(response: Response): Promise<string> {
+async function readErrorDetail(response: Answer): Promise<string> {
   const text = await response.text().catch(() => "");
   try {
     const parsed = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { getEventListeners } from "node:events";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +49,25 @@ describe("zstd chunks", () => {
     const target = join(dir, "whole");
     expect(await decompressChunksInto(chunks, arrivals, target)).toBeUndefined();
     expect((await readFile(target)).equals(data)).toBe(true);
+  });
+
+  it("leaves no abort listener on the caller's signal however long it waits for blobs", async () => {
+    const chunks = await compressAll(2 << 20);
+    // The blobs arrive after ~50 polls of the output file.
+    const late = new Promise<string[]>((resolve) =>
+      setTimeout(() => resolve(chunks.map((c) => c.blob)), 500),
+    );
+    const signal = new AbortController().signal;
+    const target = join(dir, "late");
+    const result = await decompressChunksInto(
+      chunks,
+      chunks.map((_, i) => late.then((blobs) => blobs[i]!)),
+      target,
+      signal,
+    );
+    expect(result).toBeUndefined();
+    expect((await readFile(target)).equals(data)).toBe(true);
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
   });
 
   it("refuses a chunk whose bytes differ from its digest", async () => {

@@ -1,20 +1,31 @@
-// Registry transfers, each printed beside a baseline measured in the same run on the same
-// blobs: pull of the Debian base image and of a 10-layer chain through strata (download, digest
-// checks, zstd decompression, qcow2 checks, atomic store entry) vs `curl` fetching the same
-// blobs from the same registry (the loopback limit) and vs `skopeo copy` where installed; push
-// likewise vs curl uploads; and a no-change push of the already-pushed chain (goal < 1 s).
-// Goal: strata >= 0.8x curl's throughput. Needs `pnpm build` and the cached test image.
+// Registry transfers, each printed beside baselines measured in the same run on the same blobs:
+// pull and push of the Debian base image and of a 10-layer chain through strata, and a
+// no-change push of the already-pushed chain. Needs `pnpm build` and the cached test image.
 //
-// Same quantity, same work: every rate counts blob (compressed) bytes. `curl` alone only moves
-// those bytes to /dev/null, while a pull must also inflate them (3.5x for the base image) and
-// write the result; so pulls are also compared with "curl | zstd -d > file" per file (curl
-// fetching that file's chunks in order, one zstd writing them: the same bytes produced, without
-// strata's verification), and pushes with "zstd -1 -T0 of the files, then curl PUT of the
-// blobs". Both ratios are printed; the goal is read against the same-work baseline.
-// BENCH_CHUNK_MIB=16 node bench/registry.mjs compares another chunk size.
+// GOALS (issue #12), checked at the end from this run's figures and printed PASS/FAIL:
+//   1. each pull and each push runs at >= 0.8x the throughput of its SAME-WORK baseline;
+//   2. a no-change push of the already-pushed 10-layer chain takes < 1 s.
+// Same-work baselines (the ratio the goal is read against):
+//   pull: per file, `curl` fetching the file's chunk blobs in order `| zstd -d > file`, then
+//         `sha256sum file` (all files at once) - the bytes strata produces and a digest over
+//         them, without strata's per-blob digests, qcow2 checks and atomic store entry;
+//   push: `sha256sum` and `zstd -1 -T0` of the files, then `curl` PUT of the blobs (4 at once).
+// Raw-curl ratios are printed too: curl alone only moves the compressed blobs (to /dev/null on
+// pull, from ready files on push), which is the loopback limit, not the same work; a pull also
+// inflates them (3.5x for the base image) and writes the result.
+// Every rate counts blob (compressed) bytes. Wall times: run only when `uptime` load < 4; the
+// load average is printed at the start and end. BENCH_CHUNK_MIB=16 compares another chunk size.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pullBaseImage, pushBaseImage } from "../packages/image-builder/dist/index.js";
 import { pullLayers, pushLayers } from "../packages/layer-transfer/dist/index.js";
@@ -29,37 +40,56 @@ const LAYER_MIB = 16;
 const anonymous = async () => undefined;
 const mib = (b) => (b / 2 ** 20).toFixed(1);
 const rate = (bytes, ms) => `${(bytes / 2 ** 20 / (ms / 1000)).toFixed(1)} MiB/s`;
+const GOAL_RATIO = 0.8;
+const GOAL_NO_CHANGE_MS = 1000;
+const TICK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+/** CPU seconds of this process and of its children that ended (zstd, dd, curl, sha256sum). */
+function cpuSeconds() {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .split(" ")
+    .map(Number);
+  return (f[11] + f[12] + f[13] + f[14]) / TICK;
+}
 const time = async (fn) => {
+  const cpu = cpuSeconds();
   const t = performance.now();
   const value = await fn();
-  return { ms: performance.now() - t, value };
+  return { ms: performance.now() - t, cpu: cpuSeconds() - cpu, value };
 };
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 
 const work = mkdtempSync(join(tmpdir(), "strata-bench-registry-"));
 const registry = await startTestRegistry();
 const client = new RegistryClient({ registry: registry.registry, credentials: anonymous });
 const base = `http://${registry.registry}/v2`;
-const rows = [];
-function row(what, bytes, ms, baselineMs, baseline) {
-  rows.push({ what, bytes, ms, baselineMs, baseline });
-  const ratio = baselineMs ? ` (${(baselineMs / ms).toFixed(2)}x ${baseline})` : "";
-  console.log(
-    `${what.padEnd(34)} ${mib(bytes).padStart(8)} MiB ${(ms / 1000).toFixed(2).padStart(7)} s ${rate(bytes, ms).padStart(12)}${ratio}`,
-  );
+const goals = [];
+
+/** Prints strata's figure for `what` beside its baselines (each `{ label, ms, cpu }`). */
+function report(what, bytes, strata, sameWork, curl) {
+  const line = (label, t, extra = "") =>
+    console.log(
+      `${label.padEnd(44)} ${mib(bytes).padStart(7)} MiB ${(t.ms / 1000).toFixed(2).padStart(6)} s ${rate(bytes, t.ms).padStart(12)}  cpu ${t.cpu.toFixed(2).padStart(5)} s${extra}`,
+    );
+  const ratio = (b) => ` ${(b.ms / strata.ms).toFixed(2)}x`;
+  line(`${what} (strata)`, strata);
+  line(`  same work: ${sameWork.label}`, sameWork, `  strata at${ratio(sameWork)} (goal)`);
+  line(`  raw: ${curl.label}`, curl, `  strata at${ratio(curl)}`);
+  goals.push({
+    what: `${what} >= ${GOAL_RATIO}x same-work throughput`,
+    figure: `${(sameWork.ms / strata.ms).toFixed(2)}x`,
+    pass: sameWork.ms / strata.ms >= GOAL_RATIO,
+  });
 }
 
-/** Blob digests and sizes of a manifest, for curl. */
+/** Blob descriptors (config and layers) of a manifest. */
 async function blobsOf(repo, tag) {
   const m = (await client.getManifest(repo, tag)).json;
   return [m.config, ...m.layers];
-}
-
-function curlPull(repo, blobs) {
-  const args = ["-s", "--parallel", "--parallel-max", "4", "--fail"];
-  for (const b of blobs) args.push("-o", "/dev/null", `${base}/${repo}/blobs/${b.digest}`);
-  const t = performance.now();
-  execFileSync("curl", args);
-  return performance.now() - t;
 }
 
 /** Runs `sh -c script` with args; resolves when it exits 0. */
@@ -74,21 +104,40 @@ function sh(script, args) {
   });
 }
 
-/** `curl | zstd -d > file` for each group of chunk blobs (one file each, all at once). */
+/** Runs `fn` over `items`, `limit` at once. */
+async function pool(items, limit, fn) {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (queue.length > 0) await fn(queue.shift());
+    }),
+  );
+}
+
+/** curl fetching the blobs to /dev/null, 4 at once: the loopback limit. */
+function curlPull(repo, blobs) {
+  return time(() =>
+    sh('curl -s --fail --parallel --parallel-max 4 "$@"', [
+      ...blobs.flatMap((b) => ["-o", "/dev/null", `${base}/${repo}/blobs/${b.digest}`]),
+    ]),
+  );
+}
+
+/** Same work as a pull: per file `curl | zstd -d > file`, then sha256sum of it; all at once. */
 async function curlUnzstd(repo, groups) {
   const out = mkdtempSync(join(work, "curl-zstd-"));
-  const t = performance.now();
-  await Promise.all(
-    groups.map((group, i) =>
-      sh('out="$1"; shift; curl -s --fail "$@" | zstd -q -d -c > "$out"', [
-        join(out, String(i)),
-        ...group.map((b) => `${base}/${repo}/blobs/${b.digest}`),
-      ]),
+  const t = await time(() =>
+    Promise.all(
+      groups.map((group, i) =>
+        sh(
+          'out="$1"; shift; curl -s --fail "$@" | zstd -q -d -c > "$out" && sha256sum "$out" > /dev/null',
+          [join(out, String(i)), ...group.map((b) => `${base}/${repo}/blobs/${b.digest}`)],
+        ),
+      ),
     ),
   );
-  const ms = performance.now() - t;
   rmSync(out, { recursive: true, force: true });
-  return ms;
+  return t;
 }
 
 /** The zstd chunk blobs of a manifest's layers, grouped by the file they make. */
@@ -102,6 +151,42 @@ function chunkGroups(layers) {
   return [...groups.values()];
 }
 
+/** curl PUT of the blobs (saved to files first, untimed) into a fresh repository, 4 at once. */
+async function curlPush(repo, blobs) {
+  const dir = mkdtempSync(join(work, "blobs-"));
+  for (const b of blobs)
+    writeFileSync(
+      join(dir, b.digest.slice(7)),
+      await client.readBlob(repo, b.digest, { maxBytes: 2 ** 31 }),
+    );
+  const target = `curl-push-${repo}`;
+  const t = await time(() =>
+    pool(blobs, 4, async (b) => {
+      const r = await fetch(`${base}/${target}/blobs/uploads/`, { method: "POST" });
+      const location = new URL(r.headers.get("location"), base);
+      location.searchParams.set("digest", b.digest);
+      await sh(
+        'curl -s --fail -X PUT -H "content-type: application/octet-stream" --data-binary "@$1" "$2"',
+        [join(dir, b.digest.slice(7)), location.href],
+      );
+    }),
+  );
+  rmSync(dir, { recursive: true, force: true });
+  return t;
+}
+
+/** Same work as a push, before the upload: sha256sum and `zstd -1 -T0` of each file. */
+function hashAndCompress(files) {
+  return time(() =>
+    sh(
+      'for f in "$@"; do sha256sum "$f" > /dev/null && zstd -q -1 -T0 --no-check -c "$f" > /dev/null || exit 1; done',
+      files,
+    ),
+  );
+}
+
+const plus = (a, b, label) => ({ label, ms: a.ms + b.ms, cpu: a.cpu + b.cpu });
+
 try {
   const images = imageDir();
   const a = join(work, "a");
@@ -109,8 +194,10 @@ try {
   for (const f of readdirSync(images))
     if (f.startsWith("debian-bookworm.")) linkSync(join(images, f), join(a, "base-image", f));
 
-  console.log(`chunk size ${mib(chunkBytes)} MiB; registry ${registry.registry}`);
-  // Base image: push, pull, beside curl and skopeo on the same blobs.
+  console.log(
+    `chunk size ${mib(chunkBytes)} MiB; registry ${registry.registry}; load average at start ${load()}`,
+  );
+  // Base image: push, pull, beside the same work and curl on the same blobs.
   const push = await time(() =>
     pushBaseImage({
       client,
@@ -121,48 +208,17 @@ try {
   );
   const blobs = await blobsOf("images", "debian-bookworm");
   const blobBytes = blobs.reduce((s, b) => s + b.size, 0);
-  // curl upload of the same bytes: one monolithic PUT per blob into a fresh repository.
-  const blobDir = join(work, "blobs");
-  mkdirSync(blobDir);
-  for (const b of blobs)
-    writeFileSync(
-      join(blobDir, b.digest.slice(7)),
-      await client.readBlob("images", b.digest, { maxBytes: 2 ** 31 }),
-    );
-  const curlPush = await time(async () => {
-    await Promise.all(
-      blobs.map(async (b) => {
-        const r = await fetch(`${base}/curl-push/blobs/uploads/`, { method: "POST" });
-        const location = new URL(r.headers.get("location"), base);
-        location.searchParams.set("digest", b.digest);
-        const out = spawnSync("curl", [
-          "-s",
-          "--fail",
-          "-X",
-          "PUT",
-          "-H",
-          "content-type: application/octet-stream",
-          "--data-binary",
-          `@${join(blobDir, b.digest.slice(7))}`,
-          location.href,
-        ]);
-        if (out.status !== 0) throw new Error(`curl upload failed: ${out.stderr}`);
-      }),
-    );
-  });
   const imageFiles = readdirSync(join(a, "base-image"))
     .filter((f) => /\.(qcow2|vmlinuz|initrd)$/.test(f))
     .map((f) => join(a, "base-image", f));
-  const zstdOnly = await time(() =>
-    sh('for f in "$@"; do zstd -q -1 -T0 --no-check -c "$f" > /dev/null; done', imageFiles),
-  );
-  row("push base image (strata)", blobBytes, push.ms, curlPush.ms, "curl PUT of the blobs");
-  row(
-    "push base image (strata)",
+  const zstdImage = await hashAndCompress(imageFiles);
+  const curlPushImage = await curlPush("images", blobs);
+  report(
+    "push base image",
     blobBytes,
-    push.ms,
-    zstdOnly.ms + curlPush.ms,
-    "zstd -1 -T0, then curl PUT",
+    push,
+    plus(zstdImage, curlPushImage, "sha256sum + zstd -1 -T0, curl PUT"),
+    { ...curlPushImage, label: "curl PUT of the blobs" },
   );
 
   const c = join(work, "c");
@@ -176,25 +232,29 @@ try {
       name: "debian-bookworm",
     }),
   );
-  const curlMs = curlPull("images", blobs);
-  row("pull base image (strata)", blobBytes, pull.ms, curlMs, "curl");
-  const unzstdMs = await curlUnzstd("images", chunkGroups(blobs.slice(1)));
-  row("pull base image (strata)", blobBytes, pull.ms, unzstdMs, "curl | zstd -d > file");
-  row("pull base image (curl, 4 at once)", blobBytes, curlMs);
-  row("pull base image (curl | zstd -d)", blobBytes, unzstdMs);
+  const unzstdImage = await curlUnzstd("images", chunkGroups(blobs.slice(1)));
+  const curlImage = await curlPull("images", blobs);
+  report(
+    "pull base image",
+    blobBytes,
+    pull,
+    { ...unzstdImage, label: "curl | zstd -d > file, sha256sum" },
+    { ...curlImage, label: "curl to /dev/null, 4 at once" },
+  );
   const skopeo = spawnSync("skopeo", ["--version"]).status === 0;
   if (skopeo) {
-    const t = performance.now();
-    const out = spawnSync("skopeo", [
-      "copy",
-      "--src-tls-verify=false",
-      `docker://${registry.registry}/images:debian-bookworm`,
-      `oci:${join(work, "skopeo")}:x`,
-    ]);
-    const ms = performance.now() - t;
-    if (out.status === 0) row("pull base image (skopeo copy)", blobBytes, ms, undefined);
-    else console.log(`skopeo copy: failed (${String(out.stderr).trim().split("\n").at(-1)})`);
-  } else console.log("skopeo: not installed");
+    const t = await time(() =>
+      sh('skopeo copy -q --src-tls-verify=false "$1" "$2"', [
+        `docker://${registry.registry}/images:debian-bookworm`,
+        `oci:${join(work, "skopeo")}:x`,
+      ]),
+    ).catch((e) => e);
+    if (t instanceof Error) console.log(`skopeo copy: failed (${t.message.split("\n").at(-2)})`);
+    else
+      console.log(
+        `  (skopeo copy of the same image: ${(t.ms / 1000).toFixed(2)} s ${rate(blobBytes, t.ms)}, no decompression)`,
+      );
+  } else console.log("  (skopeo: not installed)");
 
   // A 10-layer chain of 16 MiB random writes each (no VM: qemu-io on real overlays).
   const storeA = await openStore({ root: a });
@@ -225,11 +285,25 @@ try {
   const chainPush = await time(() => pushLayers(storeA, client, "chain", top, { chunkBytes }));
   const chainBlobs = (await Promise.all(ids.map((id) => blobsOf("chain", id)))).flat();
   const chainBytes = chainBlobs.reduce((s, b) => s + b.size, 0);
-  row(`push ${LAYERS}-layer chain (strata)`, chainBytes, chainPush.ms);
+  const layerFiles = ids.map((id) => join(a, "result", id, "rootfs", "image.qcow2"));
+  const zstdChain = await hashAndCompress(layerFiles);
+  const curlPushChain = await curlPush("chain", chainBlobs);
+  report(
+    `push ${LAYERS}-layer chain`,
+    chainBytes,
+    chainPush,
+    plus(zstdChain, curlPushChain, "sha256sum + zstd -1 -T0, curl PUT"),
+    { ...curlPushChain, label: "curl PUT of the blobs" },
+  );
   const noChange = await time(() => pushLayers(storeA, client, "chain", top));
   console.log(
-    `no-change push of the ${LAYERS}-layer chain: ${noChange.ms.toFixed(0)} ms (goal < 1000 ms)`,
+    `no-change push of the ${LAYERS}-layer chain: ${noChange.ms.toFixed(0)} ms (goal < ${GOAL_NO_CHANGE_MS} ms)`,
   );
+  goals.push({
+    what: `no-change push of the ${LAYERS}-layer chain < ${GOAL_NO_CHANGE_MS} ms`,
+    figure: `${noChange.ms.toFixed(0)} ms`,
+    pass: noChange.ms < GOAL_NO_CHANGE_MS,
+  });
   storeA.close();
 
   const b = join(work, "b");
@@ -239,24 +313,24 @@ try {
   const storeB = await openStore({ root: b });
   const chainPull = await time(() => pullLayers(storeB, client, "chain", top));
   storeB.close();
-  const chainCurl = curlPull("chain", chainBlobs);
-  row(`pull ${LAYERS}-layer chain (strata)`, chainBytes, chainPull.ms, chainCurl, "curl");
   const chainManifests = await Promise.all(
     ids.map(async (id) => (await client.getManifest("chain", id)).json),
   );
-  const chainUnzstd = await curlUnzstd(
+  const unzstdChain = await curlUnzstd(
     "chain",
     chainManifests.flatMap((m) => chunkGroups(m.layers)),
   );
-  row(
-    `pull ${LAYERS}-layer chain (strata)`,
+  const curlChain = await curlPull("chain", chainBlobs);
+  report(
+    `pull ${LAYERS}-layer chain`,
     chainBytes,
-    chainPull.ms,
-    chainUnzstd,
-    "curl | zstd -d > file",
+    chainPull,
+    { ...unzstdChain, label: "curl | zstd -d > file, sha256sum" },
+    { ...curlChain, label: "curl to /dev/null, 4 at once" },
   );
-  row(`pull ${LAYERS}-layer chain (curl)`, chainBytes, chainCurl);
-  row(`pull ${LAYERS}-layer chain (curl | zstd -d)`, chainBytes, chainUnzstd);
+
+  console.log(`\nGoals, from this run's figures (load average at end ${load()}):`);
+  for (const g of goals) console.log(`  ${g.pass ? "PASS" : "FAIL"}  ${g.what}: ${g.figure}`);
 } finally {
   await registry[Symbol.asyncDispose]();
   rmSync(work, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 
 /** A program and its arguments. */
-export type Command = readonly [program: string, ...args: string[]];
+type Command = readonly [program: string, ...args: string[]];
 
 /** How one process of {@link runPiped} ended. */
 export interface ProcessEnd {
@@ -14,7 +14,7 @@ export interface ProcessEnd {
 }
 
 /** What {@link runPiped} returns. */
-export interface PipedResult {
+interface PipedResult {
   readonly first: ProcessEnd;
   readonly second: ProcessEnd;
   /** The second process's stdout, when `collect` was asked. */
@@ -22,7 +22,7 @@ export interface PipedResult {
 }
 
 /** Stderr kept per process, for error messages. */
-export const STDERR_KEEP_BYTES = 4096;
+const STDERR_KEEP_BYTES = 4096;
 
 /**
  * Runs `first | second`, the two joined by a kernel pipe (the bytes between them never pass

@@ -71,7 +71,7 @@ export interface StreamAnswer extends Answer {
  * Bytes a download's body buffers before the socket is paused: while a write to the file
  * runs, up to this much arrives and goes out in the next write.
  */
-export const DOWNLOAD_HIGH_WATER_MARK = 2 * 1024 * 1024;
+const DOWNLOAD_HIGH_WATER_MARK = 2 * 1024 * 1024;
 
 let agent: Dispatcher | undefined;
 

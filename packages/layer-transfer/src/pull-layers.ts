@@ -1,11 +1,12 @@
 import { setMaxListeners } from "node:events";
-import { mkdir, open, rename } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   parseOciManifest,
   type RegistryClient,
   RegistryError,
   RegistryNotFoundError,
+  Semaphore,
 } from "@strata/registry";
 import type { Store } from "@strata/store";
 import createDebug from "debug";
@@ -26,6 +27,8 @@ const debug = createDebug("strata:layer-transfer");
 
 /** Largest layer record read. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Layer disks decompressed at once (each a `zstd -d` and a hashing pass: about two cores). */
+const DISKS_AT_ONCE = 2;
 
 /** Options of {@link pullLayers}. */
 export interface PullLayersOptions {
@@ -98,12 +101,42 @@ export async function pullLayers(
         ? startDownloads(client, repository, artifact.state.chunks, { ...dl, compressed: false })
         : undefined,
   }));
+  // Each disk is decompressed and checked against its chunk digests as soon as its blobs are
+  // here, beside the downloads (not in the store), while earlier layers are committed.
+  const slots = new Semaphore(DISKS_AT_ONCE);
+  const disks = plan.map(({ id, artifact }, at) => {
+    const path = join(downloadDir, `${id}.qcow2`);
+    const disk = (async () => {
+      using _slot = await slots.acquire(downloadSignal);
+      const bad = await assembleChunks(
+        artifact.disk,
+        downloads[at]!.disk,
+        path,
+        true,
+        downloadSignal,
+      );
+      return { path, bad };
+    })();
+    disk.catch(() => undefined);
+    return { path, disk };
+  });
   try {
-    return await writeLayers(store, client, repository, plan, downloads, progress, options);
+    return await writeLayers(store, client, repository, plan, downloads, disks, progress, options);
   } finally {
     stop.abort();
-    await Promise.allSettled(downloads.flatMap((d) => [...d.disk, ...(d.state ?? [])]));
+    await Promise.allSettled([
+      ...downloads.flatMap((d) => [...d.disk, ...(d.state ?? [])]),
+      ...disks.map((d) => d.disk),
+    ]);
+    // Disks not moved into the store (a failure, or a layer built meanwhile) are scratch.
+    await Promise.all(disks.map((d) => rm(d.path, { force: true })));
   }
+}
+
+/** A layer's disk decompressed beside the downloads: its path, or why its bytes are wrong. */
+interface AssembledDisk {
+  readonly path: string;
+  readonly disk: Promise<{ path: string; bad: string | undefined }>;
 }
 
 /** Each planned layer through `store.build`, first layer first, from its started downloads. */
@@ -113,6 +146,7 @@ async function writeLayers(
   repository: string,
   plan: readonly PlannedLayer[],
   downloads: readonly { disk: Promise<string>[]; state: Promise<string>[] | undefined }[],
+  disks: readonly AssembledDisk[],
   progress: (bytes: number) => void,
   options: PullLayersOptions,
 ): Promise<string[]> {
@@ -160,8 +194,7 @@ async function writeLayers(
               "the chain is deeper than this store keeps as overlays",
             );
           }
-          const pulledImage = `${build.image}.pulled`;
-          const bad = await assembleChunks(artifact.disk, disk, pulledImage, true, build.signal);
+          const { path: pulledImage, bad } = await disks[at]!.disk;
           if (bad) throw new ArtifactRefusedError(reference, `its disk is corrupt (${bad})`);
           const header = await readQcow2Header(pulledImage);
           if (typeof header === "string")

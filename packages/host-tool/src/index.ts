@@ -1,9 +1,4 @@
-export {
-  debianPackageOf,
-  HostToolError,
-  type HostToolErrorCode,
-  type HostToolFailure,
-} from "./errors.js";
+export { debianPackageOf, HostToolError, type HostToolErrorCode } from "./errors.js";
 export {
   DEFAULT_STDERR_TAIL_BYTES,
   type HostToolOptions,

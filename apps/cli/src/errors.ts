@@ -9,7 +9,6 @@ import {
 } from "@strata/cli-kit";
 // The errors entry only: the fleet itself (BullMQ, ioredis) loads when a fleet command runs.
 import { FleetError, type RemoteBuildError } from "@strata/fleet/errors";
-import { HostToolError } from "@strata/host-tool";
 import { TransferError } from "@strata/layer-transfer";
 import { QemuError } from "@strata/qemu-runner";
 import { RegistryError } from "@strata/registry";
@@ -69,7 +68,6 @@ export const KNOWN_ERRORS: readonly KnownErrorClass[] = [
   QemuError,
   SshError,
   ShellQuoteError,
-  HostToolError,
   RegistryError,
   TransferError,
   FleetError,

@@ -7,7 +7,6 @@ import {
   startProgram,
   UsageError,
 } from "@strata/cli-kit";
-import { HostToolError } from "@strata/host-tool";
 import { ImageBuildError } from "@strata/image-builder";
 import { TransferError } from "@strata/layer-transfer";
 import { QemuError } from "@strata/qemu-runner";
@@ -32,7 +31,6 @@ export const PROGRAM: Program = {
     QemuError,
     SshError,
     ShellQuoteError,
-    HostToolError,
     RegistryError,
     TransferError,
   ],

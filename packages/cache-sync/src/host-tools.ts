@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { HostToolError, runHostTool } from "@strata/host-tool";
 import type { RunAs } from "@strata/ssh-transport";
+// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import { CacheToolError } from "./errors.js";
 
 /** Virtual size of a new cache disk; qcow2 is sparse, so only what the cache holds is stored. */
@@ -23,17 +23,21 @@ export async function runTool(
   args: readonly string[],
   signal?: AbortSignal,
 ): Promise<string> {
-  try {
-    return (await runHostTool(file, args, { signal })).stdout;
-  } catch (error) {
-    if (!(error instanceof HostToolError)) throw error;
+  const { execa } = await import("execa");
+  const result = await execa(file, args, {
+    reject: false,
+    stdin: "ignore",
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  if (result.failed) {
     throw new CacheToolError(
-      error.command,
-      error.exitCode,
-      error.stderrTail || error.message,
-      error,
+      [file, ...args].join(" "),
+      result.exitCode,
+      String(result.stderr || result.stdout || result.message),
+      result,
     );
   }
+  return String(result.stdout);
 }
 
 /**

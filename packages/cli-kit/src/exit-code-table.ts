@@ -1,7 +1,6 @@
 import type { BuildErrorCode } from "@strata/builder";
 import type { CacheErrorCode } from "@strata/cache-sync";
 import type { FleetErrorCode } from "@strata/fleet";
-import type { HostToolErrorCode } from "@strata/host-tool";
 import type { ImageErrorCode } from "@strata/image-builder";
 import type { TransferErrorCode } from "@strata/layer-transfer";
 import type { QemuErrorCode } from "@strata/qemu-runner";
@@ -30,7 +29,6 @@ export type KnownErrorCode =
   | QemuErrorCode
   | SshErrorCode
   | ShellQuoteErrorCode
-  | HostToolErrorCode
   | CacheErrorCode
   | ImageErrorCode
   | RegistryErrorCode
@@ -66,10 +64,6 @@ export const EXIT_CODES = {
   LAYER_NOT_FOUND: EXIT_ENVIRONMENT,
   LAYER_IN_USE: EXIT_ENVIRONMENT,
   QEMU_IMG_FAILED: EXIT_ENVIRONMENT,
-  // @strata/host-tool: a host tool that failed, hung or is missing is the machine's problem
-  HOST_TOOL_FAILED: EXIT_ENVIRONMENT,
-  HOST_TOOL_TIMEOUT: EXIT_ENVIRONMENT,
-  HOST_TOOL_MISSING: EXIT_ENVIRONMENT,
   // @strata/builder
   BUILD_STEP_FAILED: EXIT_FAILURE,
   STEP_TIMEOUT: EXIT_FAILURE,

@@ -3,12 +3,13 @@ import { createReadStream } from "node:fs";
 import { rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { spawnHostTool } from "@strata/host-tool";
+import { execa } from "execa";
 import tar from "tar-stream";
+import { ImageCommandError } from "./errors.js";
 import { assertImageExists, readManifestJson, renameManifestFiles } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
 import { readQcow2Backing } from "./qcow2-header.js";
-import { imageToolError, runTool } from "./run-tool.js";
+import { runTool } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
 
 /** The archive's first entry: `sha256sum` lines for every other entry. */
@@ -72,12 +73,12 @@ export async function exportImage(
     for (const [entry, path] of paths) sums.push(`${await sha256(path)}  ${entry}`);
     const pack = tar.pack();
     const partial = `${options.outPath}.part`;
-    const zstd = await spawnHostTool("zstd", ["-q", "-T0", "-3", "-f", "-o", partial], {
+    const zstd = execa("zstd", ["-q", "-T0", "-3", "-f", "-o", partial], {
       stdin: "pipe",
-      stdout: "ignore",
-      signal,
+      reject: false,
+      ...(signal ? { cancelSignal: signal } : {}),
     });
-    pack.pipe(zstd.stdin!);
+    pack.pipe(zstd.stdin);
     const sumsText = Buffer.from(`${sums.join("\n")}\n`);
     pack.entry({ name: ARCHIVE_SUMS, size: sumsText.length, mode: 0o644 }, sumsText);
     let done = 0;
@@ -93,11 +94,11 @@ export async function exportImage(
       await pipeline(createReadStream(path), sink);
     }
     pack.finalize();
-    try {
-      await zstd.done;
-    } catch (error) {
+    const result = await zstd;
+    if (result.failed) {
       await rm(partial, { force: true });
-      throw imageToolError("export", error);
+      if (signal?.aborted) throw signal.reason;
+      throw new ImageCommandError("export", "zstd", result.exitCode, result.stderr);
     }
     await rename(partial, options.outPath);
     return { path: options.outPath, files: [...paths.keys()] };

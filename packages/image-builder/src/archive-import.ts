@@ -4,7 +4,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { HostToolError, spawnHostTool } from "@strata/host-tool";
+import { execa } from "execa";
 import tar from "tar-stream";
 import { ARCHIVE_SUMS } from "./archive-export.js";
 import { parseSha256Sums } from "./download.js";
@@ -101,9 +101,11 @@ export async function importImage(
     const got: string[] = [];
     let sawSums = false;
     const extract = tar.extract();
-    const zstd = await spawnHostTool("zstd", ["-dc", "-q", options.archive], {
-      stdout: "stream",
-      signal: options.signal,
+    const zstd = execa("zstd", ["-dc", "-q", options.archive], {
+      stdout: "pipe",
+      reject: false,
+      buffer: { stdout: false },
+      ...(options.signal ? { cancelSignal: options.signal } : {}),
     });
     const reading = (async () => {
       for await (const entry of extract) {
@@ -159,22 +161,17 @@ export async function importImage(
       }
     })();
     zstd.stdout?.pipe(extract);
-    // What the archive's entries say wins over zstd's own failure, which is reported after.
-    const [failed] = await Promise.all([
-      zstd.done.then(
-        () => undefined,
-        (e: unknown) => e,
-      ),
+    const [decompressed] = await Promise.all([
+      zstd,
       reading.catch(async (e) => {
-        zstd.stop();
+        zstd.kill();
         throw e;
       }),
     ]);
-    if (failed instanceof HostToolError)
+    if (decompressed.failed)
       throw new ArchiveError(
-        `${options.archive}: not a zstd-compressed archive (${failed.stderrTail.trim() || `exit ${failed.exitCode}`})`,
+        `${options.archive}: not a zstd-compressed archive (${decompressed.stderr.trim() || `exit ${decompressed.exitCode}`})`,
       );
-    if (failed) throw failed;
     const missing = [...sums.keys()].filter((k) => !got.includes(k));
     if (missing.length > 0)
       throw new ArchiveError(

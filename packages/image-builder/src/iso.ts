@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { HostToolError, runHostTool } from "@strata/host-tool";
+import { execa } from "execa";
 import { ImageInputError, MissingToolError } from "./errors.js";
 import { runTool } from "./run-tool.js";
 
@@ -21,12 +21,8 @@ export interface WriteIsoOptions {
 const LABEL = /^[A-Za-z0-9_-]{1,32}$/;
 
 async function hasTool(tool: string): Promise<boolean> {
-  try {
-    await runHostTool(tool, ["-version"], { stdout: "ignore" });
-    return true;
-  } catch (error) {
-    return !(error instanceof HostToolError && error.code === "HOST_TOOL_MISSING");
-  }
+  const r = await execa(tool, ["-version"], { reject: false, stdin: "ignore" });
+  return !(r.failed && (r as unknown as { code?: string }).code === "ENOENT");
 }
 
 /**
@@ -93,14 +89,17 @@ export interface IsoListing {
 
 /** Lists an ISO's volume label and files (Rock Ridge names) with xorriso. */
 export async function listIso(path: string, signal?: AbortSignal): Promise<IsoListing> {
-  const args = ["-indev", path, "-pvd_info", "-find", "/", "-exec", "lsdl"];
-  const r = await runHostTool("xorriso", args, { signal }).catch((error: unknown) => {
-    if (!(error instanceof HostToolError)) throw error;
-    if (error.code === "HOST_TOOL_MISSING") throw new MissingToolError("xorriso", "xorriso");
-    throw new ImageInputError(
-      `cannot read ISO ${path}: ${error.stderrTail.trimEnd().split("\n").slice(-3).join(" ")}`,
-    );
+  const r = await execa("xorriso", ["-indev", path, "-pvd_info", "-find", "/", "-exec", "lsdl"], {
+    reject: false,
+    stdin: "ignore",
+    cancelSignal: signal,
   });
+  if ((r as unknown as { code?: string }).code === "ENOENT")
+    throw new MissingToolError("xorriso", "xorriso");
+  if (r.failed)
+    throw new ImageInputError(
+      `cannot read ISO ${path}: ${r.stderr.split("\n").slice(-3).join(" ")}`,
+    );
   const label = /^Volume Id\s*:\s*(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? "";
   const files: string[] = [];
   for (const line of r.stdout.split("\n")) {

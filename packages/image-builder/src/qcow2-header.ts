@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import { HostToolError, runHostTool } from "@strata/host-tool";
+import { execa } from "execa";
 import { ImageInputError } from "./errors.js";
 
 /**
@@ -69,15 +69,12 @@ export async function checkStandaloneQcow2(path: string, signal?: AbortSignal): 
   } finally {
     await file.close();
   }
-  let result: { stdout: string };
-  try {
-    result = await runHostTool("qemu-img", ["info", "-f", "qcow2", "-U", "--output=json", path], {
-      signal,
-    });
-  } catch (error) {
-    if (!(error instanceof HostToolError)) throw error;
-    return [...problems, `qemu-img info failed: ${(error.stderrTail || error.message).trim()}`];
-  }
+  const result = await execa("qemu-img", ["info", "-f", "qcow2", "-U", "--output=json", path], {
+    reject: false,
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  if (result.failed)
+    return [...problems, `qemu-img info failed: ${(result.stderr || result.message || "").trim()}`];
   const seen = new Set(problems);
   for (const p of qcow2ExternalReferences(JSON.parse(result.stdout) as unknown))
     if (!seen.has(p)) problems.push(p);

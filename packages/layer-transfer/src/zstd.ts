@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { open } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
+import { sleep } from "@strata/registry";
 import { TransferError } from "./errors.js";
 import { hashFileRange, READ_BUFFER_BYTES } from "./file-range.js";
 import { type ProcessEnd, processEnded, runPiped } from "./piped-processes.js";
@@ -163,22 +164,6 @@ async function feed(stdin: Writable, blobs: readonly (string | Promise<string>)[
 /** A blob of {@link decompressChunksInto} did not arrive: its own error is what the caller sees. */
 class DownloadFailed {
   constructor(readonly cause: unknown) {}
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    // The listener goes when the timer fires: a poll loop must not pile them on the signal.
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function failIfBad(end: ProcessEnd, what: string): void {

@@ -12,6 +12,7 @@ import {
   RegistryUnreachableError,
 } from "./errors.js";
 import { isLoopbackRegistry } from "./reference.js";
+import { sleep } from "./sleep.js";
 import {
   type Answer,
   type FetchAnswer,
@@ -304,19 +305,4 @@ async function readErrorDetail(response: Answer): Promise<string> {
     // Not the spec's JSON error body: quote a little of it instead.
   }
   return text.slice(0, 200).trim();
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // The listener goes when the timer fires: a poll loop must not pile them on the signal.
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

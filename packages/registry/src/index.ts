@@ -62,3 +62,4 @@ export {
   registryHostname,
 } from "./reference.js";
 export { Semaphore } from "./semaphore.js";
+export { sleep } from "./sleep.js";

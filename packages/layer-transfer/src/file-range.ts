@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { createDigester } from "@strata/registry";
 
 /** Bytes read per call when hashing a file range: large reads keep the syscall count low. */
-export const READ_BUFFER_BYTES = 8 * 1024 * 1024;
+const READ_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /**
  * SHA-256 of `length` bytes of an open file from `offset` (`sha256:<hex>`), read in

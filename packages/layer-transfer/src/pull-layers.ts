@@ -22,6 +22,7 @@ import { LAYER_ARTIFACT } from "./media-types.js";
 import { assembleChunks, removeDownloads, startDownloads } from "./pull-chunks.js";
 import type { StateFiles } from "./push-layers.js";
 import { readQcow2Header } from "./qcow2-header.js";
+import { decompressChunksInto } from "./zstd.js";
 
 const debug = createDebug("strata:layer-transfer");
 
@@ -102,19 +103,26 @@ export async function pullLayers(
         : undefined,
   }));
   // Each disk is decompressed and checked against its chunk digests as soon as its blobs are
-  // here, beside the downloads (not in the store), while earlier layers are committed.
+  // here, beside the downloads (not in the store), while earlier layers are committed. The
+  // slot covers the CPU-bound part only: the disk's fsync runs after it, beside the next.
   const slots = new Semaphore(DISKS_AT_ONCE);
   const disks = plan.map(({ id, artifact }, at) => {
     const path = join(downloadDir, `${id}.qcow2`);
     const disk = (async () => {
-      using _slot = await slots.acquire(downloadSignal);
-      const bad = await assembleChunks(
-        artifact.disk,
-        downloads[at]!.disk,
-        path,
-        true,
-        downloadSignal,
-      );
+      let bad: string | undefined;
+      {
+        using _slot = await slots.acquire(downloadSignal);
+        bad = await decompressChunksInto(
+          artifact.disk,
+          downloads[at]!.disk,
+          path,
+          downloadSignal,
+          false,
+        );
+      }
+      debug("layer %s: disk decompressed and checked", id);
+      if (!bad) await syncFile(path);
+      debug("layer %s: disk synced", id);
       return { path, bad };
     })();
     disk.catch(() => undefined);
@@ -151,25 +159,35 @@ async function writeLayers(
   options: PullLayersOptions,
 ): Promise<string[]> {
   const signal = options.signal ? { signal: options.signal } : {};
-  const pulled: string[] = [];
-  for (const [at, layer] of plan.entries()) {
-    const { artifact, record } = layer;
-    const log = await client.readBlob(repository, artifact.log.digest, {
+  // The small blobs (logs, state metadata) of every layer are fetched at once up front, so
+  // committing a layer never waits on a request.
+  const small = plan.map(({ artifact }) => {
+    const log = client.readBlob(repository, artifact.log.digest, {
       maxBytes: artifact.log.size,
       ...signal,
     });
+    const wantState = options.states ? artifact.state : undefined;
+    const meta = wantState
+      ? client.readBlob(repository, wantState.meta.digest, {
+          maxBytes: wantState.meta.size,
+          ...signal,
+        })
+      : undefined;
+    log.catch(() => undefined);
+    meta?.catch(() => undefined);
+    return { log, meta };
+  });
+  const pulled: string[] = [];
+  for (const [at, layer] of plan.entries()) {
+    const { artifact, record } = layer;
+    const log = await small[at]!.log;
     progress(log.length);
     const wantState = options.states && artifact.state ? artifact.state : undefined;
     const state = wantState
-      ? {
-          blobs: downloads[at]!.state!,
-          meta: await client.readBlob(repository, wantState.meta.digest, {
-            maxBytes: wantState.meta.size,
-            ...signal,
-          }),
-        }
+      ? { blobs: downloads[at]!.state!, meta: (await small[at]!.meta)! }
       : undefined;
     const disk = downloads[at]!.disk;
+    debug("layer %s: committing", layer.id);
     const reference = `${client.registry}/${repository}:${layer.id}`;
     const paths = async () => settledPaths([...disk, ...(state?.blobs ?? [])]);
     const refused = async (error: unknown): Promise<never> => {
@@ -183,17 +201,18 @@ async function writeLayers(
         {
           ...(record.parent ? { parent: record.parent } : { base: record.base }),
           description: record.description,
+          provideImage: true,
           ...signal,
         },
         async (build) => {
-          const expected = await readQcow2Header(build.image);
-          if (typeof expected === "string") throw new Error(`the store's own overlay: ${expected}`);
-          if (expected.backingFile === undefined) {
+          const expected = build.backing;
+          if (expected === undefined) {
             throw new ArtifactRefusedError(
               reference,
               "the chain is deeper than this store keeps as overlays",
             );
           }
+          debug("layer %s: store ready, waiting for its disk", layer.id);
           const { path: pulledImage, bad } = await disks[at]!.disk;
           if (bad) throw new ArtifactRefusedError(reference, `its disk is corrupt (${bad})`);
           const header = await readQcow2Header(pulledImage);
@@ -205,13 +224,10 @@ async function writeLayers(
               "its qcow2 keeps its data in an external data file",
             );
           }
-          if (
-            header.backingFile !== expected.backingFile ||
-            header.backingFormat !== expected.backingFormat
-          ) {
+          if (header.backingFile !== expected.file || header.backingFormat !== expected.format) {
             throw new ArtifactRefusedError(
               reference,
-              `its qcow2's backing file is ${JSON.stringify(header.backingFile ?? null)}, not ${JSON.stringify(expected.backingFile)}`,
+              `its qcow2's backing file is ${JSON.stringify(header.backingFile ?? null)}, not ${JSON.stringify(expected.file)}`,
             );
           }
           await rename(pulledImage, build.image);
@@ -295,6 +311,15 @@ function refuseOnProtocol<T>(reference: string, fn: () => T): T {
       throw new ArtifactRefusedError(reference, error.message);
     }
     throw error;
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const file = await open(path, "r");
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
   }
 }
 

@@ -53,7 +53,7 @@ describe("zstd chunks", () => {
 
   it("leaves no abort listener on the caller's signal however long it waits for blobs", async () => {
     const chunks = await compressAll(2 << 20);
-    // The blobs arrive after ~50 polls of the output file.
+    // The blobs arrive late (once the output file was polled ~50 times, when it was polled).
     const late = new Promise<string[]>((resolve) =>
       setTimeout(() => resolve(chunks.map((c) => c.blob)), 500),
     );
@@ -98,6 +98,21 @@ describe("zstd chunks", () => {
     );
     expect(problem).toMatch(/more than the 1048576 bytes declared|do not match/);
     expect((await stat(target)).size).toBeLessThanOrEqual(declared + 1);
+  });
+
+  it("stops a chunk that inflates into the next chunk's range at one byte past its own end", async () => {
+    const chunks = await compressAll(2 << 20);
+    // Chunk 0's blob is the 4 MiB frame of chunks 0 and 1 together: it overruns its 2 MiB.
+    const double = join(dir, "double.zst");
+    await writeFile(double, (await compressRange(source, 0, 4 << 20)).data);
+    const target = join(dir, "overrun");
+    const problem = await decompressChunksInto(
+      chunks,
+      chunks.map((c, i) => (i === 0 ? double : c.blob)),
+      target,
+    );
+    expect(problem).toBe(`chunk 0 holds more than its ${2 << 20} bytes`);
+    expect((await stat(target)).size).toBeLessThanOrEqual((2 << 20) + 1);
   });
 
   it("fails with the download's own error when a blob does not arrive", async () => {

@@ -1,11 +1,7 @@
 import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { open } from "node:fs/promises";
-import type { Writable } from "node:stream";
-import { finished } from "node:stream/promises";
-import { sleep } from "@strata/registry";
 import { TransferError } from "./errors.js";
-import { hashFileRange, READ_BUFFER_BYTES } from "./file-range.js";
+import { hashFileRange } from "./file-range.js";
 import { type ProcessEnd, processEnded, runPiped } from "./piped-processes.js";
 
 /**
@@ -67,103 +63,91 @@ export interface ChunkTarget {
   readonly rawDigest: string;
 }
 
-/** How often the output file's size is looked at to hash chunks as zstd finishes them. */
-const POLL_MS = 10;
-
 /**
  * Decompresses consecutive chunk blobs (zstd frames; `blobs[i]` may still be downloading,
- * each verified before it is read) into `target`, one `zstd -d` for them all writing straight
- * into the file, fed in order through its stdin, while this process hashes each chunk's range
- * back from the page cache as soon as zstd has written past it: zstd on one core, the hashing
- * and the downloads on the other. The kernel caps the file at the declared size plus one byte
- * (`prlimit --fsize`), so a frame that inflates past its declaration costs nothing. Returns a
- * reason when the bytes do not match the chunks (the caller discards the target).
+ * each verified before it is read) into `target`: one `zstd -d` per chunk, reading its blob
+ * file and writing straight into the target (the bytes never pass through this process), the
+ * chunks one after the other through one shared file position, while this process hashes
+ * each finished chunk's range back from the page cache beside the next chunk's zstd. Each
+ * zstd runs under `prlimit --fsize=<end of its chunk + 1>`, so a frame that inflates past
+ * its declaration is stopped by the kernel at one byte more. Returns a reason when the bytes
+ * do not match the chunks (the caller discards the target). The target is fsynced unless
+ * `sync` is false (the caller then syncs it itself, e.g. outside a CPU-bound slot).
  */
 export async function decompressChunksInto(
   chunks: readonly ChunkTarget[],
   blobs: readonly (string | Promise<string>)[],
   target: string,
   signal?: AbortSignal,
+  sync = true,
 ): Promise<string | undefined> {
   const size = chunks.reduce((sum, c) => sum + c.length, 0);
   const file = await open(target, "w+", 0o644);
+  const hashes: Promise<string | undefined>[] = [];
   try {
-    const child = spawn("prlimit", [`--fsize=${size + 1}`, "zstd", "-q", "-d", "-c"], {
-      stdio: ["pipe", file.fd, "pipe"],
-      env: { ...process.env, LC_ALL: "C" },
-      ...(signal ? { signal } : {}),
-    });
-    const exit = processEnded(child);
-    let done = false;
-    void exit.then(() => {
-      done = true;
-    });
-    const feeding = feed(child.stdin!, blobs).then(
-      () => undefined,
-      (error: unknown) => {
-        child.kill();
-        return error;
-      },
-    );
-    let problem: string | undefined;
     for (const [i, chunk] of chunks.entries()) {
       const end = chunk.offset + chunk.length;
-      while (!done && (await file.stat()).size < end) await sleep(POLL_MS, signal);
-      const raw = await hashFileRange(file, chunk.offset, chunk.length, signal);
-      if (raw.length !== chunk.length || raw.digest !== chunk.rawDigest) {
-        problem = `chunk ${i}'s bytes do not match their digest`;
-        child.kill();
-        break;
+      let path: string;
+      try {
+        path = await blobs[i]!;
+      } catch (cause) {
+        // A blob that failed to download (or its digest) fails the pull with its own error.
+        await Promise.allSettled(hashes);
+        throw cause;
       }
+      signal?.throwIfAborted();
+      const ending = await inflate(path, file.fd, end + 1, signal);
+      if (signal?.aborted) throw signal.reason;
+      const written = (await file.stat()).size;
+      if (ending.signal === "SIGXFSZ" || written > end) {
+        await Promise.allSettled(hashes);
+        return i === chunks.length - 1
+          ? `the chunks hold more than the ${size} bytes declared`
+          : `chunk ${i} holds more than its ${chunk.length} bytes`;
+      }
+      failIfBad(ending, `zstd could not decompress chunk ${i} of ${target}`);
+      if (written !== end) {
+        await Promise.allSettled(hashes);
+        return `chunk ${i} holds ${written - chunk.offset} bytes, not ${chunk.length}`;
+      }
+      const hash = hashFileRange(file, chunk.offset, chunk.length, signal).then((raw) =>
+        raw.length !== chunk.length || raw.digest !== chunk.rawDigest
+          ? `chunk ${i}'s bytes do not match their digest`
+          : undefined,
+      );
+      hash.catch(() => undefined);
+      hashes.push(hash);
     }
-    const [ending, fed] = await Promise.all([exit, feeding]);
-    if (signal?.aborted) throw signal.reason;
-    // A blob that failed to download (or its digest) fails the pull with its own error.
-    if (fed instanceof DownloadFailed) throw fed.cause;
-    const written = (await file.stat()).size;
-    if (ending.signal === "SIGXFSZ" || written > size)
-      return `the chunks hold more than the ${size} bytes declared`;
-    if (problem) return problem;
-    failIfBad(ending, `zstd could not decompress the chunks of ${target}`);
-    if (written !== size) return `the chunks hold ${written} bytes, not the ${size} declared`;
-    await file.sync();
+    for (const hash of hashes) {
+      const problem = await hash;
+      if (problem) return problem;
+    }
+    if (sync) await file.sync();
     return undefined;
   } finally {
+    await Promise.allSettled(hashes);
     await file.close();
   }
 }
 
-/** Writes every blob, in order, to `stdin` in large pieces (waiting for it to drain), then ends it. */
-async function feed(stdin: Writable, blobs: readonly (string | Promise<string>)[]): Promise<void> {
-  const broken = new Promise<never>((_, reject) => stdin.once("error", reject));
-  broken.catch(() => undefined);
-  for (const blob of blobs) {
-    let path: string;
-    try {
-      path = await blob;
-    } catch (cause) {
-      throw new DownloadFailed(cause);
-    }
-    const file = await open(path, "r");
-    try {
-      for (;;) {
-        const piece = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-        const { bytesRead } = await file.read(piece, 0, piece.length, null);
-        if (bytesRead === 0) break;
-        if (!stdin.write(piece.subarray(0, bytesRead)))
-          await Promise.race([once(stdin, "drain"), broken]);
-      }
-    } finally {
-      await file.close();
-    }
+/** Runs `zstd -d` from the file at `blob` to `out` (an open fd, at its current position). */
+async function inflate(
+  blob: string,
+  out: number,
+  maxFileBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<ProcessEnd> {
+  const input = await open(blob, "r");
+  try {
+    const child = spawn("prlimit", [`--fsize=${maxFileBytes}`, "zstd", "-q", "-d", "-c"], {
+      stdio: [input.fd, out, "pipe"],
+      env: { ...process.env, LC_ALL: "C" },
+      ...(signal ? { signal } : {}),
+    });
+    return await processEnded(child);
+  } finally {
+    await input.close();
   }
-  stdin.end();
-  await Promise.race([finished(stdin), broken]);
-}
-
-/** A blob of {@link decompressChunksInto} did not arrive: its own error is what the caller sees. */
-class DownloadFailed {
-  constructor(readonly cause: unknown) {}
 }
 
 function failIfBad(end: ProcessEnd, what: string): void {

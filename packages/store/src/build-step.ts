@@ -19,6 +19,7 @@ import {
   LayerCorruptError,
   LayerNotFoundError,
   StepCancelledError,
+  StoreOptionsError,
 } from "./errors.js";
 import { metaToRow, writeLayerMeta } from "./layer-meta.js";
 import {
@@ -38,8 +39,17 @@ export interface LayerBuild {
   readonly id: string;
   /** `result-tmp/<id>/` */
   readonly dir: string;
-  /** The layer's qcow2 image, already created (an overlay of the parent, or flattened). */
+  /**
+   * The layer's qcow2 image: already created (an overlay of the parent, or flattened), or,
+   * when the build was asked with `provideImage`, the path where the step must put it.
+   */
   readonly image: string;
+  /**
+   * The backing reference the store writes for this layer (relative to the image, and its
+   * format), which a provided image must carry; undefined when the store makes the layer a
+   * standalone image because the chain is too deep (see `maxChainDepth`).
+   */
+  readonly backing: ImageBacking | undefined;
   readonly parent?: string;
   readonly base: string;
   /** Aborted when every client of this step has cancelled. */
@@ -50,11 +60,19 @@ export interface LayerBuild {
 
 export type BuildStepFn = (layer: LayerBuild) => Promise<void>;
 
+/** A qcow2 backing reference: the file name as stored in the overlay, and its format. */
+export interface ImageBacking {
+  readonly file: string;
+  readonly format: string;
+}
+
 interface StepSpec {
   id: string;
   description: string;
   base?: string;
   parent?: string;
+  /** The step writes the image itself (a pulled layer): no overlay is created for it. */
+  provideImage?: boolean;
 }
 
 function fsyncPath(path: string): void {
@@ -71,12 +89,13 @@ async function createImage(
   spec: StepSpec,
   image: string,
   signal: AbortSignal,
-): Promise<{ base: string; depth: number; lease?: Lease }> {
+): Promise<{ base: string; depth: number; backing?: ImageBacking; lease?: Lease }> {
   if (spec.parent === undefined) {
     const base = findBaseImage(ctx.layout, spec.base!);
     const { format } = await readImageInfo(base.image, { signal });
-    await createOverlay(image, baseBackingPath(base.name), format, { signal });
-    return { base: base.name, depth: 1 };
+    const backing = { file: baseBackingPath(base.name), format };
+    if (!spec.provideImage) await createOverlay(image, backing.file, backing.format, { signal });
+    return { base: base.name, depth: 1, backing };
   }
   const parentId = spec.parent;
   // The lease keeps the parent (and so its chain) from being pruned while we build on it.
@@ -89,11 +108,12 @@ async function createImage(
     const parentImage = join(ctx.layout.resultDir, parentId, LAYER_IMAGE);
     if (parent.depth + 1 > ctx.maxChainDepth) {
       // Long chains make every read walk many images: write this layer standalone instead.
-      await flattenImage(parentImage, image, { signal });
+      if (!spec.provideImage) await flattenImage(parentImage, image, { signal });
       return { base: parent.base, depth: 0, lease };
     }
-    await createOverlay(image, parentBackingPath(parentId), "qcow2", { signal });
-    return { base: parent.base, depth: parent.depth + 1, lease };
+    const backing = { file: parentBackingPath(parentId), format: "qcow2" };
+    if (!spec.provideImage) await createOverlay(image, backing.file, backing.format, { signal });
+    return { base: parent.base, depth: parent.depth + 1, backing, lease };
   } catch (error) {
     lease.release();
     throw error;
@@ -129,6 +149,7 @@ export async function runOwnedStep(
       dir: tmp,
       image,
       base: created.base,
+      backing: created.backing,
       signal: run.signal,
       ...(spec.parent === undefined ? {} : { parent: spec.parent }),
       log: (chunk) => {
@@ -140,6 +161,11 @@ export async function runOwnedStep(
     fsyncSync(claim.logFd);
     closeSync(claim.logFd);
     logOpen = false;
+    if (spec.provideImage && !existsSync(image)) {
+      throw new StoreOptionsError(
+        `build ${id}: with \`provideImage\`, the step must write the layer's image at \`layer.image\`.`,
+      );
+    }
     fsyncPath(image);
     const meta = {
       id,

@@ -6,7 +6,7 @@ export {
   validateBaseImageName,
   writeBaseImageIdentity,
 } from "./base-image.js";
-export type { BuildStepFn, LayerBuild } from "./build-step.js";
+export type { BuildStepFn, ImageBacking, LayerBuild } from "./build-step.js";
 export type { CacheCheckout, CacheLock, LockCacheOptions } from "./cache-lock.js";
 export { DEFAULT_CACHE_LOCK_TIMEOUT_MS } from "./cache-lock.js";
 export { escapeCacheName, unescapeCacheName } from "./cache-name.js";

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   BaseImageMissingError,
@@ -8,7 +8,7 @@ import {
   StepCancelledError,
   StepFailedError,
 } from "./errors.js";
-import { readBackingChain } from "./qemu-img.js";
+import { createOverlay, readBackingChain } from "./qemu-img.js";
 import { openStore, type Store } from "./store.js";
 import { createBaseImage, hasPattern, layerId, tempDir, writePattern } from "./test-support.js";
 
@@ -87,6 +87,65 @@ describe("build", () => {
     for (let i = 0; i < 5; i++) {
       expect(await hasPattern(store.layerImage(ids[4]!), i + 1, i * MiB, MiB)).toBe(true);
     }
+  });
+
+  it("with provideImage, makes no overlay: the step writes the image the backing names", async () => {
+    const [first] = await buildChain(1);
+    const id = layerId("provided");
+    const seen: { exists: boolean; backing: unknown }[] = [];
+    await store.build(
+      id,
+      { parent: first!, description: "pulled", provideImage: true },
+      async (layer) => {
+        seen.push({ exists: existsSync(layer.image), backing: layer.backing });
+        // What a pull does: an overlay made elsewhere (as deep in the store) with the backing
+        // the store asks for, then renamed in.
+        const made = join(dir.path, "download", "x", "y", "made.qcow2");
+        mkdirSync(dirname(made), { recursive: true });
+        await createOverlay(made, layer.backing!.file, layer.backing!.format, {});
+        renameSync(made, layer.image);
+      },
+    );
+    expect(seen).toEqual([
+      {
+        exists: false,
+        backing: { file: `../../../result/${first}/rootfs/image.qcow2`, format: "qcow2" },
+      },
+    ]);
+    const chain = await readBackingChain(store.layerImage(id));
+    expect(chain).toHaveLength(3);
+    expect(await hasPattern(store.layerImage(id), 1, 0, MiB)).toBe(true);
+    // A first layer is told its base image's name and format.
+    const onBase = store.build(
+      layerId("provided-on-base"),
+      { base: "test-base", description: "pulled", provideImage: true },
+      async (layer) => {
+        expect(layer.backing).toEqual({
+          file: "../../../base-image/test-base.qcow2",
+          format: "qcow2",
+        });
+      },
+    );
+    // ...and a step that writes no image fails, leaving nothing.
+    await expect(onBase).rejects.toMatchObject({ code: "STORE_OPTIONS" });
+    expect(readdirSync(join(dir.path, "result-tmp"))).toEqual([]);
+    expect(store.lookup(layerId("provided-on-base"))).toBeUndefined();
+  });
+
+  it("with provideImage past maxChainDepth, gives no backing: the store wants a standalone image", async () => {
+    const ids = await buildChain(3);
+    let backing: unknown = "unset";
+    await expect(
+      store.build(
+        layerId("too-deep"),
+        { parent: ids[2]!, description: "pulled", provideImage: true },
+        async (layer) => {
+          backing = layer.backing;
+          throw new Error("refused");
+        },
+      ),
+    ).rejects.toThrow("refused");
+    expect(backing).toBeUndefined();
   });
 
   it("leaves nothing behind when the step fails, and a later call retries", async () => {

@@ -81,6 +81,12 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Receives the step's output: replayed on a cache hit, live otherwise. */
   onLog?: (chunk: Buffer) => void;
+  /**
+   * The step writes the layer's image itself at `layer.image` (a layer pulled from a
+   * registry): the store creates no overlay, and the step checks that the image carries
+   * `layer.backing`. @default false
+   */
+  provideImage?: boolean;
 }
 
 /** The content-addressed layer store of DESIGN.md. Open it with {@link openStore}. */
@@ -143,7 +149,7 @@ export class Store implements AsyncDisposable {
    */
   async build(id: string, options: BuildOptions, fn: BuildStepFn): Promise<BuildResult> {
     validateLayerId(id);
-    const { base, parent, description, signal, onLog } = options;
+    const { base, parent, description, signal, onLog, provideImage } = options;
     if ((base === undefined) === (parent === undefined)) {
       throw new StoreOptionsError("build: give exactly one of `base` and `parent`.");
     }
@@ -168,7 +174,13 @@ export class Store implements AsyncDisposable {
         const run = new SharedRun(id);
         this.#runs.set(id, run);
         const result = run.join(onLog, signal, false);
-        const spec = { id, description, ...(base ? { base } : {}), ...(parent ? { parent } : {}) };
+        const spec = {
+          id,
+          description,
+          ...(base ? { base } : {}),
+          ...(parent ? { parent } : {}),
+          ...(provideImage ? { provideImage } : {}),
+        };
         void runOwnedStep(this.#ctx, run, claim, spec, fn, () => {
           this.#runs.delete(id);
           if (this.#runs.size === 0) for (const wake of this.#idle.splice(0)) wake();

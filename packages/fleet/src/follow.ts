@@ -4,15 +4,22 @@ import type { Redis } from "ioredis";
 import { FleetJobAbortedError, RemoteBuildError } from "./errors.js";
 import { appendEvent, readEvents, toBuildEvent } from "./event-stream.js";
 import { readJobRecord, writeJobRecord } from "./job-record.js";
-import { keys, poolQueueName } from "./keys.js";
+import { keys, poolQueueName, workerQueueName } from "./keys.js";
 import type { QueueSet } from "./queues.js";
-import { DEFAULT_SPILL_AFTER_MS, shouldSpill } from "./routing.js";
-import { parseJobData } from "./schema.js";
+import { readRouteCandidates, readRouteOptions } from "./route-view.js";
+import { chooseMove, DEFAULT_SPILL_AFTER_MS, estimateJobMs, shouldSpill } from "./routing.js";
+import { type JobData, parseJobData } from "./schema.js";
 
 /** What following a job reports besides its build events. */
 export type FollowEvent =
   | { type: "attempt"; worker: string; attempt: number }
-  | { type: "spilled"; from: string; to: string; reason: "waited" | "worker-gone" };
+  | {
+      type: "spilled";
+      from: string;
+      to: string;
+      /** waited: past spillAfterMs; worker-gone: gone, paused or draining; sooner: a free worker finishes it sooner. */
+      reason: "waited" | "worker-gone" | "sooner";
+    };
 
 export interface FollowJobOptions {
   readonly redis: Redis;
@@ -36,6 +43,8 @@ export interface JobOutcome {
 
 /** Time between two looks at where the job is (spill-over, lost jobs). */
 const CHECK_EVERY_MS = 2000;
+/** Time between two looks for a free worker that would finish a waiting job sooner (bench/fleet-sim.mjs: MOVE_CHECK_S). */
+export const MOVE_CHECK_MS = 30_000;
 
 /**
  * Streams a job's events until it ends: resolves with its final layer, or throws the remote
@@ -46,6 +55,7 @@ const CHECK_EVERY_MS = 2000;
 export async function followJob(o: FollowJobOptions): Promise<JobOutcome> {
   let last = o.from ?? "0";
   let nextCheck = 0;
+  const move = { next: Date.now() + MOVE_CHECK_MS };
   let lost: string | undefined;
   for (;;) {
     o.signal?.throwIfAborted();
@@ -73,13 +83,16 @@ export async function followJob(o: FollowJobOptions): Promise<JobOutcome> {
     }
     if (Date.now() >= nextCheck) {
       nextCheck = Date.now() + CHECK_EVERY_MS;
-      lost = await checkJob(o);
+      lost = await checkJob(o, move);
     }
   }
 }
 
-/** Moves a job that waits too long or whose worker is gone; returns why, when it was lost. */
-async function checkJob(o: FollowJobOptions): Promise<string | undefined> {
+/**
+ * Moves a job that waits too long or whose worker is gone (to the pool), or that a free worker
+ * would finish sooner (to that worker, every MOVE_CHECK_MS); returns why, when it was lost.
+ */
+async function checkJob(o: FollowJobOptions, move: { next: number }): Promise<string | undefined> {
   const rec = await readJobRecord(o.redis, o.jobId);
   if (!rec || (rec.state !== "queued" && rec.state !== "running")) return;
   const queue = o.queues.get(rec.queue);
@@ -101,21 +114,59 @@ async function checkJob(o: FollowJobOptions): Promise<string | undefined> {
   const spill = waiting
     ? shouldSpill(Date.now() - rec.enqueuedAt, view, o.spillAfterMs ?? DEFAULT_SPILL_AFTER_MS)
     : state === "active" && view === undefined;
-  if (!spill) return;
+  const lookForMove = !spill && waiting && Date.now() >= move.next;
+  if (!spill && !lookForMove) return;
   const job = await Job.fromId(queue, o.jobId);
   if (!job) return;
+  const data = parseJobData(job.data);
+  let to = poolQueueName(data.pool);
+  if (lookForMove) {
+    move.next = Date.now() + MOVE_CHECK_MS;
+    const better = await findSoonerWorker(o, worker, data);
+    if (!better) return;
+    to = workerQueueName(better.worker);
+    data.estimateMs = better.estimateMs;
+  }
   // remove() refuses a job whose lock is held: a running job stays with its live worker.
   if ((await queue.remove(o.jobId)) !== 1) return;
-  const data = parseJobData(job.data);
-  const to = poolQueueName(data.pool);
   await o.queues.add(to, data);
   await writeJobRecord(o.redis, o.jobId, { queue: to, state: "queued", enqueuedAt: Date.now() });
   o.onFollowEvent?.({
     type: "spilled",
     from: rec.queue,
     to,
-    reason: view === undefined ? "worker-gone" : "waited",
+    reason: lookForMove ? "sooner" : view === undefined ? "worker-gone" : "waited",
   });
+}
+
+/**
+ * A free worker of the pool that, by routing's own score, finishes the job sooner than the
+ * worker it waits for. Workers are seen with the job's chain as it was routed (a worker with
+ * other base images then looks like one without the layers: it is never preferred wrongly).
+ */
+async function findSoonerWorker(
+  o: FollowJobOptions,
+  current: string,
+  data: JobData,
+): Promise<{ worker: string; estimateMs: number } | undefined> {
+  const candidates = await readRouteCandidates({
+    redis: o.redis,
+    queues: o.queues,
+    pool: data.pool,
+    chainFor: async () => data.chain,
+    jobId: o.jobId,
+  });
+  const here = candidates.find((c) => c.worker.name === current);
+  if (!here) return;
+  const options = await readRouteOptions(o.redis, candidates);
+  const startsInMs = here.worker.backlogMs / Math.max(1, here.worker.capacity);
+  const to = chooseMove({ current: here, startsInMs }, candidates, options);
+  const target = candidates.find((c) => c.worker.name === to);
+  if (!target) return;
+  return {
+    worker: target.worker.name,
+    estimateMs: Math.round(estimateJobMs(target.worker, target.chain, options)),
+  };
 }
 
 /**

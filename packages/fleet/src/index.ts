@@ -35,13 +35,24 @@ export { isFleetName, keys, poolQueueName, workerQueueName } from "./keys.js";
 export type { BaseLookup } from "./layer-chain.js";
 export { computeLayerChain } from "./layer-chain.js";
 export { JOB_OPTIONS, QueueSet } from "./queues.js";
-export type { Route, RouteCandidate, RouteOptions, RouteWorker } from "./routing.js";
+export type {
+  Route,
+  RouteCandidate,
+  RouteOptions,
+  RouteWorker,
+  WaitingJob,
+} from "./routing.js";
 export {
   cachedDepth,
+  chooseMove,
   chooseRoute,
   DEFAULT_MAX_LOAD,
+  DEFAULT_MISS_PENALTY,
   DEFAULT_RELATIVE_LOAD,
   DEFAULT_SPILL_AFTER_MS,
+  DEFAULT_STEP_MS,
+  estimateJobMs,
+  readyDepth,
   shouldSpill,
   workerLoad,
 } from "./routing.js";

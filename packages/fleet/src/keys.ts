@@ -36,6 +36,8 @@ export const keys = {
   cancel: (jobId: string) => `${KEY_PREFIX}:cancel:${jobId}`,
   /** Pub/sub channel that wakes workers on a cancel request. */
   cancelChannel: `${KEY_PREFIX}:cancel`,
+  /** String with a TTL: how many ms building the layer's step took, as the worker that built it measured. */
+  stepMs: (layerId: string) => `${KEY_PREFIX}:step-ms:${layerId}`,
   /** Binary string with a TTL: a build context packed as tar.gz, by its SHA-256. */
   context: (sha256: string) => `${KEY_PREFIX}:context:${sha256}`,
 };

@@ -1,7 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { cachedDepth, chooseRoute, type RouteWorker, shouldSpill } from "./routing.js";
+import {
+  cachedDepth,
+  chooseMove,
+  chooseRoute,
+  estimateJobMs,
+  type RouteCandidate,
+  type RouteWorker,
+  readyDepth,
+  shouldSpill,
+} from "./routing.js";
 
-const chain = ["a", "b", "c", "d"];
+const chain = ["setup", "deps", "pkg"];
+/** Measured steps: the dependency step is the expensive one; the package step is not known yet. */
+const stepMs = (id: string) => ({ setup: 0, deps: 590_000 })[id];
+const options = { stepMs, defaultStepMs: 10_000 };
 
 function worker(name: string, layers: string[], extra: Partial<RouteWorker> = {}): RouteWorker {
   const set = new Set(layers);
@@ -11,114 +23,162 @@ function worker(name: string, layers: string[], extra: Partial<RouteWorker> = {}
     queued: 0,
     capacity: 1,
     accepting: true,
+    backlogMs: 0,
     has: (id) => set.has(id),
     ...extra,
   };
 }
 
+const at = (w: RouteWorker, c: readonly string[] = chain): RouteCandidate => ({
+  worker: w,
+  chain: c,
+});
+const busy = (ms: number, queued = 0) => ({ running: 1, queued, backlogMs: ms });
+
+describe("estimateJobMs", () => {
+  it("counts the steps past the prefix held or pending, measured ones at their figure", () => {
+    expect(estimateJobMs(worker("w", ["setup", "deps"]), chain, options)).toBe(10_000);
+    expect(estimateJobMs(worker("w", ["setup"]), chain, options)).toBe(600_000);
+    expect(estimateJobMs(worker("w", []), chain, options)).toBe(600_000);
+    // A job queued there builds "deps" first: by the time this one runs, it is cached.
+    const pending = worker("w", ["setup"], { pending: (id) => id === "deps" });
+    expect(readyDepth(pending, chain)).toBe(2);
+    expect(cachedDepth(pending, chain)).toBe(1);
+    expect(estimateJobMs(pending, chain, options)).toBe(10_000);
+    // Unmeasured steps take the default.
+    expect(estimateJobMs(worker("w", []), ["x", "y"], { defaultStepMs: 7 })).toBe(14);
+  });
+});
+
 describe("chooseRoute", () => {
-  it("prefers the worker with the deepest cached prefix", () => {
-    const route = chooseRoute([
-      { worker: worker("w1", ["a"]), chain },
-      { worker: worker("w2", ["a", "b", "c"]), chain },
-      { worker: worker("w3", []), chain },
-    ]);
-    expect(route).toEqual({ kind: "worker", worker: "w2", depth: 3 });
+  it("prefers the worker holding the chain, with its estimate", () => {
+    const route = chooseRoute(
+      [at(worker("w1", ["setup"])), at(worker("w2", chain.slice(0, 2))), at(worker("w3", []))],
+      options,
+    );
+    expect(route).toEqual({ kind: "worker", worker: "w2", depth: 2, estimateMs: 10_000 });
   });
 
-  it("sends a job nobody has any of to the pool", () => {
-    expect(chooseRoute([{ worker: worker("w1", ["x"]), chain }])).toEqual({
-      kind: "pool",
-      reason: "no-cache",
+  it("waits for a busy worker holding the layers while that beats a miss elsewhere", () => {
+    const cached = worker("cached", ["setup", "deps"], busy(900_000));
+    const idle = worker("idle", ["setup"]);
+    // Done in 910 s there; 600 s on the idle one, plus 3 x 590 s of work the fleet would redo.
+    expect(chooseRoute([at(cached), at(idle)], options)).toMatchObject({ worker: "cached" });
+    // With the penalty off, completion time alone decides.
+    expect(chooseRoute([at(cached), at(idle)], { ...options, missPenalty: 0 })).toMatchObject({
+      worker: "idle",
     });
+    // A backlog past 600 + 3 x 590 s is worth a miss.
+    const swamped = worker("cached", ["setup", "deps"], busy(2_500_000));
+    expect(chooseRoute([at(swamped), at(idle)], options)).toMatchObject({ worker: "idle" });
   });
 
-  it("skips a worker at its load bound and falls back to a shallower one, then to the pool", () => {
-    const busy = worker("deep", ["a", "b", "c", "d"], { running: 1, queued: 1 });
-    const idle = [1, 2, 3].map((i) => ({ worker: worker(`idle${i}`, []), chain }));
-    expect(chooseRoute([{ worker: busy, chain }, ...idle], { maxLoad: 2 })).toEqual({
+  it("counts a cheap queued job as cheap: the backlog, not the queue length", () => {
+    const hits = worker("hits", ["setup", "deps"], busy(40_000, 3));
+    const misses = worker("misses", ["setup", "deps"], busy(1_800_000, 1));
+    expect(chooseRoute([at(misses), at(hits)], options)).toMatchObject({ worker: "hits" });
+  });
+
+  it("sends a job after one building its layers to that worker", () => {
+    const builder = worker("builder", ["setup"], {
+      ...busy(600_000),
+      pending: (id) => id === "deps",
+    });
+    const idle = Array.from({ length: 5 }, (_, i) => at(worker(`idle${i}`, ["setup"])));
+    expect(chooseRoute([...idle, at(builder)], options)).toMatchObject({ worker: "builder" });
+  });
+
+  it("skips a worker at its load bound, and uses the pool when all are", () => {
+    const full = worker("deep", chain, busy(10_000, 3));
+    const other = worker("other", [], busy(600_000, 1));
+    expect(chooseRoute([at(full), at(other)], { ...options, maxLoad: 4 })).toMatchObject({
+      worker: "deep",
+    });
+    expect(
+      chooseRoute([at(full), at(other)], { ...options, maxLoad: 3, relativeLoad: 0 }),
+    ).toMatchObject({ worker: "other" });
+    expect(chooseRoute([at(full)], { ...options, maxLoad: 2, relativeLoad: 0 })).toEqual({
       kind: "pool",
       reason: "overloaded",
     });
-    const route = chooseRoute([
-      { worker: busy, chain },
-      { worker: worker("shallow", ["a"], { running: 1 }), chain },
-      ...idle,
-    ]);
-    expect(route).toEqual({ kind: "worker", worker: "shallow", depth: 1 });
   });
 
   it("raises the bound to twice the pool's mean load when the whole pool is busy", () => {
-    const loaded = (name: string, layers: string[], queued: number) => ({
-      worker: worker(name, layers, { running: 1, queued }),
-      chain,
-    });
-    // Mean load 3: the deep worker at load 4 is under 2 x 3 and keeps its affinity...
+    const loaded = (name: string, layers: string[], queued: number) =>
+      at(worker(name, layers, busy(10_000 * (queued + 1), queued)));
+    // Mean load 4.25: the deep worker at load 8 is under 2 x 4.25 and keeps its affinity...
     const pool = [
-      loaded("deep", chain, 3),
-      loaded("x", [], 2),
-      loaded("y", [], 2),
-      loaded("z", [], 1),
-    ];
-    expect(chooseRoute(pool)).toEqual({ kind: "worker", worker: "deep", depth: 4 });
-    // ...but not at load 8, more than twice the mean (4.25).
-    const hot = [
       loaded("deep", chain, 7),
-      loaded("x", [], 2),
-      loaded("y", [], 2),
-      loaded("z", [], 1),
+      loaded("x", [], 4),
+      loaded("y", [], 4),
+      loaded("z", [], 2),
     ];
-    expect(chooseRoute(hot).kind).toBe("pool");
-    expect(chooseRoute(hot, { relativeLoad: 0, maxLoad: 9 }).kind).toBe("worker");
+    expect(chooseRoute(pool, { ...options, maxLoad: 4 })).toMatchObject({ worker: "deep" });
+    // ...but not without the relative bound.
+    expect(chooseRoute(pool, { ...options, maxLoad: 4, relativeLoad: 0 })).toMatchObject({
+      worker: "z",
+    });
   });
 
-  it("breaks a depth tie by idleness, then by a stable per-layer choice that spreads layers", () => {
-    // An idle worker wins over a busy one holding as much.
-    const busyOrIdle = chooseRoute([
-      { worker: worker("b", ["a"], { running: 1, capacity: 4 }), chain },
-      { worker: worker("c", ["a"], { running: 0, capacity: 4 }), chain },
-    ]);
-    expect(busyOrIdle).toEqual({ kind: "worker", worker: "c", depth: 1 });
-    // Among equals, the choice depends on the first uncached layer: the same layer always goes
-    // to the same worker (where it is cached next time), different ones spread over the pool.
-    const pool = Array.from({ length: 20 }, (_, i) => worker(`w${i}`, ["a"]));
+  it("breaks a tie by a stable per-layer choice that spreads layers", () => {
+    // Among equals, the choice depends on the first layer to build: the same layer always goes
+    // to the same worker, different ones spread over the pool.
+    const pool = Array.from({ length: 20 }, (_, i) => worker(`w${i}`, ["setup"]));
     const home = (next: string) => {
-      const r = chooseRoute(pool.map((w) => ({ worker: w, chain: ["a", next] })));
+      const r = chooseRoute(pool.map((w) => at(w, ["setup", next])));
       return r.kind === "worker" ? r.worker : "pool";
     };
     expect(home("deps-1")).toBe(home("deps-1"));
-    expect(
-      chooseRoute([...pool].reverse().map((w) => ({ worker: w, chain: ["a", "deps-1"] }))),
-    ).toMatchObject({ worker: home("deps-1") });
+    expect(chooseRoute([...pool].reverse().map((w) => at(w, ["setup", "deps-1"])))).toMatchObject({
+      worker: home("deps-1"),
+    });
     const homes = new Set(Array.from({ length: 200 }, (_, i) => home(`deps-${i}`)));
     expect(homes.size).toBeGreaterThanOrEqual(15);
   });
 
   it("never routes to a paused or draining worker", () => {
-    const route = chooseRoute([{ worker: worker("p", chain, { accepting: false }), chain }]);
-    expect(route.kind).toBe("pool");
+    expect(chooseRoute([at(worker("p", chain, { accepting: false }))])).toEqual({
+      kind: "pool",
+      reason: "no-worker",
+    });
   });
 
   it("uses each worker's own chain (workers with different base images)", () => {
-    const route = chooseRoute([
-      { worker: worker("w1", ["a", "b"]), chain },
-      { worker: worker("w2", ["x", "y", "z"]), chain: ["x", "y", "z"] },
-    ]);
-    expect(route).toEqual({ kind: "worker", worker: "w2", depth: 3 });
-  });
-
-  it("honours minDepth", () => {
-    const route = chooseRoute([{ worker: worker("w1", ["a"]), chain }], { minDepth: 2 });
-    expect(route.kind).toBe("pool");
+    const route = chooseRoute(
+      [at(worker("w1", ["setup"])), at(worker("w2", ["x", "y"]), ["x", "y", "z"])],
+      options,
+    );
+    expect(route).toMatchObject({ worker: "w2", depth: 2 });
   });
 });
 
-describe("cachedDepth and shouldSpill", () => {
-  it("counts the prefix up to the deepest layer held", () => {
-    expect(cachedDepth(worker("w", ["c"]), chain)).toBe(3);
-    expect(cachedDepth(worker("w", []), chain)).toBe(0);
+describe("chooseMove", () => {
+  const waiting = (w: RouteWorker, startsInMs: number) => ({ current: at(w), startsInMs });
+
+  it("moves a job to a free worker holding its layers when it would wait there", () => {
+    const here = worker("here", chain, busy(300_000, 1));
+    const free = worker("free", ["setup", "deps"]);
+    expect(chooseMove(waiting(here, 300_000), [at(here), at(free)], options)).toBe("free");
+    // Not when the free worker lacks the layers and the wait is shorter than the miss would cost.
+    const cold = worker("cold", []);
+    expect(chooseMove(waiting(here, 300_000), [at(here), at(cold)], options)).toBeUndefined();
+    // Nor to a busy worker, a paused one, or itself.
+    const others = [
+      at(worker("busy", chain, busy(1))),
+      at(worker("paused", chain, { accepting: false })),
+      at(here),
+    ];
+    expect(chooseMove(waiting(here, 300_000), others, options)).toBeUndefined();
   });
 
+  it("moves even to a miss when the wait there outweighs the miss's cost", () => {
+    const here = worker("here", chain, busy(3_000_000, 5));
+    const cold = worker("cold", []);
+    expect(chooseMove(waiting(here, 3_000_000), [at(cold)], options)).toBe("cold");
+  });
+});
+
+describe("shouldSpill", () => {
   it("spills after the bound, or at once when the worker is gone or not accepting", () => {
     expect(shouldSpill(1000, { accepting: true }, 30_000)).toBe(false);
     expect(shouldSpill(30_000, { accepting: true }, 30_000)).toBe(true);

@@ -6,6 +6,8 @@ import { FleetMessageInvalidError } from "./errors.js";
 export const FLEET_PROTOCOL = 1;
 
 const layerId = z.string().regex(/^[0-9a-f]{64}$/);
+/** Largest step or job estimate believed: a week (beyond it a figure is an error, not a build). */
+export const MAX_ESTIMATE_MS = 7 * 24 * 3600_000;
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 /** Where a job's build context is: a tar.gz in Redis, or a blob in the registry. */
@@ -52,8 +54,13 @@ export const jobDataSchema = z
     watchdogMs: z.number().int().positive(),
     submittedAt: z.number().int().nonnegative(),
     submitter: z.string().max(200),
-    /** The layer chain the submitter routed by, for `strata fleet jobs`. */
+    /** The layer chain the submitter routed by, for `strata fleet jobs` and routing. */
     chain: z.array(layerId).max(10_000),
+    /**
+     * The submitter's estimate of the job's cost on the worker it was routed to: the backlog
+     * later jobs are routed by. Absent from submitters older than estimates.
+     */
+    estimateMs: z.number().int().nonnegative().max(MAX_ESTIMATE_MS).optional(),
   })
   .strict();
 export type JobData = z.infer<typeof jobDataSchema>;
@@ -111,6 +118,14 @@ export const workerRecordSchema = z.object({
   lastSeen: z.coerce.number().int().nonnegative(),
   startedAt: z.coerce.number().int().nonnegative(),
   bases: z.string().transform((s, ctx) => parseBases(s, ctx)),
+  /**
+   * When the running jobs are estimated to end (epoch ms, from their estimates): the part of
+   * the backlog routing sees that is not in the worker's queue. Absent from older workers.
+   */
+  runningEnds: z
+    .string()
+    .optional()
+    .transform((s, ctx) => (s === undefined ? [] : parseEnds(s, ctx))),
 });
 export type WorkerRecord = z.infer<typeof workerRecordSchema>;
 
@@ -136,6 +151,22 @@ function parseJsonArray(s: string, ctx: z.RefinementCtx): string[] {
   const r = z.array(z.string()).safeParse(parseJson(s, ctx));
   if (!r.success) ctx.addIssue({ code: "custom", message: "not a list of job IDs" });
   return r.success ? r.data : [];
+}
+
+function parseEnds(s: string, ctx: z.RefinementCtx): number[] {
+  const r = z.array(z.number().int().nonnegative()).max(10_000).safeParse(parseJson(s, ctx));
+  if (!r.success) ctx.addIssue({ code: "custom", message: "not a list of end times" });
+  return r.success ? r.data : [];
+}
+
+/**
+ * A step's published duration as read from Redis: a whole number of ms up to MAX_ESTIMATE_MS;
+ * anything else (missing, corrupt) is unknown, so routing assumes its default.
+ */
+export function parseStepMs(value: string | null): number | undefined {
+  if (value === null || !/^\d{1,12}$/.test(value)) return undefined;
+  const ms = Number(value);
+  return ms <= MAX_ESTIMATE_MS ? ms : undefined;
 }
 
 function parseBases(s: string, ctx: z.RefinementCtx): BaseInfo[] {

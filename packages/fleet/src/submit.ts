@@ -7,12 +7,12 @@ import { openRedis, waitForRedis } from "./connection.js";
 import { type ContextRegistry, packContext, putContext } from "./context.js";
 import { FleetMessageInvalidError, FleetOptionsError } from "./errors.js";
 import { cancelJob, type FollowEvent, followJob, type JobOutcome } from "./follow.js";
-import { listWorkers } from "./inventory.js";
 import { writeJobRecord } from "./job-record.js";
-import { isFleetName, keys, poolQueueName, workerQueueName } from "./keys.js";
+import { isFleetName, poolQueueName, workerQueueName } from "./keys.js";
 import { computeLayerChain } from "./layer-chain.js";
 import { QueueSet } from "./queues.js";
-import { chooseRoute, type Route, type RouteCandidate } from "./routing.js";
+import { readRouteCandidates, readRouteOptions } from "./route-view.js";
+import { chooseRoute, type Route } from "./routing.js";
 import { FLEET_PROTOCOL, type JobData, type MachineJobOptions } from "./schema.js";
 
 /** Wall-clock limit of one attempt. */
@@ -75,8 +75,17 @@ export async function submitBuild(o: SubmitBuildOptions): Promise<JobOutcome & {
     registry: o.registry,
     ...(o.signal ? { signal: o.signal } : {}),
   });
-  const candidates = await routeCandidates(redis, queues, pool, o.spec, o.contextDir);
-  const route = chooseRoute(candidates, o.maxLoad === undefined ? {} : { maxLoad: o.maxLoad });
+  const candidates = await readRouteCandidates({
+    redis,
+    queues,
+    pool,
+    chainFor: (bases) =>
+      computeLayerChain(o.spec, o.contextDir, (name) => bases.find((b) => b.name === name)),
+  });
+  const route = chooseRoute(candidates, {
+    ...(await readRouteOptions(redis, candidates)),
+    ...(o.maxLoad === undefined ? {} : { maxLoad: o.maxLoad }),
+  });
   const queue = route.kind === "worker" ? workerQueueName(route.worker) : poolQueueName(pool);
   const jobId = randomUUID();
   const chain =
@@ -94,6 +103,7 @@ export async function submitBuild(o: SubmitBuildOptions): Promise<JobOutcome & {
     submittedAt: Date.now(),
     submitter: hostname(),
     chain: [...chain],
+    ...(route.kind === "worker" ? { estimateMs: Math.round(route.estimateMs) } : {}),
   };
   const now = Date.now();
   await writeJobRecord(
@@ -150,43 +160,6 @@ function secretIds(spec: Spec): string[] {
   };
   walk(spec);
   return [...ids];
-}
-
-/** The pool's live workers, each with the job's chain as its base images make it. */
-async function routeCandidates(
-  redis: Redis,
-  queues: QueueSet,
-  pool: string,
-  spec: Spec,
-  contextDir: string,
-): Promise<RouteCandidate[]> {
-  const chains = new Map<string, Promise<string[]>>();
-  const out: RouteCandidate[] = [];
-  for (const view of await listWorkers(redis)) {
-    const rec = view.record;
-    if (!rec || rec.pool !== pool || view.state === "gone" || view.state === "invalid") continue;
-    const basesKey = JSON.stringify(rec.bases);
-    let chain = chains.get(basesKey);
-    if (!chain) {
-      chain = computeLayerChain(spec, contextDir, (name) => rec.bases.find((b) => b.name === name));
-      chains.set(basesKey, chain);
-    }
-    const ids = await chain;
-    const held = ids.length > 0 ? await redis.smismember(keys.layers(rec.name), ...ids) : [];
-    const set = new Set(ids.filter((_, i) => held[i] === 1));
-    out.push({
-      worker: {
-        name: rec.name,
-        running: rec.running,
-        queued: await queues.get(workerQueueName(rec.name)).getWaitingCount(),
-        capacity: rec.capacity,
-        accepting: view.state === "active",
-        has: (id) => set.has(id),
-      },
-      chain: ids,
-    });
-  }
-  return out;
 }
 
 interface Connection extends AsyncDisposable {

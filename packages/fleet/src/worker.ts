@@ -19,6 +19,7 @@ import {
 } from "./inventory.js";
 import { writeJobRecord } from "./job-record.js";
 import { isFleetName, keys, poolQueueName, QUEUE_PREFIX, workerQueueName } from "./keys.js";
+import { publishStepMs } from "./route-view.js";
 import { executeJob } from "./run-job.js";
 import { type FleetEvent, parseJobData } from "./schema.js";
 
@@ -74,6 +75,8 @@ interface Running {
   readonly token: string;
   readonly ac: AbortController;
   reason?: "cancel" | "handback" | "lost";
+  /** When the job is estimated to end (its submitter's estimate from its start), epoch ms. */
+  endsAt?: number;
 }
 
 /**
@@ -220,6 +223,7 @@ export class FleetWorker implements AsyncDisposable {
       capacity: this.#capacity,
       running: this.#running.size,
       jobs: [...this.#running.keys()],
+      runningEnds: this.#runningEnds(),
       freeDisk: space.free,
       layerCount: this.#o.store.list().length,
       lastSeen: Date.now(),
@@ -268,8 +272,13 @@ export class FleetWorker implements AsyncDisposable {
       .hset(keys.worker(this.name), {
         running: String(this.#running.size),
         jobs: JSON.stringify([...this.#running.keys()]),
+        runningEnds: JSON.stringify(this.#runningEnds()),
       })
       .catch(() => {});
+  }
+
+  #runningEnds(): number[] {
+    return [...this.#running.values()].flatMap((r) => (r.endsAt === undefined ? [] : [r.endsAt]));
   }
 
   #cancel(jobId: string): void {
@@ -385,6 +394,10 @@ export class FleetWorker implements AsyncDisposable {
         end("failed", e.message);
         return;
       }
+      if (data.estimateMs !== undefined) {
+        r.endsAt = Date.now() + data.estimateMs;
+        await this.#publishRunning();
+      }
       emit({ type: "attempt", worker: this.name, attempt });
       await writeJobRecord(this.#redis, id, {
         state: "running",
@@ -397,6 +410,7 @@ export class FleetWorker implements AsyncDisposable {
         r.ac.abort();
       }
       const layers: string[] = [];
+      let stepStarted = Date.now();
       try {
         if (r.ac.signal.aborted) throw r.ac.signal.reason ?? new Error("cancelled");
         const layer = await executeJob({
@@ -409,6 +423,10 @@ export class FleetWorker implements AsyncDisposable {
           signal: r.ac.signal,
           onEvent: (e: BuildEvent) => {
             emit(toFleetEvent(e));
+            if (e.type === "step") stepStarted = Date.now();
+            // What a built step took: submitters estimate jobs by it (a cached one took nothing).
+            if (e.type === "saved")
+              void publishStepMs(this.#redis, e.id, Date.now() - stepStarted).catch(() => {});
             if (e.type === "saved" || e.type === "cached") {
               layers.push(e.id);
               void addLayers(this.#redis, this.name, [e.id]).catch(() => {});

@@ -22,6 +22,12 @@ interface RemoteBuildOptions {
 }
 
 /** Where the job is, on stderr (or a "fleet" line with --json): which worker runs it, spills. */
+const MOVE_REASONS = {
+  "worker-gone": "its worker is gone",
+  waited: "it waited too long",
+  sooner: "a free worker finishes it sooner",
+} as const;
+
 export function renderSubmitEvent(io: CliIo, json: boolean, verbose: boolean) {
   return (e: SubmitEvent) => {
     if (json) {
@@ -42,7 +48,7 @@ export function renderSubmitEvent(io: CliIo, json: boolean, verbose: boolean) {
         break;
       case "spilled":
         io.stderr.write(
-          `strata: [WARN] job moved from ${e.from} to ${e.to} (${e.reason === "worker-gone" ? "its worker is gone" : "it waited too long"})\n`,
+          `strata: [WARN] job moved from ${e.from} to ${e.to} (${MOVE_REASONS[e.reason]})\n`,
         );
         break;
       case "cancelling":

@@ -44,7 +44,7 @@ export interface JobOutcome {
 /** Time between two looks at where the job is (spill-over, lost jobs). */
 const CHECK_EVERY_MS = 2000;
 /** Time between two looks for a free worker that would finish a waiting job sooner (bench/fleet-sim.mjs: MOVE_CHECK_S). */
-export const MOVE_CHECK_MS = 30_000;
+const MOVE_CHECK_MS = 30_000;
 
 /**
  * Streams a job's events until it ends: resolves with its final layer, or throws the remote

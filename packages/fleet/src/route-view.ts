@@ -6,11 +6,11 @@ import type { RouteCandidate, RouteOptions } from "./routing.js";
 import { type BaseInfo, parseJobData, parseStepMs } from "./schema.js";
 
 /** How long a worker's measurement of a step is kept for routing. */
-export const STEP_MS_TTL_S = 30 * 24 * 3600;
+const STEP_MS_TTL_S = 30 * 24 * 3600;
 /** Waiting jobs of a worker's queue read for its backlog; past these the load bound rules anyway. */
 const MAX_WAITING_READ = 200;
 
-export interface ReadRouteCandidatesOptions {
+interface ReadRouteCandidatesOptions {
   readonly redis: Redis;
   readonly queues: QueueSet;
   readonly pool: string;
@@ -92,7 +92,7 @@ export async function readRouteOptions(
 }
 
 /** The measured durations of steps by layer ID, as workers published them. */
-export async function readStepMs(
+async function readStepMs(
   redis: Redis,
   ids: readonly string[],
 ): Promise<Map<string, number>> {

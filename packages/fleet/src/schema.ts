@@ -7,7 +7,7 @@ export const FLEET_PROTOCOL = 1;
 
 const layerId = z.string().regex(/^[0-9a-f]{64}$/);
 /** Largest step or job estimate believed: a week (beyond it a figure is an error, not a build). */
-export const MAX_ESTIMATE_MS = 7 * 24 * 3600_000;
+const MAX_ESTIMATE_MS = 7 * 24 * 3600_000;
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 /** Where a job's build context is: a tar.gz in Redis, or a blob in the registry. */

@@ -92,10 +92,7 @@ export async function readRouteOptions(
 }
 
 /** The measured durations of steps by layer ID, as workers published them. */
-async function readStepMs(
-  redis: Redis,
-  ids: readonly string[],
-): Promise<Map<string, number>> {
+async function readStepMs(redis: Redis, ids: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (ids.length === 0) return out;
   const values = await redis.mget(...ids.map((id) => keys.stepMs(id)));

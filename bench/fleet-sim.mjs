@@ -9,6 +9,7 @@ import {
   chooseRoute,
   DEFAULT_SPILL_AFTER_MS,
   estimateJobMs,
+  MOVE_CHECK_MS,
   shouldSpill,
 } from "../packages/fleet/dist/index.js";
 
@@ -32,8 +33,8 @@ const ROUTE_OPTIONS = {
   ...(values["max-load"] ? { maxLoad: Number(values["max-load"]) } : {}),
   ...(values["miss-penalty"] ? { missPenalty: Number(values["miss-penalty"]) } : {}),
 };
-/** How often a follower looks for a better worker for its waiting job (follow.ts: MOVE_CHECK_MS). */
-const MOVE_CHECK_S = 30;
+/** How often a follower looks for a better worker for its waiting job, as followJob does. */
+const MOVE_CHECK_S = MOVE_CHECK_MS / 1000;
 const WORKERS = Number(values.workers);
 /** Jobs arriving per second (Poisson). */
 const RATE = Number(values.rate);
@@ -261,7 +262,8 @@ function view(w, now, ahead) {
   return {
     name: w.name,
     running: w.running ? 1 : 0,
-    queued: w.queue.length,
+    // As readRouteCandidates counts them: for a job in the queue, only the ones ahead of it.
+    queued: queued.length,
     capacity: 1,
     accepting: true,
     backlogMs: running + queued.reduce((sum, j) => sum + j.estimateMs, 0),

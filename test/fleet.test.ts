@@ -72,9 +72,14 @@ async function psQemu(): Promise<string> {
   );
 }
 
-async function until(what: string, test: () => boolean, ms: number): Promise<void> {
+async function until(
+  what: string,
+  test: () => boolean,
+  ms: number,
+  detail: () => string = () => "",
+): Promise<void> {
   for (const end = Date.now() + ms; !test(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${detail()}`);
     await new Promise((done) => setTimeout(done, 250));
   }
 }
@@ -205,7 +210,12 @@ describe("strata worker and strata build --queue", () => {
       60_000,
     );
     const r = submit("killed.spec");
-    await until("the step to start on w1", () => /^kill-started$/m.test(r.stdout), 600_000);
+    await until(
+      "the step to start on w1",
+      () => /^kill-started$/m.test(r.stdout),
+      600_000,
+      () => `submitter:\n${r.stderr}\nw1:\n${worker.stderr}\nw2:\n${w2.stderr}`,
+    );
     expect(r.stderr).toContain('running on worker "w1"');
     worker.child.kill("SIGKILL");
     await worker.exit;

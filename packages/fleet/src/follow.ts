@@ -31,6 +31,8 @@ export interface FollowJobOptions {
   readonly from?: string;
   /** @default DEFAULT_SPILL_AFTER_MS */
   readonly spillAfterMs?: number;
+  /** Time between two looks for a free worker that finishes the waiting job sooner. @default MOVE_CHECK_MS */
+  readonly moveCheckMs?: number;
   readonly signal?: AbortSignal;
   readonly onEvent: (e: BuildEvent) => void;
   readonly onFollowEvent?: (e: FollowEvent) => void;
@@ -44,7 +46,7 @@ export interface JobOutcome {
 /** Time between two looks at where the job is (spill-over, lost jobs). */
 const CHECK_EVERY_MS = 2000;
 /** Time between two looks for a free worker that would finish a waiting job sooner (bench/fleet-sim.mjs: MOVE_CHECK_S). */
-const MOVE_CHECK_MS = 30_000;
+export const MOVE_CHECK_MS = 30_000;
 
 /**
  * Streams a job's events until it ends: resolves with its final layer, or throws the remote
@@ -55,7 +57,8 @@ const MOVE_CHECK_MS = 30_000;
 export async function followJob(o: FollowJobOptions): Promise<JobOutcome> {
   let last = o.from ?? "0";
   let nextCheck = 0;
-  const move = { next: Date.now() + MOVE_CHECK_MS };
+  const move = { every: o.moveCheckMs ?? MOVE_CHECK_MS, next: 0 };
+  move.next = Date.now() + move.every;
   let lost: string | undefined;
   for (;;) {
     o.signal?.throwIfAborted();
@@ -90,9 +93,12 @@ export async function followJob(o: FollowJobOptions): Promise<JobOutcome> {
 
 /**
  * Moves a job that waits too long or whose worker is gone (to the pool), or that a free worker
- * would finish sooner (to that worker, every MOVE_CHECK_MS); returns why, when it was lost.
+ * would finish sooner (to that worker, every `moveCheckMs`); returns why, when it was lost.
  */
-async function checkJob(o: FollowJobOptions, move: { next: number }): Promise<string | undefined> {
+async function checkJob(
+  o: FollowJobOptions,
+  move: { readonly every: number; next: number },
+): Promise<string | undefined> {
   const rec = await readJobRecord(o.redis, o.jobId);
   if (!rec || (rec.state !== "queued" && rec.state !== "running")) return;
   const queue = o.queues.get(rec.queue);
@@ -121,7 +127,7 @@ async function checkJob(o: FollowJobOptions, move: { next: number }): Promise<st
   const data = parseJobData(job.data);
   let to = poolQueueName(data.pool);
   if (lookForMove) {
-    move.next = Date.now() + MOVE_CHECK_MS;
+    move.next = Date.now() + move.every;
     const better = await findSoonerWorker(o, worker, data);
     if (!better) return;
     to = workerQueueName(better.worker);

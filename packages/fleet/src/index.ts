@@ -27,7 +27,7 @@ export {
 } from "./errors.js";
 export { appendEvent, readEvents, toBuildEvent, toFleetEvent } from "./event-stream.js";
 export type { FollowEvent, FollowJobOptions, JobOutcome } from "./follow.js";
-export { cancelJob, followJob } from "./follow.js";
+export { cancelJob, followJob, MOVE_CHECK_MS } from "./follow.js";
 export type { AdminState, WorkerState, WorkerView } from "./inventory.js";
 export type { JobRecord } from "./job-record.js";
 export { listJobRecords, readJobRecord } from "./job-record.js";

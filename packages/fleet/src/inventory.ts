@@ -25,7 +25,7 @@ return 1`;
  */
 export async function registerWorker(
   redis: Redis,
-  record: Omit<WorkerRecord, "jobs" | "bases"> & { jobs: string[]; bases: unknown[] },
+  record: Omit<WorkerRecord, "jobs" | "bases" | "ignored"> & { jobs: string[]; bases: unknown[] },
   layers: readonly string[],
   ttlMs: number,
 ): Promise<void> {
@@ -44,7 +44,10 @@ export async function heartbeat(
   redis: Redis,
   name: string,
   instance: string,
-  fields: Partial<Omit<WorkerRecord, "jobs" | "bases">> & { jobs?: string[]; bases?: unknown[] },
+  fields: Partial<Omit<WorkerRecord, "jobs" | "bases" | "ignored">> & {
+    jobs?: string[];
+    bases?: unknown[];
+  },
   ttlMs: number,
 ): Promise<AdminState> {
   const held = await redis.eval(HOLD_NAME, 1, keys.alive(name), instance, String(ttlMs));
@@ -96,6 +99,7 @@ export interface WorkerView {
   readonly state: WorkerState;
   /** Undefined when the record is malformed (state "invalid"). */
   readonly record: WorkerRecord | undefined;
+  /** Why the record is invalid, or what of a valid one was ignored. */
   readonly problem?: string;
 }
 
@@ -118,7 +122,8 @@ export async function listWorkers(redis: Redis): Promise<WorkerView[]> {
     }
     const state: WorkerState =
       alive === 0 ? "gone" : admin === "paused" || admin === "draining" ? admin : "active";
-    views.push({ name, state, record });
+    const problem = record.ignored?.join("; ");
+    views.push({ name, state, record, ...(problem === undefined ? {} : { problem }) });
   }
   return views;
 }

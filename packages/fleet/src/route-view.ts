@@ -3,7 +3,7 @@ import { listWorkers } from "./inventory.js";
 import { keys, workerQueueName } from "./keys.js";
 import type { QueueSet } from "./queues.js";
 import type { RouteCandidate, RouteOptions } from "./routing.js";
-import { type BaseInfo, parseJobData, parseStepMs } from "./schema.js";
+import { type BaseInfo, MAX_ESTIMATE_MS, parseJobData, parseStepMs } from "./schema.js";
 
 /** How long a worker's measurement of a step is kept for routing. */
 const STEP_MS_TTL_S = 30 * 24 * 3600;
@@ -55,14 +55,19 @@ export async function readRouteCandidates(
     const mine = o.jobId === undefined ? -1 : jobs.findIndex((j) => j.id === o.jobId);
     const ahead = mine === -1 ? jobs : jobs.slice(0, mine);
     const pending = new Set<string>();
-    let backlogMs = rec.runningEnds.reduce((sum, end) => sum + Math.max(0, end - now), 0);
+    // A running job counts for at most the longest estimate believed, however far its end.
+    let backlogMs = rec.runningEnds.reduce(
+      (sum, end) => sum + Math.min(MAX_ESTIMATE_MS, Math.max(0, end - now)),
+      0,
+    );
     for (const job of ahead) {
       try {
         const data = parseJobData(job.data);
         for (const id of data.chain) pending.add(id);
         backlogMs += data.estimateMs ?? 0;
       } catch {
-        // A job no worker can run adds nothing: its worker fails it at once.
+        // Ignored: a job whose data is malformed (an estimate out of range too) adds nothing
+        // to the backlog, because its worker fails it at once without running it.
       }
     }
     out.push({

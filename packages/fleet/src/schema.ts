@@ -7,7 +7,9 @@ export const FLEET_PROTOCOL = 1;
 
 const layerId = z.string().regex(/^[0-9a-f]{64}$/);
 /** Largest step or job estimate believed: a week (beyond it a figure is an error, not a build). */
-const MAX_ESTIMATE_MS = 7 * 24 * 3600_000;
+export const MAX_ESTIMATE_MS = 7 * 24 * 3600_000;
+/** Largest epoch-ms time believed (year 2286): beyond it a figure is an error. */
+const MAX_EPOCH_MS = 9_999_999_999_999;
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 /** Where a job's build context is: a tar.gz in Redis, or a blob in the registry. */
@@ -118,16 +120,21 @@ export const workerRecordSchema = z.object({
   lastSeen: z.coerce.number().int().nonnegative(),
   startedAt: z.coerce.number().int().nonnegative(),
   bases: z.string().transform((s, ctx) => parseBases(s, ctx)),
+});
+/** A worker's record as parsed: what was published, and what was ignored in it, and why. */
+export type WorkerRecord = z.infer<typeof workerRecordSchema> & {
   /**
    * When the running jobs are estimated to end (epoch ms, from their estimates): the part of
-   * the backlog routing sees that is not in the worker's queue. Absent from older workers.
+   * the backlog routing sees that is not in the worker's queue. Empty from older workers and
+   * when the field is malformed (see `ignored`).
    */
-  runningEnds: z
-    .string()
-    .optional()
-    .transform((s, ctx) => (s === undefined ? [] : parseEnds(s, ctx))),
-});
-export type WorkerRecord = z.infer<typeof workerRecordSchema>;
+  readonly runningEnds: number[];
+  /** Advisory fields left out because they were malformed, each with why; absent when none. */
+  readonly ignored?: readonly string[];
+};
+
+/** The published end times: epoch ms, at most one per running job (a worker runs few). */
+const runningEndsSchema = z.array(z.number().int().nonnegative().max(MAX_EPOCH_MS)).max(1000);
 
 /** What a worker says about a base image, so submitters can compute layer IDs without it. */
 export const baseInfoSchema = z.object({
@@ -153,10 +160,24 @@ function parseJsonArray(s: string, ctx: z.RefinementCtx): string[] {
   return r.success ? r.data : [];
 }
 
-function parseEnds(s: string, ctx: z.RefinementCtx): number[] {
-  const r = z.array(z.number().int().nonnegative()).max(10_000).safeParse(parseJson(s, ctx));
-  if (!r.success) ctx.addIssue({ code: "custom", message: "not a list of end times" });
-  return r.success ? r.data : [];
+/**
+ * A worker's `runningEnds` field: a list of end times, or a reason to ignore it. It only shapes
+ * estimates, so a malformed one costs the worker its backlog figure, never its place in routing.
+ */
+function parseRunningEnds(s: string | undefined): { ends: number[]; problem?: string } {
+  if (s === undefined) return { ends: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(s);
+  } catch {
+    return { ends: [], problem: "runningEnds: not JSON; taken as no running estimate" };
+  }
+  const r = runningEndsSchema.safeParse(json);
+  if (r.success) return { ends: r.data };
+  return {
+    ends: [],
+    problem: "runningEnds: not a list of end times in epoch ms; taken as no running estimate",
+  };
 }
 
 /**
@@ -201,7 +222,13 @@ export function parseFleetEvent(text: string): FleetEvent {
 
 /** Validates a worker's hash as read with HGETALL. */
 export function parseWorkerRecord(hash: Record<string, string>): WorkerRecord {
-  const r = workerRecordSchema.safeParse(hash);
+  const { runningEnds, ...rest } = hash;
+  const r = workerRecordSchema.safeParse(rest);
   if (!r.success) throw new FleetMessageInvalidError("worker", problemsOf(r.error));
-  return r.data;
+  const ends = parseRunningEnds(runningEnds);
+  return {
+    ...r.data,
+    runningEnds: ends.ends,
+    ...(ends.problem === undefined ? {} : { ignored: [ends.problem] }),
+  };
 }

@@ -21,13 +21,14 @@ interface RemoteBuildOptions {
   readonly registry?: ContextRegistry;
 }
 
-/** Where the job is, on stderr (or a "fleet" line with --json): which worker runs it, spills. */
+/** Why a waiting job moved, as stderr says it. */
 const MOVE_REASONS = {
   "worker-gone": "its worker is gone",
   waited: "it waited too long",
   sooner: "a free worker finishes it sooner",
 } as const;
 
+/** Where the job is, on stderr (or a "fleet" line with --json): which worker runs it, moves. */
 export function renderSubmitEvent(io: CliIo, json: boolean, verbose: boolean) {
   return (e: SubmitEvent) => {
     if (json) {

@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { FleetMessageInvalidError } from "./errors.js";
+import { FLEET_PROTOCOL, parseJobData, parseStepMs, parseWorkerRecord } from "./schema.js";
+
+const LAYER = "a".repeat(64);
+const WEEK_MS = 7 * 24 * 3600_000;
+
+/** A worker's hash as a current worker publishes it. */
+function record(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    name: "w1",
+    pool: "default",
+    instance: "i-1",
+    capacity: "2",
+    running: "1",
+    jobs: JSON.stringify(["job-1"]),
+    freeDisk: "1000",
+    layerCount: "3",
+    lastSeen: "1700000000000",
+    startedAt: "1690000000000",
+    bases: JSON.stringify([{ name: "tiny", layerId: LAYER, os: "linux", shell: ["/bin/sh"] }]),
+    ...extra,
+  };
+}
+
+function jobData(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    v: FLEET_PROTOCOL,
+    id: "job-1",
+    pool: "default",
+    spec: { file: "build.spec", text: "((from tiny))" },
+    context: { kind: "redis", sha256: LAYER, bytes: 10 },
+    secrets: [],
+    options: {},
+    deadlineMs: 1000,
+    watchdogMs: 1000,
+    submittedAt: 1,
+    submitter: "host",
+    chain: [LAYER],
+    ...extra,
+  };
+}
+
+describe("parseWorkerRecord: runningEnds", () => {
+  it("reads the end times a worker published", () => {
+    const r = parseWorkerRecord(record({ runningEnds: "[1700000060000,1700000120000]" }));
+    expect(r.runningEnds).toEqual([1700000060000, 1700000120000]);
+    expect(r.ignored).toBeUndefined();
+  });
+
+  it("takes a record of an older worker (no runningEnds) as no running estimate", () => {
+    const r = parseWorkerRecord(record());
+    expect(r.runningEnds).toEqual([]);
+    expect(r.ignored).toBeUndefined();
+  });
+
+  it.each([
+    ["not JSON", "[1,", /not JSON/],
+    ["an object", '{"a":1}', /not a list of end times/],
+    ["a negative time", "[-5]", /not a list of end times/],
+    ["a fraction", "[1.5]", /not a list of end times/],
+    ["a string", '["1700000060000"]', /not a list of end times/],
+    ["a time past year 2286", "[1e16]", /not a list of end times/],
+    ["too many", JSON.stringify(Array.from({ length: 1001 }, () => 1)), /not a list/],
+  ])("ignores %s with a reason, and keeps the worker", (_, value, reason) => {
+    const r = parseWorkerRecord(record({ runningEnds: value }));
+    expect(r.runningEnds).toEqual([]);
+    expect(r.ignored).toHaveLength(1);
+    expect(r.ignored?.[0]).toMatch(/^runningEnds: /);
+    expect(r.ignored?.[0]).toMatch(reason);
+    // The rest of the record is intact: the worker still routes and shows in `fleet ls`.
+    expect(r.name).toBe("w1");
+    expect(r.capacity).toBe(2);
+  });
+
+  it("still refuses a record whose required fields are malformed", () => {
+    expect(() => parseWorkerRecord(record({ capacity: "zero", runningEnds: "[]" }))).toThrow(
+      FleetMessageInvalidError,
+    );
+  });
+});
+
+describe("parseStepMs", () => {
+  it("reads a whole number of ms up to a week", () => {
+    expect(parseStepMs("0")).toBe(0);
+    expect(parseStepMs("590000")).toBe(590_000);
+    expect(parseStepMs(String(WEEK_MS))).toBe(WEEK_MS);
+  });
+
+  it.each([
+    ["missing", null],
+    ["empty", ""],
+    ["negative", "-1"],
+    ["a fraction", "1.5"],
+    ["hex", "0x10"],
+    ["padded", " 10"],
+    ["exponent", "1e3"],
+    ["over a week", String(WEEK_MS + 1)],
+    ["huge", "9".repeat(40)],
+  ])("takes %s as unknown, so routing assumes its default", (_, value) => {
+    expect(parseStepMs(value)).toBeUndefined();
+  });
+});
+
+describe("parseJobData: estimateMs", () => {
+  it("accepts a job without an estimate (an older submitter) and one with a sane one", () => {
+    expect(parseJobData(jobData()).estimateMs).toBeUndefined();
+    expect(parseJobData(jobData({ estimateMs: 600_000 })).estimateMs).toBe(600_000);
+  });
+
+  it.each([
+    ["negative", -1],
+    ["a fraction", 1.5],
+    ["a string", "600000"],
+    ["over a week", WEEK_MS + 1],
+    ["null", null],
+  ])("fails that job when it is %s, naming the field", (_, value) => {
+    let error: unknown;
+    try {
+      parseJobData(jobData({ estimateMs: value }));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FleetMessageInvalidError);
+    expect((error as FleetMessageInvalidError).problems.join("\n")).toMatch(/^estimateMs: /m);
+  });
+});

@@ -243,6 +243,40 @@ describe("moving a waiting job by estimated completion, on a real Redis", () => 
     expect((await readJobRecord(conn.redis, "job-wait"))?.queue).toBe(poolQueueName("wait"));
   });
 
+  it("counts the estimates of the jobs queued on a worker, ignoring a malformed one", async () => {
+    await using conn = await connect(redis.url);
+    await fakeWorker(conn.redis, a, {
+      name: "queued",
+      pool: "queued",
+      running: 1,
+      runningEnds: JSON.stringify([Date.now() + 10 * MINUTE]),
+      layers: [],
+    });
+    await enqueue(conn, "job-q1", "queued", "queued");
+    const q = conn.queues.get(workerQueueName("queued"));
+    const good = await q.getJob("job-q1");
+    await good?.updateData({ ...(good.data as JobData), estimateMs: 5 * MINUTE });
+    // Written by some other program: its worker would fail it at once, so it is no backlog.
+    await q.add(
+      "build",
+      { ...(good?.data as JobData), id: "job-q2", estimateMs: -5 },
+      { jobId: "job-q2" },
+    );
+    const [candidate] = await readRouteCandidates({
+      redis: conn.redis,
+      queues: conn.queues,
+      pool: "queued",
+      chainFor: async () => chain,
+    });
+    expect(candidate?.worker.queued).toBe(2);
+    const backlog = candidate?.worker.backlogMs ?? 0;
+    // The running job's 10 minutes (less the time the reads took) and the good job's 5.
+    expect(backlog).toBeGreaterThan(14 * MINUTE);
+    expect(backlog).toBeLessThanOrEqual(15 * MINUTE);
+    // The good job will build the chain: a job routed after it finds it pending there.
+    expect(candidate?.worker.pending?.(chain.at(-1)!)).toBe(true);
+  });
+
   it("routes to a worker whose runningEnds is malformed, ignoring only that field, with a reason", async () => {
     await using conn = await connect(redis.url);
     await fakeWorker(conn.redis, a, {

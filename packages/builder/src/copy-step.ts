@@ -9,7 +9,7 @@ import { resolveGuestUser } from "./guest-user.js";
 import { copyLayerId } from "./layer-id.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 import { createScratchOverlay } from "./scratch-overlay.js";
-import type { StepEnv } from "./step-env.js";
+import { mustRebuild, type StepEnv } from "./step-env.js";
 import { finishStepGuest, reportStepLayer, startStepGuest } from "./step-guest.js";
 
 /** A finished stage of a multi-stage build, as `(copy (from (build NAME)))` reads it. */
@@ -70,12 +70,14 @@ export async function copyStep(
     fill = (guest) =>
       copyFromStageDisk(guest, { image: stage.image, op, dst, user: ctx.user, stage: name });
   }
-  const pulled = (await env.registry?.pull(id)) ?? false;
+  const rebuild = mustRebuild(env, id);
+  const pulled = rebuild ? false : ((await env.registry?.pull(id)) ?? false);
   const result = await env.store.build(
     id,
     {
       parent,
       description,
+      rebuild,
       signal: env.signal,
       onLog: (chunk) => env.emit({ type: "output", chunk }),
     },

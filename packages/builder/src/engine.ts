@@ -12,6 +12,7 @@ import { ensureKeyPair } from "@strata/ssh-transport";
 import { baseImageIdentity, LayerNotFoundError, type Lease, type Store } from "@strata/store";
 import { applyOp, type BuildContext, initialContext } from "./build-context.js";
 import { copyStep, type StageResult } from "./copy-step.js";
+import { BuildError } from "./errors.js";
 import type { BuildEventListener } from "./events.js";
 import type { MachineOptions } from "./guest.js";
 import { baseLayerId } from "./layer-id.js";
@@ -61,6 +62,14 @@ export interface RunBuildOptions extends MachineOptions {
   target?: string | undefined;
   /** Use a registry as a shared layer cache (`--registry`). @default none */
   registry?: BuildRegistryOptions | undefined;
+  /**
+   * Run every step again (`--no-cache`): no cached layer, no registry pull, no resume of a VM
+   * state this build did not save. Each result keeps its ID (the step's key) and replaces the
+   * cached layer once complete; layers built on a replaced one are removed with it (see
+   * `Store.build`'s `rebuild`). The `(from)` layer, an empty overlay of the base image that runs
+   * nothing, is kept. @default false
+   */
+  noCache?: boolean | undefined;
   signal?: AbortSignal;
   onEvent?: BuildEventListener;
 }
@@ -75,11 +84,16 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
   const secrets = o.secrets ?? new Map();
   // Every problem that needs no VM is found before the first one starts.
   checkSecrets(o.spec, secrets);
+  if (o.noCache && o.registry)
+    throw new BuildError(
+      "UNSUPPORTED",
+      "--no-cache cannot go with --registry: the registry keeps the layers built on the old ones, and a pull would set them on the rebuilt bytes; build without --registry",
+    );
   const leases: Lease[] = [];
   try {
     const stages = new Map<string, StageResult>();
     const registry = o.registry ? new RegistryLink(o.registry, o.store, emit, o.signal) : undefined;
-    const run: StageRun = { secrets, emit, registry, leases, steps: 0 };
+    const run: StageRun = { secrets, emit, registry, leases, steps: 0, built: new Set() };
     const children = selectStages(o.spec, o.target);
     for (const child of children) {
       const id = await runStage(o, child.spec, child.name, stages, run);
@@ -122,6 +136,8 @@ interface StageRun {
   leases: Lease[];
   /** Steps announced so far (the next step's index). */
   steps: number;
+  /** Layers this build ran, in every stage (see StepEnv.built). */
+  built: Set<string>;
 }
 
 /** The base image's manifest; without one, OBuilder's defaults for `--qemu-guest-os`. */
@@ -160,6 +176,8 @@ async function runStage(
     warm: o.warm ?? "auto",
     warmKeep: o.warmKeep,
     registry,
+    noCache: o.noCache ?? false,
+    built: run.built,
     identity: once(async () => {
       const { accel } = await chooseAccelerator(o.accel ?? "auto", {
         qemuBinary: qemuBinary(manifest.arch),

@@ -12,7 +12,7 @@ import { ensureSecretKey } from "./secret-key.js";
 import { createRedactor, guardedValues } from "./secret-redact.js";
 import { searchOverlay } from "./secret-scan.js";
 import { secretDigest } from "./secrets.js";
-import type { StepEnv } from "./step-env.js";
+import { mustRebuild, type StepEnv } from "./step-env.js";
 import { finishStepGuest, reportStepLayer, startStepGuest } from "./step-guest.js";
 import { createUtf8Chunker } from "./utf8-chunks.js";
 
@@ -44,12 +44,14 @@ export async function runStep(
   // The values as they must never appear in the output, the log, or the layer.
   const guarded = guardedValues(secrets.map((s) => s.value));
   const network = op.network.includes("host") ? "host" : "restricted";
-  const pulled = (await env.registry?.pull(id)) ?? false;
+  const rebuild = mustRebuild(env, id);
+  const pulled = rebuild ? false : ((await env.registry?.pull(id)) ?? false);
   const result = await env.store.build(
     id,
     {
       parent,
       description,
+      rebuild,
       signal: env.signal,
       onLog: (chunk) => env.emit({ type: "output", chunk }),
     },

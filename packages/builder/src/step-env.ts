@@ -28,4 +28,16 @@ export interface StepEnv {
   readonly identity: () => Promise<MachineIdentity>;
   /** The registry used as a shared cache (`--registry`), if any. */
   readonly registry: RegistryLink | undefined;
+  /**
+   * `--no-cache`: every step not yet built by this build runs again (no registry pull, no
+   * cached layer) and replaces the cached one; a step resumes only VM states this build saved.
+   */
+  readonly noCache: boolean;
+  /** Layers this build ran (not found cached): with `noCache`, these count as cached. */
+  readonly built: Set<string>;
+}
+
+/** Whether step `id` must run again although it may be cached (`--no-cache`). */
+export function mustRebuild(env: StepEnv, id: string): boolean {
+  return env.noCache && !env.built.has(id);
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type DriveSpec, QemuStateError } from "@strata/qemu-runner";
 import { bootGuest, type Guest } from "./guest.js";
-import type { StepEnv } from "./step-env.js";
+import { mustRebuild, type StepEnv } from "./step-env.js";
 import { dropWarmState, findWarmState, STATE_FILE, writeWarmMeta } from "./warm-state.js";
 
 interface StepGuestOptions {
@@ -22,7 +22,9 @@ export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise
   const info = (message: string) => env.emit({ type: "info", message });
   const parentDir = env.store.layerDir(o.parent);
   let resumeFrom: string | undefined;
-  if (env.warm === "auto") {
+  if (env.warm === "auto" && mustRebuild(env, o.parent)) {
+    info("cold boot: --no-cache resumes only VM states this build saved");
+  } else if (env.warm === "auto") {
     const found = await findWarmState(parentDir, await env.identity());
     if ("path" in found) resumeFrom = found.path;
     else info(`cold boot: ${found.reason}`);
@@ -83,6 +85,7 @@ export async function reportStepLayer(
   pulled: boolean,
 ): Promise<void> {
   env.emit(cached ? { type: "cached", id, ...(pulled ? { pulled } : {}) } : { type: "saved", id });
+  if (!cached) env.built.add(id);
   if (!cached) await trimWarmStates(env, id);
   await env.registry?.push(id);
 }

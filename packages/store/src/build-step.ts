@@ -31,6 +31,7 @@ import {
 } from "./layout.js";
 import { type Lease, takeLease } from "./leases.js";
 import { type LockOwner, releaseLockFile } from "./lock-file.js";
+import { detachLayers, unusedSubtree } from "./maintenance.js";
 import { createOverlay, flattenImage, readImageInfo } from "./qemu-img.js";
 import type { SharedRun } from "./shared-run.js";
 
@@ -125,11 +126,18 @@ async function createImage(
  * and on success fsyncs and renames the directory into `result/<id>` with its row, in one
  * critical section. On failure nothing is kept, and a failure record tells other processes'
  * waiters what happened.
+ *
+ * When the claim `replaces` a finished layer (a rebuild), the same critical section first
+ * removes the old layer and every layer built on it: a child is an overlay over its parent's
+ * exact bytes, so it cannot outlive them. A live lease on any of them fails the step instead,
+ * and the old layers stay as they were. The removals go children first, then the new directory
+ * is renamed in: a crash at any point leaves each layer whole or absent, never a child over
+ * replaced bytes (start-up recovery drops rows whose directory went).
  */
 export async function runOwnedStep(
   ctx: StoreContext,
   run: SharedRun,
-  claim: { owner: LockOwner; logFd: number; trash: string[] },
+  claim: { owner: LockOwner; logFd: number; trash: string[]; replaces: boolean },
   spec: StepSpec,
   fn: BuildStepFn,
   onSettled: () => void,
@@ -179,12 +187,15 @@ export async function runOwnedStep(
     writeLayerMeta(join(tmp, LAYER_META), meta);
     fsyncPath(join(tmp, "rootfs"));
     fsyncPath(tmp);
-    ctx.mutex(`saving layer ${id}`, () => {
+    const replaced = ctx.mutex(`saving layer ${id}`, () => {
+      const old = claim.replaces ? detachLayers(ctx, unusedSubtree(ctx, id)).trash : [];
       renameSync(tmp, join(ctx.layout.resultDir, id));
       upsertLayer(ctx.db, metaToRow(meta));
       releaseLockFile(lockPath, claim.owner);
+      return old;
     });
     fsyncPath(ctx.layout.resultDir);
+    await Promise.all(replaced.map(removeTree));
     onSettled();
     run.succeed();
   } catch (caught) {

@@ -48,9 +48,11 @@ function toCandidate(row: LayerRow): PruneCandidate {
   };
 }
 
-// Renames each layer away and drops its row, children first, inside the caller's critical
-// section: a crash in the middle leaves a smaller but still consistent tree.
-function detachLayers(
+/**
+ * Renames each layer away and drops its row, children first, inside the caller's critical
+ * section: a crash in the middle leaves a smaller but still consistent tree.
+ */
+export function detachLayers(
   ctx: StoreContext,
   ids: readonly string[],
 ): { trash: string[]; bytes: number } {
@@ -69,17 +71,26 @@ function detachLayers(
   return { trash, bytes };
 }
 
+/**
+ * `id` and every layer built on it, children before parents, after checking that no live
+ * process holds a lease on any of them (else {@link LayerInUseError}). Run inside the mutex.
+ */
+export function unusedSubtree(ctx: StoreContext, id: string): string[] {
+  const rows = selectAllLayers(ctx.db);
+  if (!rows.some((row) => row.id === id)) throw new LayerNotFoundError(id);
+  const order = subtreePostOrder(rows.map(toCandidate), id);
+  const leases = liveLeases(ctx.db);
+  for (const member of order) {
+    const user = leases.get(member);
+    if (user !== undefined) throw new LayerInUseError(member, user);
+  }
+  return order;
+}
+
 /** Removes `id` and everything built on it; refuses if a running build uses any of them. */
 export async function deleteLayer(ctx: StoreContext, id: string): Promise<RemovalReport> {
   const { order, trash, bytes } = ctx.mutex(`deleting ${id}`, () => {
-    const rows = selectAllLayers(ctx.db);
-    if (!rows.some((row) => row.id === id)) throw new LayerNotFoundError(id);
-    const order = subtreePostOrder(rows.map(toCandidate), id);
-    const leases = liveLeases(ctx.db);
-    for (const member of order) {
-      const user = leases.get(member);
-      if (user !== undefined) throw new LayerInUseError(member, user);
-    }
+    const order = unusedSubtree(ctx, id);
     return { order, ...detachLayers(ctx, order) };
   });
   await Promise.all(trash.map(removeTree));

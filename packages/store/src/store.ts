@@ -87,6 +87,14 @@ export interface BuildOptions {
    * `layer.backing`. @default false
    */
   provideImage?: boolean;
+  /**
+   * Run the step even when the layer exists (`--no-cache`). The new layer keeps the ID and
+   * replaces the old one only once complete; the old one and every layer built on it are then
+   * removed in the same critical section (see `runOwnedStep`). Refused with `LAYER_IN_USE` while
+   * a live process holds any of them. A step already running here or elsewhere is joined.
+   * @default false
+   */
+  rebuild?: boolean;
 }
 
 /** The content-addressed layer store of DESIGN.md. Open it with {@link openStore}. */
@@ -149,7 +157,7 @@ export class Store implements AsyncDisposable {
    */
   async build(id: string, options: BuildOptions, fn: BuildStepFn): Promise<BuildResult> {
     validateLayerId(id);
-    const { base, parent, description, signal, onLog, provideImage } = options;
+    const { base, parent, description, signal, onLog, provideImage, rebuild = false } = options;
     if ((base === undefined) === (parent === undefined)) {
       throw new StoreOptionsError("build: give exactly one of `base` and `parent`.");
     }
@@ -164,7 +172,7 @@ export class Store implements AsyncDisposable {
       if (signal?.aborted) throw new StepCancelledError(id, { cause: signal.reason });
       const running = this.#runs.get(id);
       if (running) return running.join(onLog, signal);
-      const claim = claimBuild(this.#ctx, id);
+      const claim = claimBuild(this.#ctx, id, rebuild);
       if (claim.kind === "done") {
         touchLayer(this.#ctx.db, id, Date.now());
         await replayLog(this.#ctx, id, onLog);

@@ -89,6 +89,10 @@ const OPTIONS = {
     value: "STAGE",
     help: "build only the child build (stage) STAGE, after the stages it copies\nfrom; its layer is the result",
   },
+  "no-cache": {
+    type: "boolean",
+    help: "run every step again, even cached ones, and replace the cached\nlayers (same IDs) once each is complete; layers built on a replaced\none are removed with it. Not with --registry",
+  },
   watch: {
     type: "boolean",
     help: "rebuild when the spec or a context file changes (Ctrl-C to stop)",
@@ -118,6 +122,7 @@ const OPTIONS = {
  */
 const LOCAL_ONLY = [
   "secret",
+  "no-cache",
   "watch",
   "target",
   "warm-keep",
@@ -212,6 +217,10 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
   if (values.pool !== undefined || values.deadline !== undefined || values.watchdog !== undefined)
     throw new UsageError('options "--pool", "--deadline" and "--watchdog" need "--queue"');
   const registry = registryOptions(values, io, { progress });
+  if (values["no-cache"] && registry)
+    throw new UsageError(
+      'option "--no-cache" cannot go with "--registry": the registry keeps the layers built on the replaced ones (see "strata build --help")',
+    );
   const target = values.target;
   const build = async (signal: AbortSignal) => {
     try {
@@ -247,6 +256,7 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
       warm,
       warmKeep,
       registry,
+      noCache: values["no-cache"] ?? false,
       signal,
       onEvent: render,
     });

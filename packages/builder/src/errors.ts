@@ -15,6 +15,9 @@ export type BuildErrorCode =
   | "GUEST_USER_UNKNOWN"
   | "GUEST_SHUTDOWN_FAILED"
   | "LAYER_NOT_FOUND"
+  | "COPY_OUT_SOURCE_MISSING"
+  | "COPY_OUT_PATH_INVALID"
+  | "COPY_OUT_DEST_INVALID"
   | "SPEC_INVALID"
   | "UNSUPPORTED";
 
@@ -141,5 +144,16 @@ export class SecretInstallError extends BuildError {
       "SECRET_INSTALL_FAILED",
       `the secrets of this step (${secretIds.join(", ")}) could not be put in place in the guest: ${detail}`,
     );
+  }
+}
+
+/** `strata cp` / `build --output`: a guest path that is missing or not absolute, or a DEST that cannot take the copy. */
+export class CopyOutError extends BuildError {
+  constructor(
+    code: "COPY_OUT_SOURCE_MISSING" | "COPY_OUT_PATH_INVALID" | "COPY_OUT_DEST_INVALID",
+    readonly path: string,
+    message: string,
+  ) {
+    super(code, message);
   }
 }

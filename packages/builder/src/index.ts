@@ -4,6 +4,10 @@ export type { BuildContext, GuestOs } from "./build-context.js";
 export { applyOp, initialContext, joinGuestPath } from "./build-context.js";
 export type { CopyManifestEntry, CopyManifestOptions } from "./copy-manifest.js";
 export { buildCopyManifest } from "./copy-manifest.js";
+export type { CopyOut, CopyOutOptions } from "./copy-out.js";
+export { copyOutOfGuest } from "./copy-out.js";
+export type { GuestSource, HostKind } from "./copy-out-plan.js";
+export { placeCopy, splitGuestSource } from "./copy-out-plan.js";
 export type { CopyFromStageDiskOptions, StageResult } from "./copy-step.js";
 export { copyDestination, copyFromStageDisk, copyFromStageScript } from "./copy-step.js";
 export type { TarOwner } from "./copy-tar.js";
@@ -14,6 +18,7 @@ export type { BuildErrorCode } from "./errors.js";
 export {
   BuildError,
   BuildStepFailedError,
+  CopyOutError,
   CopySourceError,
   GuestQuiesceError,
   GuestShutdownError,
@@ -25,6 +30,8 @@ export {
 } from "./errors.js";
 export type { BuildEvent, BuildEventListener, StepPhase } from "./events.js";
 export { STEP_PHASES } from "./events.js";
+export type { ExportEvent, ExportFromLayerOptions } from "./export-layer.js";
+export { exportFromLayer } from "./export-layer.js";
 export type { BootGuestOptions, MachineOptions } from "./guest.js";
 export {
   bootGuest,

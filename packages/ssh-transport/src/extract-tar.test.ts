@@ -18,7 +18,7 @@ import { Readable } from "node:stream";
 import tar, { type Header } from "tar-stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TarRefusedError } from "./errors.js";
-import { extractTar, splitEntryName } from "./extract-tar.js";
+import { extractTar, linkEscapes, splitEntryName } from "./extract-tar.js";
 import { packDirectory } from "./tar.js";
 
 type Entry = Partial<Header> & { name: string; body?: string | Buffer };
@@ -197,6 +197,25 @@ describe("extractTar with hostile streams", () => {
     expect((await stat(join(out, long, "empty"))).isDirectory()).toBe(true);
   });
 
+  it("leaves out links that escape the target when asked to, and reports them", async () => {
+    const skipped: string[] = [];
+    await extractTar(
+      craft([
+        { name: "d", type: "directory" },
+        { name: "d/abs", type: "symlink", linkname: victim },
+        { name: "d/up", type: "symlink", linkname: "../../outside/victim.txt" },
+        { name: "d/in", type: "symlink", linkname: "../f" },
+        { name: "f", body: "inside" },
+      ]),
+      out,
+      { escapingLinks: "skip", onSkippedLink: (name, to) => skipped.push(`${name} -> ${to}`) },
+    );
+    expect(skipped).toEqual([`d/abs -> ${victim}`, "d/up -> ../../outside/victim.txt"]);
+    expect((await readdir(join(out, "d"))).sort()).toEqual(["in"]);
+    expect(await readFile(join(out, "d/in"), "utf8")).toBe("inside");
+    await outsideUnchanged();
+  });
+
   it("round-trips packDirectory", async () => {
     const src = join(dir, "src");
     await mkdir(join(src, "a"), { recursive: true });
@@ -205,6 +224,18 @@ describe("extractTar with hostile streams", () => {
     await extractTar(packDirectory(src), out);
     expect(await readFile(join(out, "a", "x"), "utf8")).toBe("x");
     expect(await readlink(join(out, "l"))).toBe("a/x");
+  });
+});
+
+describe("linkEscapes", () => {
+  it("reads the target lexically from the link's own directory", () => {
+    expect(linkEscapes(["a"], "/etc/passwd")).toBe(true);
+    expect(linkEscapes(["a"], "..")).toBe(true);
+    expect(linkEscapes(["a"], "b/../..")).toBe(true);
+    expect(linkEscapes(["d", "a"], "../b")).toBe(false);
+    expect(linkEscapes(["d", "a"], "../../b")).toBe(true);
+    expect(linkEscapes(["d", "a"], "./x/../y")).toBe(false);
+    expect(linkEscapes(["a"], "b")).toBe(false);
   });
 });
 

@@ -19,6 +19,30 @@ export interface ExtractTarOptions {
   maxBytes?: number | undefined;
   /** Refuse the stream once it holds more entries than this. @default DEFAULT_TAR_MAX_ENTRIES */
   maxEntries?: number | undefined;
+  /**
+   * Symbolic links whose target is absolute or climbs out of the target directory (see
+   * {@link linkEscapes}): `keep` writes them as they are (they are never followed here), `skip`
+   * leaves them out and reports each through `onSkippedLink`. @default "keep"
+   */
+  escapingLinks?: "keep" | "skip" | undefined;
+  /** Called for each link left out under `escapingLinks: "skip"`. */
+  onSkippedLink?: ((name: string, target: string) => void) | undefined;
+}
+
+/**
+ * Whether a symbolic link at `segments` (its path below the target directory) pointing at
+ * `target` would resolve outside the target directory: an absolute target, or one whose `..`
+ * climb above the root, read lexically from the link's own directory. Pure.
+ */
+export function linkEscapes(segments: readonly string[], target: string): boolean {
+  if (target.startsWith("/") || target.includes("\0")) return true;
+  let depth = segments.length - 1;
+  for (const part of target.split("/")) {
+    if (part === "" || part === ".") continue;
+    depth += part === ".." ? -1 : 1;
+    if (depth < 0) return true;
+  }
+  return false;
 }
 
 /**
@@ -165,6 +189,11 @@ export async function extractTar(
         }
       } else if (type === "symlink") {
         if (!linkname) throw refuse("is a symbolic link without a target");
+        if (options.escapingLinks === "skip" && linkEscapes(segments, linkname)) {
+          options.onSkippedLink?.(name, linkname);
+          entry.resume();
+          continue;
+        }
         await clear(name, path);
         await symlink(linkname, path);
         entry.resume();

@@ -27,6 +27,7 @@ export {
   DEFAULT_TAR_MAX_ENTRIES,
   type ExtractTarOptions,
   extractTar,
+  linkEscapes,
   splitEntryName,
 } from "./extract-tar.js";
 export { hostKeyFingerprint, type PinnedHostKey, parseHostKey } from "./host-key.js";
@@ -47,6 +48,7 @@ export {
 export {
   DEFAULT_SFTP_CHUNK_SIZE,
   DEFAULT_SFTP_CONCURRENCY,
+  type GetTarOptions,
   type SessionSettings,
   SshSession,
   type TarOptions,

@@ -10,7 +10,7 @@ import {
   TarRefusedError,
 } from "./errors.js";
 import { type ExecOptions, type ExecResult, execOnClient } from "./exec.js";
-import { extractTar } from "./extract-tar.js";
+import { type ExtractTarOptions, extractTar } from "./extract-tar.js";
 import { buildCommandLine, invalidEnvNames, type ShellDialect } from "./quote.js";
 import { type OpenShellOptions, openShellOnClient, type ShellSession } from "./shell.js";
 import { packDirectory } from "./tar.js";
@@ -36,6 +36,14 @@ export interface TarOptions {
   signal?: AbortSignal;
   /** Run tar as this uid/gid in the guest (POSIX, through sudo). */
   user?: ExecOptions["user"];
+}
+
+/** Options of {@link SshSession.getTar}. */
+export interface GetTarOptions extends TarOptions {
+  /** Pack these names in the directory (POSIX guests) instead of all of it. @default ["."] */
+  entries?: readonly string[];
+  /** Limits and link handling when the target is a host directory (see `extractTar`). */
+  extract?: ExtractTarOptions;
 }
 
 export interface SessionSettings {
@@ -171,14 +179,25 @@ export class SshSession implements AsyncDisposable {
     });
   }
 
-  /** Packs `remoteDir` in the guest (`tar -cf - -C DIR .`) into a writable stream or a host directory. */
-  async getTar(remoteDir: string, target: string | Writable, opts: TarOptions = {}): Promise<void> {
+  /**
+   * Packs `remoteDir` in the guest (`tar -cf - -C DIR .`, or the given `entries` of it) into a
+   * writable stream or a host directory (through `extractTar`: the stream is hostile).
+   */
+  async getTar(
+    remoteDir: string,
+    target: string | Writable,
+    opts: GetTarOptions = {},
+  ): Promise<void> {
+    const entries = opts.entries ?? ["."];
+    if (this.dialect === "cmd" && opts.entries)
+      throw new SshOptionsError(["getTar: `entries` is for POSIX guests only"]);
     const command =
       this.dialect === "cmd"
         ? `tar -cf - -C ${quoteCmdPath(remoteDir)} .`
-        : `tar -cf - -C ${quotePosix(remoteDir)} .`;
+        : `tar -cf - -C ${quotePosix(remoteDir)} -- ${entries.map((e) => quotePosix(e)).join(" ")}`;
     const out = new PassThrough();
-    const consumer = typeof target === "string" ? extractTar(out, target) : pipeline(out, target);
+    const consumer =
+      typeof target === "string" ? extractTar(out, target, opts.extract) : pipeline(out, target);
     // A refused stream (see extractTar) stops the guest's tar and is the error reported.
     const stop = new AbortController();
     const failed = consumer.then(

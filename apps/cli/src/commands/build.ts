@@ -13,6 +13,7 @@ import { UsageError } from "../errors.js";
 import { createBuildRenderer } from "../render-build.js";
 import { loadSpecFile, STDIN_PATH } from "../spec-file.js";
 import { BUILD_REGISTRY_OPTIONS, oneOf, positiveNumber, registryOptions } from "./build-flags.js";
+import { buildOutputOf, exportBuildOutput, OUTPUT_OPTIONS } from "./build-output.js";
 import { runRemoteBuild } from "./build-remote.js";
 import { QUEUE_OPTION, queueUrl, seconds } from "./fleet-options.js";
 import { openStoreFor, parseSize, STORE_OPTION } from "./store-options.js";
@@ -93,6 +94,7 @@ const OPTIONS = {
     type: "boolean",
     help: "run every step again, even cached ones, and replace the cached\nlayers (same IDs) once each is complete; layers built on a replaced\none are removed with it. Not with --registry",
   },
+  ...OUTPUT_OPTIONS,
   watch: {
     type: "boolean",
     help: "rebuild when the spec or a context file changes (Ctrl-C to stop)",
@@ -123,6 +125,8 @@ const OPTIONS = {
 const LOCAL_ONLY = [
   "secret",
   "no-cache",
+  "output",
+  "output-path",
   "watch",
   "target",
   "warm-keep",
@@ -222,6 +226,7 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
       'option "--no-cache" cannot go with "--registry": the registry keeps the layers built on the replaced ones (see "strata build --help")',
     );
   const target = values.target;
+  const output = buildOutputOf(values, io.cwd);
   const build = async (signal: AbortSignal) => {
     try {
       return await buildOnce(signal);
@@ -242,7 +247,7 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
     }
     const secrets = await loadSecrets(values.secret ?? []);
     await using store = await openStoreFor(values.store, { ...io, signal });
-    return await runBuild({
+    const id = await runBuild({
       target,
       store,
       spec,
@@ -260,6 +265,8 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
       signal,
       onEvent: render,
     });
+    if (output) await exportBuildOutput(output, { store, id, machine, io, signal });
+    return id;
   };
   return {
     build,
@@ -278,6 +285,11 @@ export const buildCommand = defineCommand({
   complete: ["dir"],
   description: `Runs SPEC's steps in VMs booted from the store's base images. Each step that changes the
 machine is saved as a layer; unchanged steps are taken from the cache and their output replayed.
+
+--no-cache runs every step again; each result keeps its ID and replaces the cached layer once
+complete, and layers built on a replaced one are removed with it (docs/architecture.md).
+--output DIR --output-path PATH copies PATH out of the final layer into DIR after the
+build, through a VM, as "strata cp" does.
 
 With --queue the build is submitted to a fleet (docs/fleet.md) and streamed
 from the worker that runs it: same output and exit codes as a local build; Ctrl-C cancels the

@@ -1,6 +1,7 @@
 import { type Command, createCompletionCommand } from "@strata/cli-kit";
 import { buildCommand } from "./build.js";
 import { cacheCommand } from "./cache.js";
+import { cpCommand } from "./cp.js";
 import { dockerfileCommand } from "./dockerfile.js";
 import { fleetCommand } from "./fleet.js";
 import { fmtCommand } from "./fmt.js";
@@ -17,6 +18,7 @@ export const commands: readonly Command[] = [
   dockerfileCommand,
   fmtCommand,
   shellCommand,
+  cpCommand,
   logCommand,
   healthcheckCommand,
   cacheCommand,

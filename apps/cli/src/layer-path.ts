@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { UsageError } from "./errors.js";
 
 /** `ID:PATH` as `strata cp` takes it: a layer ID (or prefix) and an absolute guest path. */
-export interface LayerPath {
+interface LayerPath {
   layer: string;
   path: string;
 }

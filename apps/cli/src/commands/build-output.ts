@@ -23,7 +23,7 @@ export const OUTPUT_OPTIONS = {
 } as const;
 
 /** What to export after a build: the host directory and the guest paths. */
-export interface BuildOutput {
+interface BuildOutput {
   dir: string;
   paths: readonly string[];
 }

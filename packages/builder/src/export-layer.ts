@@ -31,22 +31,25 @@ export interface ExportFromLayerOptions extends MachineOptions {
  * the layer itself is never written. POSIX guests only. Returns the host paths written.
  */
 export async function exportFromLayer(o: ExportFromLayerOptions): Promise<string[]> {
+  const { store, id, copies, maxBytes, signal, onEvent, ...machine } = o;
   // Every path is checked before a VM starts.
-  for (const copy of o.copies) splitGuestSource(copy.path);
-  const emit = o.onEvent ?? (() => {});
-  emit({ type: "booting", id: o.id });
+  for (const copy of copies) splitGuestSource(copy.path);
+  const emit = onEvent ?? (() => {});
+  emit({ type: "booting", id });
   await using guest = await bootLayer({
-    ...o,
+    ...machine,
+    store,
+    id,
     network: "restricted",
-    ...(o.signal ? { signal: o.signal } : {}),
+    ...(signal ? { signal } : {}),
   });
   if (guest.os === "windows")
     throw new BuildError("UNSUPPORTED", "copying out of a Windows layer is not supported yet");
   const targets: string[] = [];
-  for (const copy of o.copies) {
+  for (const copy of copies) {
     const target = await copyOutOfGuest(guest, copy, {
-      maxBytes: o.maxBytes,
-      signal: o.signal,
+      maxBytes,
+      signal,
       onSkippedLink: (name, to) =>
         emit({ type: "skipped-link", path: copy.path, name, target: to }),
     });

@@ -188,7 +188,9 @@ export async function runOwnedStep(
     fsyncPath(join(tmp, "rootfs"));
     fsyncPath(tmp);
     const replaced = ctx.mutex(`saving layer ${id}`, () => {
-      const old = claim.replaces ? detachLayers(ctx, unusedSubtree(ctx, id)).trash : [];
+      // The old layer may have been removed meanwhile (strata rm): then there is nothing to replace.
+      const replaces = claim.replaces && selectLayer(ctx.db, id) !== undefined;
+      const old = replaces ? detachLayers(ctx, unusedSubtree(ctx, id)).trash : [];
       renameSync(tmp, join(ctx.layout.resultDir, id));
       upsertLayer(ctx.db, metaToRow(meta));
       releaseLockFile(lockPath, claim.owner);

@@ -105,6 +105,17 @@ describe("build with rebuild", () => {
     expect(readdirSync(join(dir.path, "result-tmp"))).toEqual([]);
   });
 
+  it("commits when the old layer was removed during the rebuild", async () => {
+    const ids = await buildChain();
+    await rebuildMiddle(ids, async (layer) => {
+      await store.delete(ids[1]!);
+      await writePattern(layer.image, 9, MiB, MiB);
+    });
+    expect(store.lookup(ids[1]!)).toMatchObject({ description: "1 again" });
+    expect(await hasPattern(store.layerImage(ids[1]!), 9, MiB, MiB)).toBe(true);
+    expect(store.lookup(ids[2]!)).toBeUndefined();
+  });
+
   it("builds a missing layer as usual", async () => {
     const id = layerId("fresh");
     const result = await store.build(

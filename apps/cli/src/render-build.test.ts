@@ -342,3 +342,38 @@ describe("--json events", () => {
     ]);
   });
 });
+
+it("says with -v how each step's VM started, and nothing without", () => {
+  const verbose = captureIo("/");
+  const render = createBuildRenderer(verbose.io, { verbose: true, mode: "plain" });
+  render({ type: "vm", how: "booted", ms: 31_800 });
+  render({ type: "vm", how: "continued", ms: 420, parkMs: 95, snapshotMs: 12, stateMs: 310 });
+  expect(verbose.stdout()).toBe("");
+  expect(verbose.stderr()).toBe(
+    "strata: [INFO] VM booted in 31.8 s\nstrata: [INFO] VM continued in 0.4 s (paused after the last step in 95 ms, snapshot 12 ms, state saved in 0.3 s)\n",
+  );
+  const quiet = captureIo("/");
+  createBuildRenderer(quiet.io, { verbose: false, mode: "plain" })({
+    type: "vm",
+    how: "resumed",
+    ms: 3_700,
+  });
+  expect(quiet.stderr() + quiet.stdout()).toBe("");
+});
+
+it("passes the vm event through --json with its timings", () => {
+  const { io, stdout } = captureIo("/");
+  createBuildRenderer(io, { verbose: false, mode: "json", now: () => 0 })({
+    type: "vm",
+    how: "continued",
+    ms: 420,
+    snapshotMs: 12,
+  });
+  expect(JSON.parse(stdout())).toEqual({
+    time: "1970-01-01T00:00:00.000Z",
+    type: "vm",
+    how: "continued",
+    ms: 420,
+    snapshotMs: 12,
+  });
+});

@@ -160,6 +160,9 @@ function createTextRenderer(io: CliIo, o: RenderOptions, tally: BuildTally): Bui
       case "saved":
         line(style.green(`---> saved as "${e.id}"${took(end)}`));
         break;
+      case "vm":
+        if (o.verbose) write(io.stderr, `strata: [INFO] ${describeVmStart(e)}\n`);
+        break;
       case "cached":
         line(
           style.cyan(
@@ -192,4 +195,12 @@ function createTextRenderer(io: CliIo, o: RenderOptions, tally: BuildTally): Bui
       status?.hide();
     },
   });
+}
+
+/** `-v` detail of how a step's VM started. */
+function describeVmStart(e: Extract<BuildEvent, { type: "vm" }>): string {
+  if (e.how !== "continued") return `VM ${e.how} in ${formatDuration(e.ms)}`;
+  const state = e.stateMs ? `, state saved in ${formatDuration(e.stateMs)}` : "";
+  const park = e.parkMs === undefined ? "" : `paused after the last step in ${e.parkMs} ms, `;
+  return `VM continued in ${formatDuration(e.ms)} (${park}snapshot ${e.snapshotMs ?? 0} ms${state})`;
 }

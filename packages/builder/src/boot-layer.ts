@@ -2,15 +2,16 @@ import {
   chooseAccelerator,
   defaultManifest,
   loadImageManifest,
-  QemuStateError,
   qemuBinary,
 } from "@strata/qemu-runner";
 import { ensureKeyPair } from "@strata/ssh-transport";
 import type { Store } from "@strata/store";
 import { BuildError } from "./errors.js";
-import { bootGuest, type Guest, type MachineOptions } from "./guest.js";
+import type { BuildEventListener } from "./events.js";
+import type { Guest, MachineOptions } from "./guest.js";
+import { resumeOrBoot } from "./resume-or-boot.js";
 import { createScratchOverlay, type ScratchOverlay } from "./scratch-overlay.js";
-import { findWarmState, machineIdentity } from "./warm-state.js";
+import { machineIdentity } from "./warm-state.js";
 
 export interface BootLayerOptions extends MachineOptions {
   store: Store;
@@ -18,6 +19,8 @@ export interface BootLayerOptions extends MachineOptions {
   id: string;
   network?: "host" | "restricted";
   signal?: AbortSignal;
+  /** Warnings (a corrupt saved state removed) and detail (why it booted cold). @default none */
+  onEvent?: BuildEventListener;
 }
 
 /**
@@ -50,24 +53,22 @@ export async function bootLayer(o: BootLayerOptions): Promise<Guest> {
     const { accel } = await chooseAccelerator(o.accel ?? "auto", {
       qemuBinary: qemuBinary(manifest.arch),
     });
-    const identity = await machineIdentity(manifest, accel, o.memoryMiB, o.cpus);
-    const found = await findWarmState(o.store.layerDir(o.id), identity);
-    const boot = (resumeFrom: string | undefined) =>
-      bootGuest({
-        ...o,
-        image: overlay,
-        manifest,
-        privateKeyPath,
-        network: o.network ?? "restricted",
-        resumeFrom,
-      });
-    let guest: Guest;
-    try {
-      guest = await boot("path" in found ? found.path : undefined);
-    } catch (err) {
-      if (!("path" in found && err instanceof QemuStateError)) throw err;
-      guest = await boot(undefined);
-    }
+    const { guest } = await resumeOrBoot({
+      memoryMiB: o.memoryMiB,
+      cpus: o.cpus,
+      accel: o.accel,
+      bootTimeoutMs: o.bootTimeoutMs,
+      shutdownTimeoutMs: o.shutdownTimeoutMs,
+      signal: o.signal,
+      store: o.store,
+      layer: o.id,
+      identity: await machineIdentity(manifest, accel, o.memoryMiB, o.cpus),
+      emit: o.onEvent ?? (() => {}),
+      image: overlay,
+      manifest,
+      privateKeyPath,
+      network: o.network ?? "restricted",
+    });
     guest.defer(cleanup);
     return guest;
   } catch (err) {

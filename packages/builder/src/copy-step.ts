@@ -91,7 +91,7 @@ export async function copyStep(
       env.emit({ type: "phase", phase: "copying" });
       await fill(guest);
       env.emit({ type: "phase", phase: "saving" });
-      await finishStepGuest(env, guest, layer.dir);
+      await finishStepGuest(env, guest, { id, dir: layer.dir }, "restricted");
     },
   );
   await reportStepLayer(env, id, result.cached, pulled);

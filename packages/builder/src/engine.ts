@@ -16,6 +16,7 @@ import { BuildError } from "./errors.js";
 import type { BuildEventListener } from "./events.js";
 import type { MachineOptions } from "./guest.js";
 import { baseLayerId } from "./layer-id.js";
+import { LiveSession } from "./live-session.js";
 import { type BuildRegistryOptions, RegistryLink } from "./registry-link.js";
 import { runStep } from "./run-step.js";
 import { checkSecrets, type SecretValues } from "./secrets.js";
@@ -162,6 +163,19 @@ async function runStage(
   const manifest = await loadManifest(o, base.image, spec.from, base.manifestPath !== undefined);
   const privateKeyPath =
     manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
+  const identity = once(async () => {
+    const { accel } = await chooseAccelerator(o.accel ?? "auto", {
+      qemuBinary: qemuBinary(manifest.arch),
+    });
+    return machineIdentity(manifest, accel, o.memoryMiB, o.cpus);
+  });
+  // Stopped without saving on failure or Ctrl-C; released (state saved when kept) at the end.
+  await using live = new LiveSession({
+    store: o.store,
+    identity,
+    emit,
+    warmKeep: o.warmKeep,
+  });
   const env: StepEnv = {
     store: o.store,
     manifest,
@@ -178,12 +192,8 @@ async function runStage(
     registry,
     noCache: o.noCache ?? false,
     built: run.built,
-    identity: once(async () => {
-      const { accel } = await chooseAccelerator(o.accel ?? "auto", {
-        qemuBinary: qemuBinary(manifest.arch),
-      });
-      return machineIdentity(manifest, accel, o.memoryMiB, o.cpus);
-    }),
+    live,
+    identity,
   };
   let ctx: BuildContext = initialContext(manifest.os, manifest.shell);
   const fromText = `(from ${spec.from})`;
@@ -199,8 +209,11 @@ async function runStage(
     emit(first.cached ? { type: "cached", id: baseId } : { type: "saved", id: baseId });
     return baseId;
   });
+  const steps = spec.ops.filter((op) => op.op === "run" || op.op === "copy").length;
+  let done = 0;
   for (const op of spec.ops) {
     const text = printOperation(op);
+    if (op.op === "run" || op.op === "copy") live.remaining = steps - ++done;
     if (op.op === "run" || op.op === "copy")
       emit({ type: "step", index: run.steps++, stage, workdir: ctx.workdir, op: text });
     if (op.op === "comment") emit({ type: "info", message: `# ${op.text}` });
@@ -213,5 +226,7 @@ async function runStage(
       );
     } else ctx = applyOp(ctx, op);
   }
+  // The next stage (or a copy from this one) reads this stage's last layer: no VM may hold it.
+  await live.release();
   return id;
 }

@@ -28,6 +28,20 @@ export type BuildEvent =
   | { type: "saved"; id: string }
   /** The step's layer was there already; `pulled`: it came from the registry just now. */
   | { type: "cached"; id: string; pulled?: boolean }
+  /**
+   * How a step's VM started: `booted` cold, `resumed` from the parent layer's saved state, or
+   * `continued` (the stage's VM kept running: paused at the end of the previous step in
+   * `parkMs`, the parent's disk cut by a live snapshot in `snapshotMs`, its memory saved in
+   * `stateMs` when kept). `ms`: from the step's start until the guest was ready.
+   */
+  | {
+      type: "vm";
+      how: "booted" | "resumed" | "continued";
+      ms: number;
+      parkMs?: number;
+      snapshotMs?: number;
+      stateMs?: number;
+    }
   /** Detail for verbose output: VM started, SSH up, shutdown, caches... */
   | { type: "info"; message: string }
   | { type: "warning"; message: string }

@@ -8,8 +8,8 @@ import {
   hotRemoveDrive,
   type ImageManifest,
   INCOMING_ARGS,
+  pauseVm,
   resumeVmState,
-  saveVmState,
   startVm,
   type Vm,
   type VmEvent,
@@ -40,7 +40,7 @@ export interface BootGuestOptions extends MachineOptions {
   network: "host" | "restricted";
   /** Disks plugged in once the guest is up (every VM starts with the same devices). */
   drives?: readonly HotplugDrive[] | undefined;
-  /** A state saved by {@link Guest.suspend} on exactly this disk's parent: resume, don't boot. */
+  /** A state saved (see LiveSession) on exactly this disk's parent: resume, don't boot. */
   resumeFrom?: string | undefined;
   signal?: AbortSignal | undefined;
   onEvent?: ((event: VmEvent) => void) | undefined;
@@ -50,10 +50,13 @@ export interface BootGuestOptions extends MachineOptions {
 
 export const DEFAULT_GUEST_BOOT_TIMEOUT_MS = 300_000;
 export const DEFAULT_GUEST_SHUTDOWN_TIMEOUT_MS = 60_000;
+/** Longest wait for the guest to flush and freeze its root file system. */
+const QUIESCE_TIMEOUT_MS = 120_000;
 
 /** A running guest with one SSH connection. Disposing stops it at once. */
 export class Guest implements AsyncDisposable {
   #stopped = false;
+  #parked = false;
   readonly #cleanups: (() => Promise<void>)[] = [];
   /** Root ports in use, and the serial of the disk in each. */
   readonly #plugged = new Map<number, string>();
@@ -65,7 +68,7 @@ export class Guest implements AsyncDisposable {
     readonly shutdownTimeoutMs: number,
   ) {}
 
-  /** Runs `fn` once the VM is gone (after shutdown, suspend or dispose). */
+  /** Runs `fn` once the VM is gone (after shutdown or dispose). */
   defer(fn: () => Promise<void>): void {
     this.#cleanups.push(fn);
   }
@@ -115,7 +118,18 @@ export class Guest implements AsyncDisposable {
     if (this.os === "windows") return;
     const script =
       this.os === "linux" ? "sync && fsfreeze --freeze / && fsfreeze --unfreeze /" : "sync";
-    const r = await this.ssh.exec(script, { user: GUEST_ROOT, shell: POSIX_SH });
+    // A guest whose disk is stuck never answers: fail the step rather than wait forever.
+    const r = await this.ssh
+      .exec(script, {
+        user: GUEST_ROOT,
+        shell: POSIX_SH,
+        signal: AbortSignal.timeout(QUIESCE_TIMEOUT_MS),
+      })
+      .catch((err: unknown) => {
+        throw new GuestQuiesceError(null, `no answer within ${QUIESCE_TIMEOUT_MS / 1000} s`, {
+          cause: err,
+        });
+      });
     if (r.exitCode !== 0) throw new GuestQuiesceError(r.exitCode ?? null, r.stderr);
   }
 
@@ -138,29 +152,40 @@ export class Guest implements AsyncDisposable {
   }
 
   /**
-   * Quiesces the root file system ({@link quiesce}), unplugs the step's disks (unmounted by now),
-   * saves the VM's memory and devices to `path` and stops QEMU. The disk, flushed by QEMU, is
-   * the layer; a child resumes from both.
+   * Ends a step but keeps the VM for the next one: quiesces the root file system, unplugs the
+   * step's disks and pauses the guest, so the disk stays exactly as the step left it. Disposing
+   * this guest then does nothing until {@link unpark}: whoever parked it owns it.
    */
-  async suspend(path: string): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    try {
-      await this.quiesce();
-      await this.#detachDrives();
-      await this.ssh.close().catch(() => {});
-      await saveVmState(this.vm, path);
-      await this.vm[Symbol.asyncDispose]();
-    } finally {
-      await this.#cleanup();
-    }
+  async park(): Promise<void> {
+    await this.quiesce();
+    await this.#detachDrives();
+    await pauseVm(this.vm);
+    this.#parked = true;
+  }
+
+  /** Takes a parked guest back: disposing it stops it again. */
+  unpark(): void {
+    this.#parked = false;
+  }
+
+  /** Sets the guest's clock to the host's (after a resume or a long pause). */
+  async setClock(): Promise<void> {
+    if (this.os === "windows") return;
+    const now = (Date.now() / 1000).toFixed(3);
+    await this.ssh.exec(`date -u -s @${now} >/dev/null`, {
+      user: GUEST_ROOT,
+      shell: POSIX_SH,
+      check: true,
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#parked) return;
     this.#stopped = true;
-    await this.ssh.close().catch(() => {});
+    // QEMU first: a paused guest never answers the SSH goodbye, so closing the connection
+    // first would wait forever; once QEMU is gone the connection drops.
     await this.vm.kill().catch(() => {});
+    await this.ssh.close().catch(() => {});
     await this.vm[Symbol.asyncDispose]().catch(() => {});
     await this.#cleanup();
   }

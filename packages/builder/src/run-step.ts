@@ -136,11 +136,13 @@ export async function runStep(
         () => undefined,
         (e: unknown) => ({ error: e }),
       );
-      // A failed step is not kept, so its VM state is not worth saving. Nor is the state of a
-      // step that had secrets: its RAM may hold them (freed pages, processes it left running).
+      // A failed step is not kept, so its VM is not worth keeping. Nor is the VM of a step that
+      // had secrets: its RAM may hold them (freed pages, processes it left running), so it is
+      // powered off, no state saved, and the next step boots or resumes.
       const ok = exec.exitCode === 0 && !detached;
       env.emit({ type: "phase", phase: "saving" });
-      if (ok && secrets.length === 0) await finishStepGuest(env, guest, layer.dir);
+      if (ok && secrets.length === 0)
+        await finishStepGuest(env, guest, { id, dir: layer.dir }, network);
       else {
         if (ok)
           env.emit({

@@ -3,6 +3,7 @@ import type { ImageManifest } from "@strata/qemu-runner";
 import type { Store } from "@strata/store";
 import type { BuildEventListener } from "./events.js";
 import type { MachineOptions } from "./guest.js";
+import type { LiveSession } from "./live-session.js";
 import type { RegistryLink } from "./registry-link.js";
 import type { SecretValues } from "./secrets.js";
 import type { MachineIdentity } from "./warm-state.js";
@@ -24,6 +25,8 @@ export interface StepEnv {
   readonly warm: "auto" | "off";
   /** Keep saved states only for the last N layers of a chain. @default all */
   readonly warmKeep: number | undefined;
+  /** The stage's VM between steps (`warm: "auto"`). */
+  readonly live: LiveSession;
   /** The machine a saved state must match, worked out once per build. */
   readonly identity: () => Promise<MachineIdentity>;
   /** The registry used as a shared cache (`--registry`), if any. */

@@ -1,8 +1,8 @@
-import { join } from "node:path";
-import { type DriveSpec, QemuStateError } from "@strata/qemu-runner";
-import { bootGuest, type Guest } from "./guest.js";
+import type { DriveSpec } from "@strata/qemu-runner";
+import type { Guest } from "./guest.js";
+import { resumeOrBoot } from "./resume-or-boot.js";
 import { mustRebuild, type StepEnv } from "./step-env.js";
-import { dropWarmState, findWarmState, STATE_FILE, writeWarmMeta } from "./warm-state.js";
+import { dropWarmState } from "./warm-state.js";
 
 interface StepGuestOptions {
   /** The new layer's image (an overlay of `parent`'s). */
@@ -14,64 +14,73 @@ interface StepGuestOptions {
 }
 
 /**
- * The VM a step runs in: resumed from the parent layer's saved state when there is one this
- * machine can use (`--warm=auto`), else booted cold; verbose output says which and why. A saved
- * state that fails to load is removed and the step boots cold.
+ * The VM a step runs in. With `--warm=auto`: the stage's VM, still up from the previous step on
+ * exactly `parent`, continued on the new overlay; else the parent layer's saved state resumed;
+ * else a cold boot. Emits a `vm` event saying which and what it took.
  */
 export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise<Guest> {
-  const info = (message: string) => env.emit({ type: "info", message });
-  const parentDir = env.store.layerDir(o.parent);
-  let resumeFrom: string | undefined;
-  if (env.warm === "auto" && mustRebuild(env, o.parent)) {
-    info("cold boot: --no-cache resumes only VM states this build saved");
-  } else if (env.warm === "auto") {
-    const found = await findWarmState(parentDir, await env.identity());
-    if ("path" in found) resumeFrom = found.path;
-    else info(`cold boot: ${found.reason}`);
-  }
-  const boot = (from: string | undefined) => {
-    env.emit({ type: "phase", phase: from ? "resuming" : "booting" });
-    return bootGuest({
-      ...env.machine,
-      image: o.image,
-      manifest: env.manifest,
-      privateKeyPath: env.privateKeyPath,
-      network: o.network,
-      drives: (o.drives ?? []).map((d, i) => ({ ...d, serial: d.serial ?? `strata-d${i}` })),
-      resumeFrom: from,
-      signal: o.signal,
-      onEvent: (e) =>
-        e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined,
-      onWaitingForSsh: () => env.emit({ type: "phase", phase: "waiting-for-ssh" }),
-    });
-  };
   const started = Date.now();
-  const took = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  let guest: Guest;
-  try {
-    guest = await boot(resumeFrom);
-  } catch (err) {
-    if (!(resumeFrom && err instanceof QemuStateError)) throw err;
-    env.emit({
-      type: "warning",
-      message: `the saved VM state of ${o.parent.slice(0, 12)} is unusable (${err.message}); removed, booting cold`,
-    });
-    await dropWarmState(parentDir);
-    await env.store.remeasure(o.parent);
-    resumeFrom = undefined;
-    guest = await boot(undefined);
+  const drives = (o.drives ?? []).map((d, i) => ({ ...d, serial: d.serial ?? `strata-d${i}` }));
+  if (env.warm === "auto") {
+    const live = await env.live.continueOn(o.parent, o.network, o.image);
+    if (live) {
+      try {
+        await live.guest.attachDrives(drives);
+      } catch (err) {
+        await live.guest[Symbol.asyncDispose]();
+        throw err;
+      }
+      env.emit({ type: "vm", how: "continued", ms: Date.now() - started, ...live.timings });
+      return live.guest;
+    }
   }
-  info(
-    `${resumeFrom ? "resumed from the parent's saved state" : "booted"} in ${took()} (ssh port ${guest.vm.sshPort})`,
-  );
+  // --no-cache resumes only states this build saved (a continued VM above is always one).
+  const resume = env.warm === "auto" && !mustRebuild(env, o.parent);
+  if (env.warm === "auto" && !resume)
+    env.emit({
+      type: "info",
+      message: "cold boot: --no-cache resumes only VM states this build saved",
+    });
+  const { guest, how } = await resumeOrBoot({
+    ...env.machine,
+    store: env.store,
+    layer: o.parent,
+    identity: resume ? await env.identity() : undefined,
+    emit: env.emit,
+    image: o.image,
+    manifest: env.manifest,
+    privateKeyPath: env.privateKeyPath,
+    network: o.network,
+    drives,
+    signal: o.signal,
+    onEvent: (e) =>
+      e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined,
+  });
+  const ms = Date.now() - started;
+  env.emit({
+    type: "info",
+    message: `${how === "resumed" ? "resumed from the parent's saved state" : "booted"} in ${(ms / 1000).toFixed(1)} s (ssh port ${guest.vm.sshPort})`,
+  });
+  env.emit({ type: "vm", how, ms });
   return guest;
 }
 
-/** Ends a step's VM: saved for its children to resume (`--warm=auto`), or powered off. */
-export async function finishStepGuest(env: StepEnv, guest: Guest, layerDir: string): Promise<void> {
+/**
+ * Ends a step's VM once its work is done. With `--warm=auto` it is parked for the next step of
+ * the stage (its state saved beside the layer when kept), except after a `(network host)` step:
+ * that VM is stopped, its state saved into `layerDir` when kept, so the stage's VM never goes on
+ * with the host's network (the next step resumes or boots on its own network). With
+ * `--warm=off` it is powered off.
+ */
+export async function finishStepGuest(
+  env: StepEnv,
+  guest: Guest,
+  layer: { id: string; dir: string },
+  network: "host" | "restricted",
+): Promise<void> {
   if (env.warm !== "auto") return guest.shutdown();
-  await guest.suspend(join(layerDir, STATE_FILE));
-  await writeWarmMeta(layerDir, await env.identity());
+  if (network === "host") return env.live.stop(guest, layer.dir);
+  await env.live.park(guest, layer.id);
 }
 
 /**

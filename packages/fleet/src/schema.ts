@@ -87,6 +87,34 @@ const buildEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("info"), message: z.string() }),
   z.object({ type: z.literal("warning"), message: z.string() }),
   z.object({ type: z.literal("done"), id: layerId }),
+  /** How the step's VM started (booted, resumed or continued) and what it cost. */
+  z.object({
+    type: z.literal("vm"),
+    how: z.enum(["booted", "resumed", "continued"]),
+    ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 40),
+    parkMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 40)
+      .optional(),
+    snapshotMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 40)
+      .optional(),
+    stateMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 40)
+      .optional(),
+  }),
   /** A worker took the job (again, after another one died or was stopped). */
   z.object({ type: z.literal("attempt"), worker: z.string(), attempt: z.number().int().min(1) }),
 ]);

@@ -72,7 +72,18 @@ describe("buildQemuArgv", () => {
     });
     expect(values(argv, "-kernel")).toEqual(["/i/vmlinuz"]);
     expect(values(argv, "-initrd")).toEqual(["/i/initrd"]);
-    expect(values(argv, "-append")).toEqual(["root=/dev/vda rw"]);
+    expect(values(argv, "-append")).toEqual(["root=/dev/vda rw no_timer_check"]);
+  });
+
+  it("skips the kernel's IO-APIC timer check under TCG on x86_64 only, and only once", () => {
+    const boot = { mode: "kernel" as const, kernel: "/k", cmdline: "root=/dev/vda" };
+    const append = (o: Partial<Parameters<typeof buildQemuArgv>[0]>) =>
+      values(buildQemuArgv({ ...base, boot, ...o }), "-append")[0];
+    expect(append({})).toBe("root=/dev/vda no_timer_check");
+    expect(append({ accel: "kvm" })).toBe("root=/dev/vda");
+    expect(append({ boot: { ...boot, cmdline: "no_timer_check quiet" } })).toBe(
+      "no_timer_check quiet",
+    );
   });
 
   it("UEFI on x86_64 loads OVMF, or the given firmware", () => {

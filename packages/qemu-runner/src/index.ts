@@ -56,6 +56,7 @@ export {
   hotplugPortArgs,
   hotRemoveDrive,
 } from "./hotplug.js";
+export { continueVm, pauseVm, snapshotRootDisk } from "./live-snapshot.js";
 export {
   MACHINE_CHOICES,
   type MachineDefinition,

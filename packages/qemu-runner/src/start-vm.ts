@@ -199,6 +199,7 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
   let stderr = "";
   subprocess.stderr.setEncoding("utf8");
   subprocess.stderr.on("data", (chunk: string) => {
+    debug("stderr", chunk);
     stderr = boundTail(stderr + chunk, 16_384);
   });
   const untrack = subprocess.pid ? trackProcess(subprocess.pid, argv.join(" ")) : () => {};

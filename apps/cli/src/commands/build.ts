@@ -76,7 +76,7 @@ const OPTIONS = {
   warm: {
     type: "string",
     value: "auto|off",
-    help: "auto (default): resume each step from its parent's saved VM state\ninstead of booting, and save each step's state beside its layer",
+    help: "auto (default): keep a stage's VM running from step to step (each layer\ncut by a live disk snapshot), resume a saved state after cached steps, and\nsave each step's state beside its layer; off: boot every step",
   },
   "warm-keep": {
     type: "string",

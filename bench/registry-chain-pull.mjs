@@ -10,6 +10,7 @@ import { pullLayers, pushLayers } from "../packages/layer-transfer/dist/index.js
 import { RegistryClient } from "../packages/registry/dist/index.js";
 import { startTestRegistry } from "../packages/registry/dist/testing.js";
 import { openStore } from "../packages/store/dist/index.js";
+import { buildRandomChain } from "./chain-support.mjs";
 import { imageDir } from "./vm-support.mjs";
 
 const LAYERS = 10;
@@ -70,29 +71,7 @@ function storeWithBase(name) {
 }
 try {
   const storeA = await openStore({ root: storeWithBase("a") });
-  let parent;
-  const ids = [];
-  for (let i = 0; i < LAYERS; i++) {
-    const id = `${String(i).padStart(2, "0")}${"ab".repeat(31)}`;
-    await storeA.build(
-      id,
-      { ...(parent ? { parent } : { base: "debian-bookworm" }), description: `layer ${i}` },
-      async (layer) => {
-        const data = join(work, "rand");
-        execFileSync("sh", ["-c", `head -c ${LAYER_MIB * 2 ** 20} /dev/urandom > ${data}`]);
-        execFileSync("qemu-io", [
-          "-f",
-          "qcow2",
-          "-c",
-          `write -s ${data} ${i * LAYER_MIB * 2 ** 20} ${LAYER_MIB * 2 ** 20}`,
-          layer.image,
-        ]);
-        layer.log(`layer ${i}\n`);
-      },
-    );
-    ids.push(id);
-    parent = id;
-  }
+  const ids = await buildRandomChain(storeA, work, LAYERS, LAYER_MIB);
   await pushLayers(storeA, client, "chain", ids.at(-1));
   storeA.close();
   const manifests = await Promise.all(

@@ -32,6 +32,7 @@ import { pullLayers, pushLayers } from "../packages/layer-transfer/dist/index.js
 import { RegistryClient } from "../packages/registry/dist/index.js";
 import { startTestRegistry } from "../packages/registry/dist/testing.js";
 import { openStore } from "../packages/store/dist/index.js";
+import { buildRandomChain } from "./chain-support.mjs";
 import { imageDir } from "./vm-support.mjs";
 
 const chunkBytes = Number(process.env.BENCH_CHUNK_MIB ?? 64) * 2 ** 20;
@@ -258,29 +259,7 @@ try {
 
   // A 10-layer chain of 16 MiB random writes each (no VM: qemu-io on real overlays).
   const storeA = await openStore({ root: a });
-  let parent;
-  const ids = [];
-  for (let i = 0; i < LAYERS; i++) {
-    const id = `${String(i).padStart(2, "0")}${"ab".repeat(31)}`;
-    await storeA.build(
-      id,
-      { ...(parent ? { parent } : { base: "debian-bookworm" }), description: `layer ${i}` },
-      async (layer) => {
-        const data = join(work, "rand");
-        execFileSync("sh", ["-c", `head -c ${LAYER_MIB * 2 ** 20} /dev/urandom > ${data}`]);
-        execFileSync("qemu-io", [
-          "-f",
-          "qcow2",
-          "-c",
-          `write -s ${data} ${i * LAYER_MIB * 2 ** 20} ${LAYER_MIB * 2 ** 20}`,
-          layer.image,
-        ]);
-        layer.log(`layer ${i}\n`);
-      },
-    );
-    ids.push(id);
-    parent = id;
-  }
+  const ids = await buildRandomChain(storeA, work, LAYERS, LAYER_MIB);
   const top = ids.at(-1);
   const chainPush = await time(() => pushLayers(storeA, client, "chain", top, { chunkBytes }));
   const chainBlobs = (await Promise.all(ids.map((id) => blobsOf("chain", id)))).flat();

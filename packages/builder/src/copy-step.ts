@@ -9,8 +9,8 @@ import { resolveGuestUser } from "./guest-user.js";
 import { copyLayerId } from "./layer-id.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
 import { createScratchOverlay } from "./scratch-overlay.js";
-import { mustRebuild, type StepEnv } from "./step-env.js";
-import { finishStepGuest, reportStepLayer, startStepGuest } from "./step-guest.js";
+import type { StepEnv } from "./step-env.js";
+import { buildStepLayer, finishStepGuest, startStepGuest } from "./step-guest.js";
 
 /** A finished stage of a multi-stage build, as `(copy (from (build NAME)))` reads it. */
 export interface StageResult {
@@ -70,32 +70,18 @@ export async function copyStep(
     fill = (guest) =>
       copyFromStageDisk(guest, { image: stage.image, op, dst, user: ctx.user, stage: name });
   }
-  const rebuild = mustRebuild(env, id);
-  const pulled = rebuild ? false : ((await env.registry?.pull(id)) ?? false);
-  const result = await env.store.build(
-    id,
-    {
+  return buildStepLayer(env, id, parent, description, async (layer) => {
+    await using guest = await startStepGuest(env, {
+      image: layer.image,
       parent,
-      description,
-      rebuild,
-      signal: env.signal,
-      onLog: (chunk) => env.emit({ type: "output", chunk }),
-    },
-    async (layer) => {
-      await using guest = await startStepGuest(env, {
-        image: layer.image,
-        parent,
-        network: "restricted",
-        signal: layer.signal,
-      });
-      env.emit({ type: "phase", phase: "copying" });
-      await fill(guest);
-      env.emit({ type: "phase", phase: "saving" });
-      await finishStepGuest(env, guest, { id, dir: layer.dir }, "restricted");
-    },
-  );
-  await reportStepLayer(env, id, result.cached, pulled);
-  return id;
+      network: "restricted",
+      signal: layer.signal,
+    });
+    env.emit({ type: "phase", phase: "copying" });
+    await fill(guest);
+    env.emit({ type: "phase", phase: "saving" });
+    await finishStepGuest(env, guest, { id, dir: layer.dir }, "restricted");
+  });
 }
 
 export interface CopyFromStageDiskOptions {

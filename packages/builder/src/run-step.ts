@@ -12,8 +12,8 @@ import { ensureSecretKey } from "./secret-key.js";
 import { createRedactor, guardedValues } from "./secret-redact.js";
 import { searchOverlay } from "./secret-scan.js";
 import { secretDigest } from "./secrets.js";
-import { mustRebuild, type StepEnv } from "./step-env.js";
-import { finishStepGuest, reportStepLayer, startStepGuest } from "./step-guest.js";
+import type { StepEnv } from "./step-env.js";
+import { buildStepLayer, finishStepGuest, startStepGuest } from "./step-guest.js";
 import { createUtf8Chunker } from "./utf8-chunks.js";
 
 /**
@@ -44,123 +44,109 @@ export async function runStep(
   // The values as they must never appear in the output, the log, or the layer.
   const guarded = guardedValues(secrets.map((s) => s.value));
   const network = op.network.includes("host") ? "host" : "restricted";
-  const rebuild = mustRebuild(env, id);
-  const pulled = rebuild ? false : ((await env.registry?.pull(id)) ?? false);
-  const result = await env.store.build(
-    id,
-    {
+  return buildStepLayer(env, id, parent, description, async (layer) => {
+    const info = (message: string) => env.emit({ type: "info", message });
+    await using caches = await openCaches({
+      store: env.store,
+      caches: op.cache,
+      os: env.manifest.os,
+      strategy: env.cacheStrategy,
+      ...(env.cacheMaxBytes === undefined
+        ? {}
+        : { copyMaxBytes: env.cacheMaxBytes, diskSizeBytes: env.cacheMaxBytes }),
+      user: ctx.user,
+      signal: layer.signal,
+      onEvent: (e) =>
+        e.type === "warning"
+          ? env.emit({ type: "warning", message: `cache ${e.cache}: ${e.message}` })
+          : info(describeCacheEvent(e)),
+    });
+    await using guest = await startStepGuest(env, {
+      image: layer.image,
       parent,
-      description,
-      rebuild,
-      signal: env.signal,
-      onLog: (chunk) => env.emit({ type: "output", chunk }),
-    },
-    async (layer) => {
-      const info = (message: string) => env.emit({ type: "info", message });
-      await using caches = await openCaches({
-        store: env.store,
-        caches: op.cache,
-        os: env.manifest.os,
-        strategy: env.cacheStrategy,
-        ...(env.cacheMaxBytes === undefined
-          ? {}
-          : { copyMaxBytes: env.cacheMaxBytes, diskSizeBytes: env.cacheMaxBytes }),
-        user: ctx.user,
-        signal: layer.signal,
-        onEvent: (e) =>
-          e.type === "warning"
-            ? env.emit({ type: "warning", message: `cache ${e.cache}: ${e.message}` })
-            : info(describeCacheEvent(e)),
+      network,
+      drives: caches.drives,
+      signal: layer.signal,
+    });
+    const posix = env.manifest.os !== "windows";
+    const user = posix ? await resolveGuestUser(guest.ssh, ctx.user) : undefined;
+    const removeSecrets = await installSecrets(guest, secrets, user ?? GUEST_ROOT);
+    // As with Docker's WORKDIR, the directory is created (by root) when it is missing.
+    if (posix)
+      await guest.ssh.exec(`mkdir -p -- ${quotePosix(ctx.workdir)}`, {
+        user: GUEST_ROOT,
+        shell: POSIX_SH,
+        check: true,
       });
-      await using guest = await startStepGuest(env, {
-        image: layer.image,
-        parent,
-        network,
-        drives: caches.drives,
-        signal: layer.signal,
-      });
-      const posix = env.manifest.os !== "windows";
-      const user = posix ? await resolveGuestUser(guest.ssh, ctx.user) : undefined;
-      const removeSecrets = await installSecrets(guest, secrets, user ?? GUEST_ROOT);
-      // As with Docker's WORKDIR, the directory is created (by root) when it is missing.
-      if (posix)
-        await guest.ssh.exec(`mkdir -p -- ${quotePosix(ctx.workdir)}`, {
-          user: GUEST_ROOT,
-          shell: POSIX_SH,
-          check: true,
-        });
-      await caches.attach(guest.ssh);
-      const timeout = env.stepTimeoutMs ? AbortSignal.timeout(env.stepTimeoutMs) : undefined;
-      const signal = timeout ? AbortSignal.any([layer.signal, timeout]) : layer.signal;
-      // Per stream: secret values masked (also across chunks), then chunks cut on whole
-      // characters, before stdout and stderr meet in one log.
-      const stream = () => {
-        const redactor = createRedactor(guarded);
-        const chunker = createUtf8Chunker((c) => layer.log(c));
-        return {
-          write: (c: Buffer) => chunker.write(redactor.push(c)),
-          end: () => {
-            chunker.write(redactor.flush());
-            chunker.end();
-          },
-        };
+    await caches.attach(guest.ssh);
+    const timeout = env.stepTimeoutMs ? AbortSignal.timeout(env.stepTimeoutMs) : undefined;
+    const signal = timeout ? AbortSignal.any([layer.signal, timeout]) : layer.signal;
+    // Per stream: secret values masked (also across chunks), then chunks cut on whole
+    // characters, before stdout and stderr meet in one log.
+    const stream = () => {
+      const redactor = createRedactor(guarded);
+      const chunker = createUtf8Chunker((c) => layer.log(c));
+      return {
+        write: (c: Buffer) => chunker.write(redactor.push(c)),
+        end: () => {
+          chunker.write(redactor.flush());
+          chunker.end();
+        },
       };
-      const stdout = stream();
-      const stderr = stream();
-      let exec: Awaited<ReturnType<typeof guest.ssh.exec>>;
-      env.emit({ type: "phase", phase: "running" });
-      try {
-        exec = await guest.ssh.exec(op.shell, {
-          shell: ctx.shell,
-          env: Object.fromEntries(ctx.env),
-          cwd: ctx.workdir,
-          user,
-          onStdout: (c) => stdout.write(c),
-          onStderr: (c) => stderr.write(c),
-          maxBuffer: 0,
-          signal,
+    };
+    const stdout = stream();
+    const stderr = stream();
+    let exec: Awaited<ReturnType<typeof guest.ssh.exec>>;
+    env.emit({ type: "phase", phase: "running" });
+    try {
+      exec = await guest.ssh.exec(op.shell, {
+        shell: ctx.shell,
+        env: Object.fromEntries(ctx.env),
+        cwd: ctx.workdir,
+        user,
+        onStdout: (c) => stdout.write(c),
+        onStderr: (c) => stderr.write(c),
+        maxBuffer: 0,
+        signal,
+      });
+    } catch (err) {
+      if (timeout?.aborted && env.stepTimeoutMs)
+        throw new StepTimeoutError(op.shell, env.stepTimeoutMs);
+      throw err;
+    } finally {
+      stdout.end();
+      stderr.end();
+    }
+    await removeSecrets();
+    // Caches come back whatever the command's status: downloads survive a failed step. One
+    // that did not come back whole (or was refused: a hostile tar stream) keeps its previous
+    // version and fails the step, after the others are committed.
+    const detached = await caches.detach(guest.ssh).then(
+      () => undefined,
+      (e: unknown) => ({ error: e }),
+    );
+    // A failed step is not kept, so its VM is not worth keeping. Nor is the VM of a step that
+    // had secrets: its RAM may hold them (freed pages, processes it left running), so it is
+    // powered off, no state saved, and the next step boots or resumes.
+    const ok = exec.exitCode === 0 && !detached;
+    env.emit({ type: "phase", phase: "saving" });
+    if (ok && secrets.length === 0)
+      await finishStepGuest(env, guest, { id, dir: layer.dir }, network);
+    else {
+      if (ok)
+        env.emit({
+          type: "info",
+          message: "powered off, VM state not saved: the step had secrets",
         });
-      } catch (err) {
-        if (timeout?.aborted && env.stepTimeoutMs)
-          throw new StepTimeoutError(op.shell, env.stepTimeoutMs);
-        throw err;
-      } finally {
-        stdout.end();
-        stderr.end();
-      }
-      await removeSecrets();
-      // Caches come back whatever the command's status: downloads survive a failed step. One
-      // that did not come back whole (or was refused: a hostile tar stream) keeps its previous
-      // version and fails the step, after the others are committed.
-      const detached = await caches.detach(guest.ssh).then(
-        () => undefined,
-        (e: unknown) => ({ error: e }),
-      );
-      // A failed step is not kept, so its VM is not worth keeping. Nor is the VM of a step that
-      // had secrets: its RAM may hold them (freed pages, processes it left running), so it is
-      // powered off, no state saved, and the next step boots or resumes.
-      const ok = exec.exitCode === 0 && !detached;
-      env.emit({ type: "phase", phase: "saving" });
-      if (ok && secrets.length === 0)
-        await finishStepGuest(env, guest, { id, dir: layer.dir }, network);
-      else {
-        if (ok)
-          env.emit({
-            type: "info",
-            message: "powered off, VM state not saved: the step had secrets",
-          });
-        await guest.shutdown();
-      }
-      await caches.commit();
-      if (detached) throw detached.error;
-      if (exec.exitCode !== 0)
-        throw new BuildStepFailedError(op.shell, exec.exitCode ?? null, exec.signal ?? null);
-      const leaked = await searchOverlay(layer.image, guarded);
-      if (leaked >= 0) throw new SecretLeakError(secretIdOf(secrets, guarded[leaked]!));
-    },
-  );
-  await reportStepLayer(env, id, result.cached, pulled);
-  return id;
+      await guest.shutdown();
+    }
+    await caches.commit();
+    if (detached) throw detached.error;
+    if (exec.exitCode !== 0)
+      throw new BuildStepFailedError(op.shell, exec.exitCode ?? null, exec.signal ?? null);
+    const leaked = await searchOverlay(layer.image, guarded);
+    if (leaked >= 0) throw new SecretLeakError(secretIdOf(secrets, guarded[leaked]!));
+  });
 }
 
 function describeCacheEvent(e: Exclude<CacheEvent, { type: "warning" }>): string {

@@ -1,4 +1,5 @@
 import type { DriveSpec } from "@strata/qemu-runner";
+import type { BuildStepFn } from "@strata/store";
 import type { Guest } from "./guest.js";
 import { resumeOrBoot } from "./resume-or-boot.js";
 import { mustRebuild, type StepEnv } from "./step-env.js";
@@ -84,10 +85,38 @@ export async function finishStepGuest(
 }
 
 /**
+ * Makes step layer `id` on `parent`: pulled from the registry or found cached, else built by
+ * `work` (unless `--no-cache` says it must run again); then reports it and pushes it.
+ */
+export async function buildStepLayer(
+  env: StepEnv,
+  id: string,
+  parent: string,
+  description: string,
+  work: BuildStepFn,
+): Promise<string> {
+  const rebuild = mustRebuild(env, id);
+  const pulled = rebuild ? false : ((await env.registry?.pull(id)) ?? false);
+  const result = await env.store.build(
+    id,
+    {
+      parent,
+      description,
+      rebuild,
+      signal: env.signal,
+      onLog: (chunk) => env.emit({ type: "output", chunk }),
+    },
+    work,
+  );
+  await reportStepLayer(env, id, result.cached, pulled);
+  return id;
+}
+
+/**
  * After a step's `store.build`: reports the layer (`cached`, with `pulled` when the registry
  * just brought it, or `saved`), trims the warm states of a new one, and pushes it.
  */
-export async function reportStepLayer(
+async function reportStepLayer(
   env: StepEnv,
   id: string,
   cached: boolean,

@@ -29,9 +29,16 @@ const SPEC = `((from debian-bookworm)
 interface Built {
   id: string;
   events: BuildEvent[];
+  /** sha256 of each new layer's image file when the build reported it saved. */
+  savedImages: Map<string, string>;
   output: string;
   before: number;
   after: number;
+}
+
+function imageDigest(store: TestStore, id: string): string {
+  const image = join(store.root, "result", id, "rootfs", "image.qcow2");
+  return execFileSync("sha256sum", [image]).toString().slice(0, 64);
 }
 
 describe("warm starts", () => {
@@ -57,20 +64,24 @@ describe("warm starts", () => {
     extra: { warm?: "auto" | "off"; memoryMiB?: number } = {},
   ): Promise<Built> {
     const events: BuildEvent[] = [];
+    const savedImages = new Map<string, string>();
     await using s = await openStore({ root: store.root });
     const before = Date.now() / 1000;
     const id = await runBuild({
       store: s,
       spec: parseSpecOrThrow(text),
       contextDir: context,
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === "saved") savedImages.set(e.id, imageDigest(store, e.id));
+      },
       // A loaded shared machine can take minutes to boot the guest under TCG.
       bootTimeoutMs: 900_000,
       ...extra,
     });
     const after = Date.now() / 1000;
     const output = events.map((e) => (e.type === "output" ? e.chunk.toString() : "")).join("");
-    return { id, events, output, before, after };
+    return { id, events, savedImages, output, before, after };
   }
   const infos = (b: Built) => b.events.flatMap((e) => (e.type === "info" ? [e.message] : []));
   const starts = (b: Built) => b.events.flatMap((e) => (e.type === "vm" ? [e.how] : []));
@@ -85,6 +96,11 @@ describe("warm starts", () => {
     const warnings = warmBuild.events.flatMap((e) => (e.type === "warning" ? [e.message] : []));
     expect(warnings.filter((m) => m.includes("VM state"))).toEqual([]);
     await stat(join(warm.root, "result", warmBuild.id, "vmstate.zst"));
+    // A layer is final once saved: saving states and stopping the VM change no byte of any
+    // layer's image (the last one's too, whose VM is stopped only at the end of the stage).
+    expect(warmBuild.savedImages.size).toBe(4);
+    for (const [id, digest] of warmBuild.savedImages)
+      expect(imageDigest(warm, id), id).toBe(digest);
     for (const e of warmBuild.events)
       if (e.type === "vm" && e.how === "continued") expect(e.snapshotMs).toBeGreaterThanOrEqual(0);
     expect(warmBuild.output).toContain("cache-lines=1");

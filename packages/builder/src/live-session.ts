@@ -1,11 +1,6 @@
 import { rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import {
-  continueVm,
-  DEFAULT_STATE_TIMEOUT_MS,
-  saveVmState,
-  snapshotRootDisk,
-} from "@strata/qemu-runner";
+import { continueVm, saveVmState, snapshotRootDisk } from "@strata/qemu-runner";
 import type { Store } from "@strata/store";
 import type { BuildEventListener } from "./events.js";
 import type { Guest } from "./guest.js";
@@ -85,10 +80,10 @@ export class LiveSession implements AsyncDisposable {
       const snapshotMs = Date.now() - t;
       t = Date.now();
       // The guest has not run since it was paused: its memory still matches the parent's disk.
-      // Saved with the guest paused; the disks stay this VM's (see saveVmState).
+      // Saved with the guest paused; `cont` below gives the disks back (see saveVmState).
       if (p.keepState)
         await this.#saveState(this.o.store.layerDir(p.layer), p.layer, (tmp) =>
-          saveVmState(p.guest.vm, tmp, DEFAULT_STATE_TIMEOUT_MS, true),
+          saveVmState(p.guest.vm, tmp),
         );
       const stateMs = p.keepState ? Date.now() - t : 0;
       await continueVm(p.guest.vm);
@@ -111,7 +106,7 @@ export class LiveSession implements AsyncDisposable {
       // This guest must not run again (its disk is the finished layer).
       if (p.keepState)
         await this.#saveState(this.o.store.layerDir(p.layer), p.layer, (tmp) =>
-          saveVmState(p.guest.vm, tmp, DEFAULT_STATE_TIMEOUT_MS, true),
+          saveVmState(p.guest.vm, tmp),
         );
     } finally {
       await p.guest[Symbol.asyncDispose]();

@@ -39,7 +39,7 @@ describe("buildQemuArgv", () => {
       "user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,restrict=on",
     ]);
     expect(values(argv, "-drive")).toEqual([
-      "file=/s/a,,b.qcow2,format=qcow2,if=none,id=disk0,discard=unmap",
+      "file=/s/a,,b.qcow2,format=qcow2,auto-read-only=off,if=none,id=disk0,discard=unmap",
     ]);
     expect(values(argv, "-device")).toContain("virtio-blk-pci,drive=disk0");
     expect(values(argv, "-pidfile")).toEqual(["/run/x/qemu.pid"]);
@@ -111,7 +111,7 @@ describe("buildQemuArgv", () => {
       bootFromCdrom: true,
     });
     expect(values(argv, "-drive")).toEqual([
-      "file=/d.qcow2,format=qcow2,if=none,id=disk0",
+      "file=/d.qcow2,format=qcow2,auto-read-only=off,if=none,id=disk0",
       "file=/c.raw,format=raw,readonly=on,if=none,id=disk1",
       "file=/seed.iso,media=cdrom,readonly=on,if=ide",
     ]);
@@ -194,6 +194,8 @@ describe("drive serials", () => {
     expect(i).toBeGreaterThan(0);
     expect(argv.slice(i - 3, i - 1)).toEqual(["-drive", expect.stringMatching(/if=none,id=disk1/)]);
     expect(argv[i - 1]).toBe("-device");
-    expect(argv[i - 2]).toMatch(/^file=\/cache\.qcow2,format=qcow2,if=none,id=disk1/);
+    expect(argv[i - 2]).toMatch(
+      /^file=\/cache\.qcow2,format=qcow2,auto-read-only=off,if=none,id=disk1/,
+    );
   });
 });

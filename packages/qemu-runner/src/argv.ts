@@ -100,8 +100,12 @@ function cpuArgs(arch: GuestArch, accel: Accelerator): string[] {
 }
 
 function driveArgs(drive: DriveSpec, iface: DiskInterface, id: string): string[] {
+  // auto-read-only=off: -drive turns it on, and then QEMU reopens an image read-only *by its
+  // path* once nothing writes it (a layer under a live snapshot, when a state save hands the
+  // disks over); the store has renamed that layer's directory by then, so the reopen failed
+  // and with it every state save (`bdrv_inactivate_all() failed`). The open descriptor stays.
   const base = `file=${escapeOptionValue(drive.path)},format=${drive.format ?? "qcow2"}${
-    drive.readOnly ? ",readonly=on" : ""
+    drive.readOnly ? ",readonly=on" : ",auto-read-only=off"
   }`;
   switch (iface) {
     case "virtio": {

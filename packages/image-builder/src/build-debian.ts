@@ -1,5 +1,6 @@
-import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { defaultShell } from "@strata/qemu-runner";
 import { quotePosix } from "@strata/shell-quote";
 import {
   DEBIAN_KERNEL_CMDLINE,
@@ -10,7 +11,7 @@ import {
   validateDebianRecipe,
 } from "./debian-recipe.js";
 import { ImageInputError } from "./errors.js";
-import { moveImageInto } from "./image-files.js";
+import { copyImageKey, saveImage } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
 import { removeBuildDir } from "./remove-build-dir.js";
 import { runTool } from "./run-tool.js";
@@ -120,11 +121,9 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     );
     await rm(raw, { force: true });
 
-    const key = options.privateKeyPath ? `${name}.key` : undefined;
-    if (options.privateKeyPath) {
-      await copyFile(options.privateKeyPath, join(work, `${name}.key`));
-      await chmod(join(work, `${name}.key`), 0o600);
-    }
+    const key = options.privateKeyPath
+      ? await copyImageKey(options.privateKeyPath, work, name)
+      : undefined;
     const recipeKey = debianRecipeKey(recipe);
     const manifest = {
       name,
@@ -144,33 +143,23 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
         ...(key ? { privateKey: key } : {}),
         ...(hostKey ? { hostKey } : {}),
       },
-      shell: ["/bin/bash", "-c"],
+      shell: defaultShell("linux"),
       memoryMiB: 1024,
       cpus: 2,
       recipe: { name: "debian", key: recipeKey, suite: recipe.suite, packages: recipe.packages },
       created: new Date().toISOString(),
     };
-    await writeFile(join(work, `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
-
-    // The qcow2 goes last: an image is there only when everything it needs is.
-    await moveImageInto(work, options.outDir, name, [
+    const saved = await saveImage(work, options.outDir, name, manifest, [
       `${name}.vmlinuz`,
       `${name}.initrd`,
       ...(key ? [key] : []),
-      `${name}.json`,
-      `${name}.qcow2`,
     ]);
     progress?.({
       type: "stage",
       stage: "done",
-      message: `wrote ${join(options.outDir, `${name}.qcow2`)}`,
+      message: `wrote ${saved.image}`,
     });
-    return {
-      name,
-      image: join(options.outDir, `${name}.qcow2`),
-      manifestPath: join(options.outDir, `${name}.json`),
-      recipeKey,
-    };
+    return { ...saved, recipeKey };
   } finally {
     await removeBuildDir(work);
   }

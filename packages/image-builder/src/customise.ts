@@ -1,4 +1,4 @@
-import { rm, stat, writeFile } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { assertSshAccess, loadImageManifest, type NetworkMode, startVm } from "@strata/qemu-runner";
 import { waitForSsh } from "@strata/ssh-transport";
@@ -6,13 +6,11 @@ import { ImageCommandError, ImageInputError } from "./errors.js";
 import {
   assertImageAbsent,
   assertImageExists,
-  moveImageInto,
-  readManifestJson,
-  renameManifestFiles,
+  createWorkOverlay,
+  saveWorkOverlay,
 } from "./image-files.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
-import { runTool } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
 
 /** Volume label of the setup CD; the guest mounts /dev/disk/by-label/strata-setup. */
@@ -88,12 +86,7 @@ export async function customiseImage(options: CustomiseImageOptions): Promise<Cu
   const work = join(dir, `.customise-${options.name}-${process.pid}`);
   await createWorkDir(work);
   try {
-    const overlay = join(work, "overlay.qcow2");
-    await runTool(
-      "qemu-img",
-      ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", fromImage, overlay],
-      { stage: "overlay", signal },
-    );
+    const overlay = await createWorkOverlay(fromImage, work, signal);
     const cd = join(work, "setup.iso");
     await writeIso({
       outPath: cd,
@@ -151,35 +144,16 @@ export async function customiseImage(options: CustomiseImageOptions): Promise<Cu
       stage: "convert",
       message: `saving ${options.name} as a standalone qcow2`,
     });
-    await runTool(
-      "qemu-img",
-      ["convert", "-p", "-O", "qcow2", overlay, join(work, `${options.name}.qcow2`)],
-      { stage: "convert", onProgress: progress, signal },
+    const saved = await saveWorkOverlay(
+      work,
+      dir,
+      options.from,
+      options.name,
+      { customisedFrom: options.from, created: new Date().toISOString() },
+      { onProgress: progress, signal },
     );
-    const fromJson = (await readManifestJson(dir, options.from)) ?? { name: options.from };
-    const renamed = await renameManifestFiles(fromJson, dir, work, options.name);
-    const json = {
-      ...renamed.manifest,
-      customisedFrom: options.from,
-      created: new Date().toISOString(),
-    };
-    await writeFile(join(work, `${options.name}.json`), `${JSON.stringify(json, null, 2)}\n`);
-    await moveImageInto(work, dir, options.name, [
-      ...renamed.files,
-      `${options.name}.json`,
-      `${options.name}.qcow2`,
-    ]);
-    progress?.({
-      type: "stage",
-      stage: "done",
-      message: `wrote ${join(dir, `${options.name}.qcow2`)}`,
-    });
-    return {
-      name: options.name,
-      image: join(dir, `${options.name}.qcow2`),
-      manifestPath: join(dir, `${options.name}.json`),
-      output: tail.join("\n"),
-    };
+    progress?.({ type: "stage", stage: "done", message: `wrote ${saved.image}` });
+    return { ...saved, output: tail.join("\n") };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

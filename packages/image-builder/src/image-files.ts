@@ -1,6 +1,8 @@
-import { copyFile, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { chmod, copyFile, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { ImageExistsError, ImageInputError, ImageNotFoundError } from "./errors.js";
+import type { ImageProgressListener } from "./progress.js";
+import { runTool } from "./run-tool.js";
 
 const NAME = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
 
@@ -107,6 +109,74 @@ export async function moveImageInto(
     dir,
     before.filter((f) => !files.includes(f)),
   );
+}
+
+/** Copies an SSH private key into `work` as `<name>.key`, mode 0600; returns that file's name. */
+export async function copyImageKey(keyPath: string, work: string, name: string): Promise<string> {
+  const file = `${name}.key`;
+  await copyFile(keyPath, join(work, file));
+  await chmod(join(work, file), 0o600);
+  return file;
+}
+
+/** Where a saved base image's files are. */
+export interface SavedImage {
+  name: string;
+  image: string;
+  manifestPath: string;
+}
+
+/**
+ * Writes base image `name`'s manifest into `work`, then moves it, the other `files` and
+ * `<name>.qcow2` from `work` into `dir` (see {@link moveImageInto}).
+ */
+export async function saveImage(
+  work: string,
+  dir: string,
+  name: string,
+  manifest: object,
+  files: readonly string[] = [],
+): Promise<SavedImage> {
+  await writeFile(join(work, `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
+  await moveImageInto(work, dir, name, [...files, `${name}.json`, `${name}.qcow2`]);
+  return { name, image: join(dir, `${name}.qcow2`), manifestPath: join(dir, `${name}.json`) };
+}
+
+/** A throwaway qcow2 overlay of base image file `image`, as `<work>/overlay.qcow2`. */
+export async function createWorkOverlay(
+  image: string,
+  work: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const overlay = join(work, "overlay.qcow2");
+  await runTool("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image, overlay], {
+    stage: "overlay",
+    signal,
+  });
+  return overlay;
+}
+
+/**
+ * Saves the overlay of {@link createWorkOverlay} as base image `name` in `dir`: a standalone
+ * qcow2 with the manifest of base image `from` (its files copied under the new name) plus
+ * `fields`.
+ */
+export async function saveWorkOverlay(
+  work: string,
+  dir: string,
+  from: string,
+  name: string,
+  fields: object,
+  o: { onProgress?: ImageProgressListener | undefined; signal?: AbortSignal | undefined },
+): Promise<SavedImage> {
+  await runTool(
+    "qemu-img",
+    ["convert", "-p", "-O", "qcow2", join(work, "overlay.qcow2"), join(work, `${name}.qcow2`)],
+    { stage: "convert", onProgress: o.onProgress, signal: o.signal },
+  );
+  const fromJson = (await readManifestJson(dir, from)) ?? { name: from };
+  const renamed = await renameManifestFiles(fromJson, dir, work, name);
+  return saveImage(work, dir, name, { ...renamed.manifest, ...fields }, renamed.files);
 }
 
 /** The suffixes of a base image's files: `<name>.qcow2` and what its manifest names. */

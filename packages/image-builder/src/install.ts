@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
   defaultShell,
@@ -12,7 +12,7 @@ import {
   startVm,
 } from "@strata/qemu-runner";
 import { FirstBootError, ImageInputError } from "./errors.js";
-import { assertImageAbsent, moveImageInto } from "./image-files.js";
+import { assertImageAbsent, copyImageKey, saveImage } from "./image-files.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
@@ -146,8 +146,7 @@ export async function installImage(o: InstallImageOptions): Promise<InstalledIma
   const work = join(dir, `.install-${o.name}-${process.pid}`);
   await createWorkDir(work);
   try {
-    const qcow2 = `${o.name}.qcow2`;
-    const disk = join(work, qcow2);
+    const disk = join(work, `${o.name}.qcow2`);
     await runTool("qemu-img", ["create", "-q", "-f", "qcow2", disk, `${o.sizeGiB}G`], {
       stage: "disk",
       signal,
@@ -163,13 +162,9 @@ export async function installImage(o: InstallImageOptions): Promise<InstalledIma
       });
       cdroms.push(cd);
     }
-    const files = [qcow2];
-    let keyFile: string | undefined;
-    if (o.ssh?.privateKeyPath) {
-      keyFile = `${o.name}.key`;
-      await writeFile(join(work, keyFile), await readFile(o.ssh.privateKeyPath), { mode: 0o600 });
-      files.push(keyFile);
-    }
+    const keyFile = o.ssh?.privateKeyPath
+      ? await copyImageKey(o.ssh.privateKeyPath, work, o.name)
+      : undefined;
     const json = installedManifestJson(o.name, o, machine, keyFile);
     const parsed = parseImageManifest(json, { dir: work });
     if (!parsed.ok)
@@ -177,19 +172,15 @@ export async function installImage(o: InstallImageOptions): Promise<InstalledIma
         `the manifest for ${o.name} is invalid: ${parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
       );
     const installMs = await runInstaller(parsed.manifest, disk, cdroms, work, o);
-    await writeFile(
-      join(work, `${o.name}.json`),
-      `${JSON.stringify({ ...json, installedFrom: iso, created: new Date().toISOString() }, null, 2)}\n`,
+    const saved = await saveImage(
+      work,
+      dir,
+      o.name,
+      { ...json, installedFrom: iso, created: new Date().toISOString() },
+      keyFile ? [keyFile] : [],
     );
-    files.push(`${o.name}.json`);
-    await moveImageInto(work, dir, o.name, files);
-    progress?.({ type: "stage", stage: "done", message: `wrote ${join(dir, qcow2)}` });
-    return {
-      name: o.name,
-      image: join(dir, qcow2),
-      manifestPath: join(dir, `${o.name}.json`),
-      installMs,
-    };
+    progress?.({ type: "stage", stage: "done", message: `wrote ${saved.image}` });
+    return { ...saved, installMs };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { chmod, copyFile, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   ArtifactNotFoundError,
@@ -32,6 +32,7 @@ import {
   assertImageAbsent,
   assertImageExists,
   checkImageName,
+  copyImageKey,
   manifestFiles,
   moveImageInto,
   readManifestJson,
@@ -322,10 +323,8 @@ export async function pullBaseImage(o: PullBaseImageOptions): Promise<PulledBase
       const ssh = { ...((imageJson.ssh ?? {}) as Record<string, unknown>) };
       delete ssh.privateKey;
       if (o.sshKey) {
-        await copyFile(o.sshKey, join(work, `${o.name}.key`));
-        await chmod(join(work, `${o.name}.key`), 0o600);
-        ssh.privateKey = `${o.name}.key`;
-        files.push(`${o.name}.key`);
+        ssh.privateKey = await copyImageKey(o.sshKey, work, o.name);
+        files.push(ssh.privateKey as string);
       } else needsKey = true;
       const out = { ...imageJson, name: o.name, ssh, ...(imageJson.boot ? { boot } : {}) };
       await writeFile(join(work, `${o.name}.json`), `${JSON.stringify(out, null, 2)}\n`);

@@ -4,14 +4,12 @@ import { loadImageManifest, type NetworkMode, startVm } from "@strata/qemu-runne
 import {
   assertImageAbsent,
   assertImageExists,
-  moveImageInto,
-  readManifestJson,
-  renameManifestFiles,
+  createWorkOverlay,
+  saveWorkOverlay,
 } from "./image-files.js";
 import { INSTALL_CD_LABEL, vncPortOf } from "./install.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
-import { runTool } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
 
 /** How often the console file is read for new output. */
@@ -56,15 +54,7 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
   const work = join(dir, `.run-${o.name}-${process.pid}`);
   await createWorkDir(work);
   try {
-    const overlay = join(work, "overlay.qcow2");
-    await runTool(
-      "qemu-img",
-      ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image, overlay],
-      {
-        stage: "overlay",
-        signal: o.signal,
-      },
-    );
+    const overlay = await createWorkOverlay(image, work, o.signal);
     const cdroms: string[] = [];
     if (o.cdDir) {
       cdroms.push(join(work, "cd.iso"));
@@ -106,23 +96,15 @@ export async function runImage(o: RunImageOptions): Promise<RunImageResult> {
     }
     if (!o.save) return {};
     o.onProgress?.({ type: "stage", stage: "convert", message: `saving ${o.save}` });
-    await runTool(
-      "qemu-img",
-      ["convert", "-p", "-O", "qcow2", overlay, join(work, `${o.save}.qcow2`)],
-      {
-        stage: "convert",
-        onProgress: o.onProgress,
-        signal: o.signal,
-      },
+    const saved = await saveWorkOverlay(
+      work,
+      dir,
+      o.name,
+      o.save,
+      { savedFrom: o.name, created: new Date().toISOString() },
+      o,
     );
-    const fromJson = (await readManifestJson(dir, o.name)) ?? { name: o.name };
-    const renamed = await renameManifestFiles(fromJson, dir, work, o.save);
-    await writeFile(
-      join(work, `${o.save}.json`),
-      `${JSON.stringify({ ...renamed.manifest, savedFrom: o.name, created: new Date().toISOString() }, null, 2)}\n`,
-    );
-    await moveImageInto(work, dir, o.save, [...renamed.files, `${o.save}.json`, `${o.save}.qcow2`]);
-    return { saved: join(dir, `${o.save}.qcow2`) };
+    return { saved: saved.image };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import {
 } from "@strata/qemu-runner";
 import { execa } from "execa";
 import { ArchiveError } from "./errors.js";
-import { assertImageAbsent, assertImageExists, moveImageInto } from "./image-files.js";
+import { assertImageAbsent, assertImageExists, saveImage } from "./image-files.js";
 import { type InstalledSsh, installedManifestJson, MAX_MACHINE_FILE_BYTES } from "./install.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
@@ -233,12 +233,12 @@ export async function importTaskclusterImage(
       { stage: "convert", onProgress: o.onProgress, signal: o.signal },
     );
     const json = installedManifestJson(o.name, { os: o.os, ssh: o.ssh }, parsed.machine, undefined);
-    await writeFile(
-      join(work, `${o.name}.json`),
-      `${JSON.stringify({ ...json, importedFrom: archive, created: new Date().toISOString() }, null, 2)}\n`,
-    );
-    await moveImageInto(work, dir, o.name, [qcow2, `${o.name}.json`]);
-    return { name: o.name, image: join(dir, qcow2) };
+    const saved = await saveImage(work, dir, o.name, {
+      ...json,
+      importedFrom: archive,
+      created: new Date().toISOString(),
+    });
+    return { name: o.name, image: saved.image };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,11 +1,11 @@
-import { chmod, copyFile, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultManifest } from "@strata/qemu-runner";
 import { cloudConfig, cloudMetaData } from "./cloud-init.js";
 import { downloadFile, fetchPublishedSha256 } from "./download.js";
 import { ImageInputError } from "./errors.js";
 import { runFirstBoot } from "./first-boot.js";
-import { assertImageAbsent, checkImageName, moveImageInto } from "./image-files.js";
+import { assertImageAbsent, checkImageName, copyImageKey, saveImage } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
@@ -98,33 +98,21 @@ export async function buildUbuntuImage(options: BuildUbuntuImageOptions) {
       ...(progress ? { onProgress: progress } : {}),
       ...(signal ? { signal } : {}),
     });
-    const files = [`${name}.qcow2`, `${name}.json`];
-    if (options.privateKeyPath) {
-      await copyFile(options.privateKeyPath, join(work, `${name}.key`));
-      await chmod(join(work, `${name}.key`), 0o600);
-      files.push(`${name}.key`);
-    }
-    const json = {
+    const keyFile = options.privateKeyPath
+      ? await copyImageKey(options.privateKeyPath, work, name)
+      : undefined;
+    return await saveImage(
+      work,
+      options.outDir,
       name,
-      os: "linux",
-      arch: "x86_64",
-      boot: { mode: "disk" },
-      firmware: "bios",
-      disk: { interface: "virtio" },
-      ssh: { user, port: 22, ...(options.privateKeyPath ? { privateKey: `${name}.key` } : {}) },
-      shell: ["/bin/bash", "-c"],
-      memoryMiB: 2048,
-      cpus: 2,
-      recipe: { name: "ubuntu-cloud", source: new URL(file, baseUrl).href, sha256, packages },
-      created: new Date().toISOString(),
-    };
-    await writeFile(join(work, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
-    await moveImageInto(work, options.outDir, name, files);
-    return {
-      name,
-      image: join(options.outDir, `${name}.qcow2`),
-      manifestPath: join(options.outDir, `${name}.json`),
-    };
+      {
+        ...manifest,
+        ssh: { ...manifest.ssh, ...(keyFile ? { privateKey: keyFile } : {}) },
+        recipe: { name: "ubuntu-cloud", source: new URL(file, baseUrl).href, sha256, packages },
+        created: new Date().toISOString(),
+      },
+      keyFile ? [keyFile] : [],
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,8 +1,8 @@
-import { chmod, copyFile, rm, stat, writeFile } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultManifest, startVm } from "@strata/qemu-runner";
 import { FirstBootError, ImageInputError } from "./errors.js";
-import { assertImageAbsent, checkImageName, moveImageInto } from "./image-files.js";
+import { assertImageAbsent, checkImageName, copyImageKey, saveImage } from "./image-files.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
@@ -134,37 +134,21 @@ export async function buildWindowsImage(options: BuildWindowsImageOptions) {
           await vm.consoleTail(),
         );
     }
-    const files = [`${name}.qcow2`, `${name}.json`];
-    if (options.privateKeyPath) {
-      await copyFile(options.privateKeyPath, join(work, `${name}.key`));
-      await chmod(join(work, `${name}.key`), 0o600);
-      files.push(`${name}.key`);
-    }
-    const json = {
+    const keyFile = options.privateKeyPath
+      ? await copyImageKey(options.privateKeyPath, work, name)
+      : undefined;
+    return await saveImage(
+      work,
+      options.outDir,
       name,
-      os: "windows",
-      arch: "x86_64",
-      boot: { mode: "disk" },
-      firmware: "bios",
-      disk: { interface: "virtio" },
-      ssh: {
-        user: adminUser,
-        port: 22,
-        ...(options.privateKeyPath ? { privateKey: `${name}.key` } : {}),
+      {
+        ...manifest,
+        ssh: { ...manifest.ssh, ...(keyFile ? { privateKey: keyFile } : {}) },
+        recipe: { name: "windows-unattend" },
+        created: new Date().toISOString(),
       },
-      shell: ["cmd", "/S", "/C"],
-      memoryMiB: 4096,
-      cpus: 2,
-      recipe: { name: "windows-unattend" },
-      created: new Date().toISOString(),
-    };
-    await writeFile(join(work, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
-    await moveImageInto(work, options.outDir, name, files);
-    return {
-      name,
-      image: join(options.outDir, `${name}.qcow2`),
-      manifestPath: join(options.outDir, `${name}.json`),
-    };
+      keyFile ? [keyFile] : [],
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,12 +1,5 @@
 import { createRequire } from "node:module";
-import type { CliIo } from "@strata/cli-kit";
-import {
-  type Command,
-  type KnownError,
-  type Program,
-  runMain,
-  startProgram,
-} from "@strata/cli-kit";
+import { type KnownError, type Program, type ProgramEntry, programEntry } from "@strata/cli-kit";
 import { SpecError } from "@strata/spec-parser";
 import { commands as allCommands } from "./commands/index.js";
 import { KNOWN_ERRORS, SpecFileError } from "./errors.js";
@@ -31,16 +24,5 @@ export const PROGRAM: Program = {
   describeError,
 };
 
-/** Runs `strata ARGV` and resolves to its exit status; the runtime is cli-kit's. */
-export function main(
-  argv: readonly string[],
-  io: CliIo,
-  commands: readonly Command[] = allCommands,
-): Promise<number> {
-  return runMain({ ...PROGRAM, commands }, argv, io);
-}
-
-/** Entry of the `strata` binary: wires Ctrl-C to an AbortSignal and exits with main's code. */
-export function start(): Promise<never> {
-  return startProgram(PROGRAM);
-}
+/** `strata ARGV` resolving to its exit status, and the binary's entry; the runtime is cli-kit's. */
+export const { main, start }: ProgramEntry = programEntry(PROGRAM);

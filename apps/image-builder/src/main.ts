@@ -1,12 +1,5 @@
 import { createRequire } from "node:module";
-import {
-  type CliIo,
-  type Command,
-  type Program,
-  runMain,
-  startProgram,
-  UsageError,
-} from "@strata/cli-kit";
+import { type Program, type ProgramEntry, programEntry, UsageError } from "@strata/cli-kit";
 import { ImageBuildError } from "@strata/image-builder";
 import { TransferError } from "@strata/layer-transfer";
 import { QemuError } from "@strata/qemu-runner";
@@ -36,16 +29,5 @@ export const PROGRAM: Program = {
   ],
 };
 
-/** Runs `strata-image ARGV` and resolves to its exit status (see README.md). */
-export function main(
-  argv: readonly string[],
-  io: CliIo,
-  commands: readonly Command[] = allCommands,
-): Promise<number> {
-  return runMain({ ...PROGRAM, commands }, argv, io);
-}
-
-/** Entry of the `strata-image` binary: Ctrl-C aborts the work (VMs are stopped), then exits. */
-export function start(): Promise<never> {
-  return startProgram(PROGRAM);
-}
+/** `strata-image ARGV` resolving to its exit status (see README.md), and the binary's entry. */
+export const { main, start }: ProgramEntry = programEntry(PROGRAM);

@@ -134,8 +134,28 @@ export async function runMain(
  * A binary's entry: SIGINT, SIGTERM or SIGHUP abort the work (VMs are stopped, temp files
  * removed), then the process exits with 130, 143 or 129.
  */
-export function startProgram(program: Program): Promise<never> {
+function startProgram(program: Program): Promise<never> {
   return runWithInterrupt((signal) =>
     runMain(program, process.argv.slice(2), createProcessIo(signal)),
   );
+}
+
+/** An app's two entry points, both over one {@link Program}. */
+export interface ProgramEntry {
+  /** Runs `argv` and resolves to the exit status; tests may give another command table. */
+  readonly main: (
+    argv: readonly string[],
+    io: CliIo,
+    commands?: readonly Command[],
+  ) => Promise<number>;
+  /** The binary's entry (see {@link startProgram}). */
+  readonly start: () => Promise<never>;
+}
+
+/** The `main` and `start` of an app, so that both apps run the same way. */
+export function programEntry(program: Program): ProgramEntry {
+  return {
+    main: (argv, io, commands = program.commands) => runMain({ ...program, commands }, argv, io),
+    start: () => startProgram(program),
+  };
 }

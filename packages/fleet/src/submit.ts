@@ -6,7 +6,13 @@ import type { Redis } from "ioredis";
 import { openRedis, waitForRedis } from "./connection.js";
 import { type ContextRegistry, packContext, putContext } from "./context.js";
 import { FleetMessageInvalidError, FleetOptionsError } from "./errors.js";
-import { cancelJob, type FollowEvent, followJob, type JobOutcome } from "./follow.js";
+import {
+  cancelJob,
+  type FollowEvent,
+  type FollowJobOptions,
+  followJob,
+  type JobOutcome,
+} from "./follow.js";
 import { writeJobRecord } from "./job-record.js";
 import { isFleetName, poolQueueName, workerQueueName } from "./keys.js";
 import { computeLayerChain } from "./layer-chain.js";
@@ -27,7 +33,8 @@ export type SubmitEvent =
   | FollowEvent
   | { type: "cancelling"; jobId: string };
 
-export interface SubmitBuildOptions {
+/** Options of a submitted build; `spillAfterMs` and `onEvent` as for {@link FollowJobOptions}. */
+export interface SubmitBuildOptions extends Pick<FollowJobOptions, "spillAfterMs" | "onEvent"> {
   readonly url: URL;
   readonly spec: Spec;
   readonly specText: string;
@@ -47,13 +54,10 @@ export interface SubmitBuildOptions {
   readonly deadlineMs?: number;
   /** @default DEFAULT_WATCHDOG_MS */
   readonly watchdogMs?: number;
-  /** @default DEFAULT_SPILL_AFTER_MS */
-  readonly spillAfterMs?: number;
   /** @default DEFAULT_MAX_LOAD */
   readonly maxLoad?: number;
   /** Aborting cancels the remote job (its VM is stopped). */
   readonly signal?: AbortSignal;
-  readonly onEvent: (e: BuildEvent) => void;
   readonly onSubmitEvent?: (e: SubmitEvent) => void;
 }
 

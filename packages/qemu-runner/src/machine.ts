@@ -1,4 +1,5 @@
 import type { Accelerator } from "./argv.js";
+import { isJsonObject, type JsonObject, type JsonProblem, readJsonObject } from "./json-object.js";
 
 /**
  * A machine definition: the virtual hardware an image was installed on, so every later boot of
@@ -37,10 +38,7 @@ export interface MachineDefinition {
   tablet?: string | undefined;
 }
 
-export interface MachineProblem {
-  path: string;
-  message: string;
-}
+export type MachineProblem = JsonProblem;
 
 export type MachineResult =
   | { ok: true; machine: MachineDefinition }
@@ -102,30 +100,21 @@ export const MAX_VCPUS = 512;
 /** Fields taskcluster's format has that strata accepts and does not use. */
 export const MACHINE_IGNORED_FIELDS = ["graphicsRam", "graphicsVRam"] as const;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** Validates a machine definition (JSON text or value), listing every problem with its field. */
 export function parseMachineDefinition(json: unknown): MachineResult {
-  let raw: unknown = json;
-  if (typeof json === "string") {
-    try {
-      raw = JSON.parse(json);
-    } catch (e) {
-      return { ok: false, problems: [{ path: "", message: `not JSON: ${(e as Error).message}` }] };
-    }
-  }
-  if (!isObj(raw)) return { ok: false, problems: [{ path: "", message: "must be an object" }] };
+  const read = readJsonObject(json);
+  if (!read.ok) return read;
+  const raw = read.value;
   const problems: MachineProblem[] = [];
   const add = (path: string, message: string) => problems.push({ path, message });
   const m: MachineDefinition = { version: 1 };
   // The README's nested form, folded into version 1's flat fields.
-  const flat: Obj = { ...raw };
-  if (isObj(raw.network)) {
+  const flat: JsonObject = { ...raw };
+  if (isJsonObject(raw.network)) {
     flat.network = raw.network.device;
     if (raw.network.mac !== undefined) flat.mac = raw.network.mac;
   }
-  if (isObj(raw.keyboard)) {
+  if (isJsonObject(raw.keyboard)) {
     flat.keyboard = undefined;
     if (raw.keyboard.layout !== undefined) flat.keyboardLayout = raw.keyboard.layout;
   }
@@ -134,7 +123,7 @@ export function parseMachineDefinition(json: unknown): MachineResult {
   const pattern = (key: keyof MachineDefinition, re: RegExp, what: string) => {
     const v = flat[key];
     if (v === undefined) return;
-    if (typeof v === "string" && re.test(v)) (m as unknown as Obj)[key] = v;
+    if (typeof v === "string" && re.test(v)) (m as unknown as JsonObject)[key] = v;
     else add(key, `must be ${what} (got ${JSON.stringify(v)})`);
   };
   const { uuid, mac, chipset, cpu } = MACHINE_PATTERNS;
@@ -146,14 +135,14 @@ export function parseMachineDefinition(json: unknown): MachineResult {
     const v = flat[key];
     if (v === undefined) continue;
     const allowed: readonly string[] = MACHINE_CHOICES[key];
-    if (typeof v === "string" && allowed.includes(v)) (m as unknown as Obj)[key] = v;
+    if (typeof v === "string" && allowed.includes(v)) (m as unknown as JsonObject)[key] = v;
     else add(key, `must be one of ${allowed.join(", ")} (got ${JSON.stringify(v)})`);
   }
   const int = (key: keyof MachineDefinition, min: number, max: number, unit = "") => {
     const v = flat[key];
     if (v === undefined) return;
     if (typeof v === "number" && Number.isInteger(v) && v >= min && v <= max)
-      (m as unknown as Obj)[key] = v;
+      (m as unknown as JsonObject)[key] = v;
     else add(key, `must be an integer from ${min} to ${max}${unit} (got ${JSON.stringify(v)})`);
   };
   for (const [key, [min, max]] of Object.entries(MACHINE_INT_RANGES)) {

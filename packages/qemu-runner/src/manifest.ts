@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { ImageNoSshError, QemuError } from "./errors.js";
+import { isJsonObject, type JsonObject, type JsonProblem, readJsonObject } from "./json-object.js";
 import { type MachineDefinition, machineCpus, parseMachineDefinition } from "./machine.js";
 
 export const GUEST_OSES = ["linux", "windows", "openbsd", "freebsd"] as const;
@@ -93,10 +94,7 @@ export function defaultManifest(name: string, os: GuestOs = "linux"): ImageManif
 }
 
 /** One problem in a manifest, placed by its JSON path (`boot.kernel`). */
-export interface ManifestProblem {
-  path: string;
-  message: string;
-}
+export type ManifestProblem = JsonProblem;
 
 export type ManifestResult =
   | { ok: true; manifest: ImageManifest }
@@ -107,22 +105,13 @@ export interface ParseManifestOptions {
   dir: string;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** Validates a manifest (JSON text or parsed value), listing every problem; fills OBuilder's defaults. */
 export function parseImageManifest(json: unknown, options: ParseManifestOptions): ManifestResult {
   const problems: ManifestProblem[] = [];
   const add = (path: string, message: string) => problems.push({ path, message });
-  let raw: unknown = json;
-  if (typeof json === "string") {
-    try {
-      raw = JSON.parse(json);
-    } catch (e) {
-      return { ok: false, problems: [{ path: "", message: `not JSON: ${(e as Error).message}` }] };
-    }
-  }
-  if (!isObj(raw)) return { ok: false, problems: [{ path: "", message: "must be an object" }] };
+  const read = readJsonObject(json);
+  if (!read.ok) return read;
+  const raw = read.value;
   const file = (path: string, v: unknown): string => {
     if (typeof v !== "string" || v === "") {
       add(path, "must be a non-empty path");
@@ -142,9 +131,9 @@ export function parseImageManifest(json: unknown, options: ParseManifestOptions)
     add(path, `must be an integer from 1 to ${max} (got ${JSON.stringify(v)})`);
     return def;
   };
-  const section = (path: string, v: unknown): Obj => {
+  const section = (path: string, v: unknown): JsonObject => {
     if (v === undefined) return {};
-    if (isObj(v)) return v;
+    if (isJsonObject(v)) return v;
     add(path, "must be an object");
     return {};
   };

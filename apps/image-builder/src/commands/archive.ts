@@ -38,26 +38,21 @@ instead: disk.img (raw, sparse), layer.qcow2 and machine.json, in a .tar.zst or 
     const format = archiveFormat(values.format);
     const storeRoot = await prepareStoreRoot(values.store, io);
     const progress = createProgressRenderer(io);
+    const options = {
+      baseImageDir: baseImageDir(storeRoot),
+      name: name!,
+      outPath: resolve(io.cwd, file!),
+      onProgress: progress.onProgress,
+      signal: io.signal,
+    };
     try {
       if (format === "taskcluster") {
-        await exportTaskclusterImage({
-          baseImageDir: baseImageDir(storeRoot),
-          name: name!,
-          outPath: resolve(io.cwd, file!),
-          onProgress: progress.onProgress,
-          signal: io.signal,
-        });
+        await exportTaskclusterImage(options);
         progress.done();
-        io.stdout.write(`${resolve(io.cwd, file!)}: disk.img, layer.qcow2, machine.json\n`);
+        io.stdout.write(`${options.outPath}: disk.img, layer.qcow2, machine.json\n`);
         return EXIT_OK;
       }
-      const out = await exportImage({
-        baseImageDir: baseImageDir(storeRoot),
-        name: name!,
-        outPath: resolve(io.cwd, file!),
-        onProgress: progress.onProgress,
-        signal: io.signal,
-      });
+      const out = await exportImage(options);
       progress.done();
       io.stdout.write(`${out.path}: ${out.files.join(", ")}\n`);
     } finally {

@@ -1,5 +1,6 @@
 import { link, mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { GuestOs } from "@strata/qemu-runner";
 import type { ExtractTarOptions, RunAs } from "@strata/ssh-transport";
 import type { Store } from "@strata/store";
 import type { CacheHandle } from "./cache-handle.js";
@@ -16,7 +17,7 @@ import {
   runTool,
 } from "./host-tools.js";
 import type { CacheMountRequest } from "./options.js";
-import { type CacheStrategy, chooseStrategy, type GuestOs } from "./strategy.js";
+import { type CacheStrategy, chooseStrategy } from "./strategy.js";
 import { currentVersion } from "./versions-io.js";
 
 interface CheckOutOptions {

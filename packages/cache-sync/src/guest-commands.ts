@@ -1,5 +1,5 @@
 import { quoteCmdPath, quotePosix } from "@strata/shell-quote";
-import { buildCommandLine, type RunAs } from "@strata/ssh-transport";
+import { buildCommandLine, POSIX_SH, type RunAs } from "@strata/ssh-transport";
 
 // Every command line the caches send to a guest, as pure functions of plain data so that the
 // Windows ones (which cannot run here) are checked by unit tests. All are sent with `raw: true`:
@@ -51,7 +51,7 @@ export function extractCommand(dialect: "posix" | "cmd", target: string, owner: 
   }
   return buildCommandLine(["tar", "--no-same-owner", "-xf", "-", "-C", target], {
     dialect: "posix",
-    shell: ["/bin/sh", "-c"],
+    shell: POSIX_SH,
     user: owner,
   });
 }

@@ -37,6 +37,6 @@ export {
   type OpenCachesOptions,
   targetProblems,
 } from "./options.js";
-export { type CacheStrategy, chooseStrategy, type GuestOs } from "./strategy.js";
+export { type CacheStrategy, chooseStrategy } from "./strategy.js";
 export { type CacheKind, type CacheVersion, pickCurrentVersion } from "./versions.js";
 export type { CommitOutcome } from "./versions-io.js";

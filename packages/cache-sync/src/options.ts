@@ -1,8 +1,9 @@
+import type { GuestOs } from "@strata/qemu-runner";
 import type { Store } from "@strata/store";
 import { escapeCacheName } from "@strata/store";
 import { CacheOptionsError } from "./errors.js";
 import type { CacheEvent } from "./events.js";
-import type { CacheStrategy, GuestOs } from "./strategy.js";
+import type { CacheStrategy } from "./strategy.js";
 
 /** One `(cache (ID (target PATH)))` of a `run` step. */
 export interface CacheMountRequest {

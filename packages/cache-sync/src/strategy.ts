@@ -4,7 +4,6 @@ import type { CacheKind } from "./versions.js";
 
 /** How a cache reaches the guest: copied over SSH, or attached as its own disk. */
 export type CacheStrategy = "copy" | "disk";
-export type { GuestOs };
 
 /**
  * The strategy for one cache. `auto` follows what the cache already is (a tree is copied; a disk

@@ -11,6 +11,7 @@ import {
 } from "./image-files.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
+import { createLineTail } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
 
 /** Volume label of the setup CD; the guest mounts /dev/disk/by-label/strata-setup. */
@@ -95,18 +96,9 @@ export async function customiseImage(options: CustomiseImageOptions): Promise<Cu
       ...(signal ? { signal } : {}),
     });
     progress?.({ type: "stage", stage: "boot", message: `booting ${options.from}` });
-    const tail: string[] = [];
-    let pending = "";
-    const onOutput = (chunk: Buffer) => {
-      pending += chunk.toString("utf8");
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        tail.push(line);
-        if (tail.length > 200) tail.shift();
-        progress?.({ type: "output", stage: "setup", line });
-      }
-    };
+    const output = createLineTail(200, (line) =>
+      progress?.({ type: "output", stage: "setup", line }),
+    );
     {
       await using vm = await startVm({
         image: overlay,
@@ -128,13 +120,18 @@ export async function customiseImage(options: CustomiseImageOptions): Promise<Cu
       progress?.({ type: "stage", stage: "setup", message: `running ${script}` });
       const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_CUSTOMISE_TIMEOUT_MS);
       const result = await ssh.exec(setupCommand(manifest.os), {
-        onStdout: onOutput,
-        onStderr: onOutput,
+        onStdout: (c) => output.write(c),
+        onStderr: (c) => output.write(c),
         signal: AbortSignal.any([vm.signal, timeout, ...(signal ? [signal] : [])]),
       });
-      if (pending) onOutput(Buffer.from("\n"));
+      output.end();
       if (result.exitCode !== 0)
-        throw new ImageCommandError("setup", script, result.exitCode, tail.slice(-30).join("\n"));
+        throw new ImageCommandError(
+          "setup",
+          script,
+          result.exitCode,
+          output.lines.slice(-30).join("\n"),
+        );
       progress?.({ type: "stage", stage: "shutdown", message: "powering off" });
       await ssh.close();
       await vm.shutdown();
@@ -153,7 +150,7 @@ export async function customiseImage(options: CustomiseImageOptions): Promise<Cu
       { onProgress: progress, signal },
     );
     progress?.({ type: "stage", stage: "done", message: `wrote ${saved.image}` });
-    return { ...saved, output: tail.join("\n") };
+    return { ...saved, output: output.lines.join("\n") };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

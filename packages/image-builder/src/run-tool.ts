@@ -23,18 +23,54 @@ interface RunToolOptions {
 
 const TAIL_LINES = 30;
 
+/** Output cut into lines as it comes, each given to `onLine`; the last `max` lines are kept. */
+export interface LineTail {
+  write(chunk: Buffer): void;
+  /** Ends the last line, if the output did not. */
+  end(): void;
+  readonly lines: readonly string[];
+}
+
+/** A {@link LineTail}; `split` is what ends a line. */
+export function createLineTail(
+  max: number,
+  onLine: (line: string) => void,
+  split: RegExp = /\n/,
+): LineTail {
+  const lines: string[] = [];
+  let pending = "";
+  const take = (line: string) => {
+    lines.push(line);
+    if (lines.length > max) lines.shift();
+    onLine(line);
+  };
+  return {
+    write(chunk) {
+      pending += chunk.toString("utf8");
+      const parts = pending.split(split);
+      pending = parts.pop() ?? "";
+      for (const l of parts) take(l);
+    },
+    end() {
+      if (pending) take(pending);
+      pending = "";
+    },
+    lines,
+  };
+}
+
 /** Runs a host tool, streams its output lines as progress, and throws a typed error on failure. */
 export async function runTool(
   file: string,
   args: string[],
   options: RunToolOptions,
 ): Promise<void> {
-  const tail: string[] = [];
-  const onLine = (line: string) => {
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    if (options.onProgress) options.onProgress(classifyToolLine(options.stage, line));
-  };
+  // qemu-img -p redraws its counter with \r: each redraw counts as a line.
+  const tail = createLineTail(
+    TAIL_LINES,
+    (line) => options.onProgress?.(classifyToolLine(options.stage, line)),
+    /\r\n|\r|\n/,
+  );
   const child = execa(file, args, {
     all: true,
     reject: false,
@@ -44,16 +80,9 @@ export async function runTool(
     lines: false,
     buffer: false,
   });
-  let pending = "";
-  child.all?.on("data", (chunk: Buffer) => {
-    pending += chunk.toString("utf8");
-    // qemu-img -p redraws its counter with \r: each redraw counts as a line.
-    const lines = pending.split(/\r\n|\r|\n/);
-    pending = lines.pop() ?? "";
-    for (const l of lines) onLine(l);
-  });
+  child.all?.on("data", (chunk: Buffer) => tail.write(chunk));
   const result = await child;
-  if (pending) onLine(pending);
+  tail.end();
   if (result.failed) {
     const cause = result as unknown as { code?: string };
     if (cause.code === "ENOENT") throw new MissingToolError(file, TOOL_PACKAGES[file] ?? file);
@@ -62,7 +91,7 @@ export async function runTool(
       options.stage,
       [file, ...args].join(" "),
       result.exitCode,
-      tail.join("\n"),
+      tail.lines.join("\n"),
       { cause: result },
     );
   }

@@ -42,6 +42,7 @@ export {
   buildCommandLine,
   type CommandLineOptions,
   invalidEnvNames,
+  POSIX_SH,
   type RunAs,
   type ShellDialect,
 } from "./quote.js";

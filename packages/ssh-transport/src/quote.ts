@@ -15,6 +15,12 @@ export interface RunAs {
   gid: number;
 }
 
+/**
+ * The shell of commands written for a plain POSIX sh (strata's own guest-side scripts, whatever
+ * `(shell ...)` a spec set), and of a command given a user or environment but no shell.
+ */
+export const POSIX_SH: readonly string[] = ["/bin/sh", "-c"];
+
 export interface CommandLineOptions {
   dialect: ShellDialect;
   /** Shell argv the command is given to, e.g. ["/bin/bash", "-c"]; `undefined` runs it as the login shell would. */
@@ -58,6 +64,6 @@ export function buildCommandLine(
   if (o.user) words.push("sudo", "-n", "-u", `'#${o.user.uid}'`, "-g", `'#${o.user.gid}'`, "--");
   if (env.length > 0) words.push("env", ...env.map(([k, v]) => quotePosix(`${k}=${v}`)));
   if (words.length === 0 && !o.shell) return script;
-  words.push(...(o.shell ?? ["/bin/sh", "-c"]).map(quotePosix), quotePosix(script));
+  words.push(...(o.shell ?? POSIX_SH).map(quotePosix), quotePosix(script));
   return words.join(" ");
 }

@@ -7,12 +7,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { buildDebianImage } from "@strata/image-builder";
 import {
-  buildDebianImage,
   DEFAULT_DEBIAN_RECIPE,
   debianRecipeKey,
   removeBuildDir,
-} from "@strata/image-builder";
+} from "@strata/image-builder/internal";
 
 export const TEST_IMAGE_NAME = DEFAULT_DEBIAN_RECIPE.name;
 

@@ -1,5 +1,5 @@
 import { type CliIo, resolveStoreRoot } from "@strata/cli-kit";
-import { reapStaleLeftovers } from "@strata/image-builder";
+import { reapStaleLeftovers } from "@strata/image-builder/work-dir";
 import { assertStoreOwner, storeLayout } from "@strata/store/layout";
 
 export { formatBytes, resolveStoreRoot, STORE_OPTION } from "@strata/cli-kit";

@@ -2,10 +2,6 @@ import { randomBytes } from "node:crypto";
 import {
   type Accelerator,
   assertSshAccess,
-  type HotplugDrive,
-  hotAddDrive,
-  hotplugPortArgs,
-  hotRemoveDrive,
   type ImageManifest,
   INCOMING_ARGS,
   pauseVm,
@@ -14,6 +10,12 @@ import {
   type Vm,
   type VmEvent,
 } from "@strata/qemu-runner";
+import {
+  type HotplugDrive,
+  hotAddDrive,
+  hotplugPortArgs,
+  hotRemoveDrive,
+} from "@strata/qemu-runner/internal";
 import { type SshSession, waitForSsh } from "@strata/ssh-transport";
 import { GuestQuiesceError, GuestShutdownError } from "./errors.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";

@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { createOwnedTempDir } from "@strata/qemu-runner";
+import { createOwnedTempDir } from "@strata/qemu-runner/internal";
 // execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 
 /** A throw-away qcow2 overlay of a finished image; disposing removes it. */

@@ -1,11 +1,7 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  type Accelerator,
-  HOTPLUG_PORTS,
-  type ImageManifest,
-  qemuBinary,
-} from "@strata/qemu-runner";
+import { type Accelerator, type ImageManifest, qemuBinary } from "@strata/qemu-runner";
+import { HOTPLUG_PORTS } from "@strata/qemu-runner/internal";
 // execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 
 /** Beside a layer: its VM's memory and devices, saved when the step ended (zstd). */

@@ -21,7 +21,7 @@ import { checkStandaloneQcow2, readQcow2Backing } from "./qcow2-header.js";
 import { createWorkDir } from "./work-dir.js";
 
 /** Largest entry accepted. @default 1 TiB */
-export const DEFAULT_MAX_ENTRY_BYTES = 2 ** 40;
+const DEFAULT_MAX_ENTRY_BYTES = 2 ** 40;
 
 export interface ImportImageOptions {
   archive: string;

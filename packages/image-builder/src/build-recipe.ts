@@ -35,7 +35,7 @@ export interface BuildRecipeOptions {
 }
 
 /** Checks recipe options before anything is written; every problem, with its flag. */
-export function checkRecipeOptions(o: BuildRecipeOptions): string[] {
+function checkRecipeOptions(o: BuildRecipeOptions): string[] {
   const problems: string[] = [];
   if (!(RECIPES as readonly string[]).includes(o.recipe))
     problems.push(`recipe "${o.recipe}": unknown; recipes: ${RECIPES.join(", ")}`);

@@ -18,9 +18,9 @@ export interface DebianRecipe {
 }
 
 /** Bumped whenever the way an image is made changes, so cached images are rebuilt. */
-export const DEBIAN_RECIPE_REVISION = 2;
+const DEBIAN_RECIPE_REVISION = 2;
 
-export const DEFAULT_DEBIAN_PACKAGES: readonly string[] = [
+const DEFAULT_DEBIAN_PACKAGES: readonly string[] = [
   "linux-image-amd64",
   "initramfs-tools",
   "systemd-sysv",

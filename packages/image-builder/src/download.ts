@@ -17,13 +17,13 @@ export function parseSha256Sums(text: string): Map<string, string> {
   return sums;
 }
 
-export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash("sha256");
   await pipeline(createReadStream(path), hash, signal ? { signal } : {});
   return hash.digest("hex");
 }
 
-export interface DownloadFileOptions {
+interface DownloadFileOptions {
   url: string;
   /** Where the file goes once verified; `<dest>.part` holds it meanwhile. */
   dest: string;
@@ -33,7 +33,7 @@ export interface DownloadFileOptions {
   signal?: AbortSignal;
 }
 
-export interface DownloadResult {
+interface DownloadResult {
   path: string;
   /** Bytes fetched by this call (less than the size when resumed, 0 when already there). */
   fetched: number;

@@ -11,7 +11,7 @@ import type { ImageProgressListener } from "./progress.js";
 /** cloud-init installing packages under TCG takes long. @default 1_800_000 (30 min) */
 export const DEFAULT_FIRST_BOOT_TIMEOUT_MS = 1_800_000;
 /** After phone_home, time the guest gets to power itself off before ACPI power-down. @default 120_000 */
-export const DEFAULT_POWER_OFF_GRACE_MS = 120_000;
+const DEFAULT_POWER_OFF_GRACE_MS = 120_000;
 
 export interface RunFirstBootOptions {
   /** The disk, changed in place (boot an overlay to keep its backing image). */

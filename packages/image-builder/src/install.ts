@@ -8,9 +8,9 @@ import {
   type NetworkMode,
   parseImageManifest,
   parseMachineDefinition,
-  readFileTail,
   startVm,
 } from "@strata/qemu-runner";
+import { readFileTail } from "@strata/qemu-runner/internal";
 import { FirstBootError, ImageInputError } from "./errors.js";
 import { assertImageAbsent, copyImageKey, saveImage } from "./image-files.js";
 import { writeIso } from "./iso.js";
@@ -23,7 +23,7 @@ export const INSTALL_CD_LABEL = "strata-install";
 /** @default 7_200_000: two hours; an installer under TCG is slow. */
 export const DEFAULT_INSTALL_TIMEOUT_MS = 7_200_000;
 /** @default 2048 GiB */
-export const MAX_INSTALL_SIZE_GIB = 2048;
+const MAX_INSTALL_SIZE_GIB = 2048;
 /** machine.json is a few hundred bytes; anything near this is not one. @default 1 MiB */
 export const MAX_MACHINE_FILE_BYTES = 1024 * 1024;
 
@@ -74,7 +74,7 @@ export interface InstalledImage {
 }
 
 /** Reads and validates a machine definition file; every problem is listed with its field. */
-export async function readMachineFile(path: string): Promise<MachineDefinition> {
+async function readMachineFile(path: string): Promise<MachineDefinition> {
   const s = await stat(path).catch(() => undefined);
   if (!s?.isFile()) throw new ImageInputError(`--machine ${path}: no such file`);
   if (s.size > MAX_MACHINE_FILE_BYTES)

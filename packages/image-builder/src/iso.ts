@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { ImageInputError, MissingToolError } from "./errors.js";
 import { runTool } from "./run-tool.js";
 
-export interface WriteIsoOptions {
+interface WriteIsoOptions {
   /** The ISO file to write (replaced if present). */
   outPath: string;
   /** ISO 9660 volume label; the guest finds the disc by it (/dev/disk/by-label/<label>). */
@@ -81,7 +81,7 @@ export async function writeIso(options: WriteIsoOptions): Promise<void> {
   }
 }
 
-export interface IsoListing {
+interface IsoListing {
   volumeLabel: string;
   /** Paths from the disc's root, directories ending in "/", sorted. */
   files: string[];

@@ -14,24 +14,24 @@ import { type NoCloudSeed, seedFiles } from "./nocloud-seed.js";
  * invalid host:port in guest forwarding rule"), so the service takes a free address inside it;
  * slirp answers ARP for guestfwd addresses, and NoCloud takes any seed URL.
  */
-export const METADATA_ADDRESS = "10.0.2.254";
+const METADATA_ADDRESS = "10.0.2.254";
 /** The URL the guest reaches the service at. */
 export const METADATA_URL = `http://${METADATA_ADDRESS}/`;
 /**
  * The URL cloud-init's `phone_home` must post to (see `cloudConfig`'s `phoneHomeUrl`) for the
  * service holding `token`: only a post carrying its own boot's token ends a first boot.
  */
-export function phoneHomeUrl(token: string): string {
+function phoneHomeUrl(token: string): string {
   return `${METADATA_URL}phone-home/${token}/$INSTANCE_ID`;
 }
 
-export interface MetadataRequest {
+interface MetadataRequest {
   method: string;
   path: string;
   status: number;
 }
 
-export interface StartMetadataServiceOptions {
+interface StartMetadataServiceOptions {
   /**
    * What to serve. A function gets this boot's phone-home URL (with its token) to put in
    * user-data; a plain seed cannot phone home.
@@ -46,7 +46,7 @@ export interface StartMetadataServiceOptions {
  * listens on a unix socket in a private (0700) directory, not on a TCP port, so no other
  * user's process on the host can read the seed or post to it.
  */
-export interface MetadataService extends AsyncDisposable {
+interface MetadataService extends AsyncDisposable {
   /** The unix socket the server listens on (what the relay connects to). */
   readonly socketPath: string;
   /** This boot's random token; see {@link phoneHomeUrl}. */

@@ -1,7 +1,7 @@
 import { writeIso } from "./iso.js";
 
 /** The volume label cloud-init's NoCloud source looks for. */
-export const NOCLOUD_LABEL = "cidata";
+const NOCLOUD_LABEL = "cidata";
 
 export interface NoCloudSeed {
   /** `#cloud-config` text (see `cloudConfig`) or a script. */
@@ -12,7 +12,7 @@ export interface NoCloudSeed {
   networkConfig?: string | undefined;
 }
 
-export interface WriteSeedIsoOptions extends NoCloudSeed {
+interface WriteSeedIsoOptions extends NoCloudSeed {
   outPath: string;
   signal?: AbortSignal;
 }

@@ -51,7 +51,7 @@ const {
 } = mediaTypes;
 
 /** A base image's record, the config of its artifact. */
-export interface BaseImageRecord {
+interface BaseImageRecord {
   readonly schema: 1;
   readonly name: string;
   /** The identity first layers built on it use (see the store's `baseImageIdentity`). */

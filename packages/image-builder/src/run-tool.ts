@@ -24,7 +24,7 @@ interface RunToolOptions {
 const TAIL_LINES = 30;
 
 /** Output cut into lines as it comes, each given to `onLine`; the last `max` lines are kept. */
-export interface LineTail {
+interface LineTail {
   write(chunk: Buffer): void;
   /** Ends the last line, if the output did not. */
   end(): void;

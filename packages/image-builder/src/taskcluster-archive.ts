@@ -18,9 +18,9 @@ import { createWorkDir } from "./work-dir.js";
  * taskcluster-worker's QEMU image format: a compressed tar (zstd, or lz4) of exactly
  * `disk.img` (raw, sparse), `layer.qcow2` (backed by `disk.img`, raw) and `machine.json`.
  */
-export const TASKCLUSTER_MEMBERS = ["disk.img", "layer.qcow2", "machine.json"] as const;
+const TASKCLUSTER_MEMBERS = ["disk.img", "layer.qcow2", "machine.json"] as const;
 /** Largest disk (file or virtual size) accepted from an archive. @default 256 GiB */
-export const DEFAULT_MAX_TASKCLUSTER_DISK_BYTES = 256 * 2 ** 30;
+const DEFAULT_MAX_TASKCLUSTER_DISK_BYTES = 256 * 2 ** 30;
 
 type ArchiveCompression = "zstd" | "lz4";
 

@@ -10,8 +10,8 @@ import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
 
-export const UBUNTU_NOBLE_URL = "https://cloud-images.ubuntu.com/noble/current/";
-export const UBUNTU_NOBLE_FILE = "noble-server-cloudimg-amd64.img";
+const UBUNTU_NOBLE_URL = "https://cloud-images.ubuntu.com/noble/current/";
+const UBUNTU_NOBLE_FILE = "noble-server-cloudimg-amd64.img";
 
 export interface BuildUbuntuImageOptions {
   outDir: string;

@@ -1,5 +1,5 @@
 import { quotePowerShell } from "@strata/shell-quote";
-export interface WindowsUnattendOptions {
+interface WindowsUnattendOptions {
   /** The administrator account SSH logs into. @default "opam" */
   adminUser?: string;
   /** Its password (needed for auto-logon during setup; SSH uses the key). */

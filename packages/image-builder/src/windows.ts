@@ -14,7 +14,7 @@ export const DEFAULT_WINDOWS_INSTALL_TIMEOUT_MS = 14_400_000;
 /** Label of the answer CD; Windows Setup reads autounattend.xml from any removable drive. */
 export const UNATTEND_CD_LABEL = "strata-unattend";
 
-export interface WriteUnattendIsoOptions {
+interface WriteUnattendIsoOptions {
   outPath: string;
   publicKey: string;
   adminUser?: string;

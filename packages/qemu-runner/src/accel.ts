@@ -17,7 +17,7 @@ import type { Accelerator } from "./argv.js";
 const debug = createDebug("strata:qemu");
 
 /** How long the KVM probe guest gets to report; a working KVM answers in ~0.1 s. */
-export const DEFAULT_PROBE_TIMEOUT_MS = 3000;
+const DEFAULT_PROBE_TIMEOUT_MS = 3000;
 
 /**
  * The probe guest, a 64 KiB x86 BIOS image: from the reset vector it enters protected mode, builds
@@ -45,7 +45,7 @@ export function probeBiosImage(): Buffer {
   return image;
 }
 
-export interface ProbeOptions {
+interface ProbeOptions {
   /** @default DEFAULT_PROBE_TIMEOUT_MS */
   timeoutMs?: number;
   /** @default "qemu-system-x86_64" */
@@ -53,7 +53,7 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
-export interface ProbeResult {
+interface ProbeResult {
   works: boolean;
   elapsedMs: number;
   /** Why it failed: timed out, no /dev/kvm, QEMU's message. */
@@ -116,7 +116,7 @@ export async function probeAccelerator(
 }
 
 /** The directory for per-host cached facts: `$XDG_CACHE_HOME/strata` or `~/.cache/strata`. */
-export function defaultCacheDir(): string {
+function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "strata");
 }
 
@@ -128,7 +128,7 @@ export async function hostAccelKey(qemuBinary = "qemu-system-x86_64"): Promise<s
   return `${hostname()}|${release()}|qemu-${version}`;
 }
 
-export interface CachedProbe {
+interface CachedProbe {
   kvm: boolean;
   probedAt: string;
   elapsedMs: number;

@@ -71,7 +71,7 @@ export interface QemuArgvConfig {
 }
 
 /** Where Debian's packages put firmware images (ovmf, qemu-efi-aarch64, u-boot-qemu). */
-export const DEFAULT_FIRMWARE_PATHS = {
+const DEFAULT_FIRMWARE_PATHS = {
   x86_64: "/usr/share/ovmf/OVMF.fd",
   aarch64: "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd",
   riscv64: "/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf",

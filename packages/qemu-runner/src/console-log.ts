@@ -5,7 +5,7 @@ import { MAX_TAIL_BYTES } from "./errors.js";
 const ANSI = /\x1b(?:\[[0-9;?]*[A-Za-z]|[()][A-Za-z0-9]|[A-Za-z])/g;
 
 /** Makes console output readable in an error message: no escapes, no CRs. */
-export function cleanConsoleText(text: string): string {
+function cleanConsoleText(text: string): string {
   return text.replace(ANSI, "").replace(/\r+\n/g, "\n").replace(/\r/g, "\n");
 }
 

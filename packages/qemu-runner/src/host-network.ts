@@ -16,10 +16,10 @@ export const BLOCKED_ROUTES = {
 } as const;
 
 /** Prefix of the network namespaces made for `host` networks (`ip netns list` shows them). */
-export const NETNS_PREFIX = "strata-";
+const NETNS_PREFIX = "strata-";
 
 /** In a VM's run directory: the name of its namespace (for reapStaleVms). */
-export const NETNS_FILE = "netns";
+const NETNS_FILE = "netns";
 
 /**
  * Removes a namespace left by a VM whose owner died; its pasta quits when the namespace goes.

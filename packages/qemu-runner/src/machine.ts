@@ -45,7 +45,7 @@ export type MachineResult =
   | { ok: false; problems: MachineProblem[] };
 
 /** Below this, no installer or kernel of interest boots. @default 128 */
-export const MIN_MACHINE_MEMORY_MIB = 128;
+const MIN_MACHINE_MEMORY_MIB = 128;
 
 export const MACHINE_CHOICES = {
   usb: ["piix3-usb-uhci", "piix4-usb-uhci", "nec-usb-xhci", "qemu-xhci"],

@@ -225,7 +225,7 @@ export class QmpClient extends EventEmitter implements AsyncDisposable {
 }
 
 /** A one-shot unix socket server that QEMU connects to (`-chardev socket,path=...` client mode). */
-export interface QmpListener {
+interface QmpListener {
   accept(opts?: QmpWaitOptions): Promise<QmpClient>;
   close(): void;
 }

@@ -57,6 +57,6 @@ export function trackProcess(pid: number, what: string): () => void {
 }
 
 /** PIDs of the QEMU processes this process currently owns. */
-export function liveProcessIds(): number[] {
+function liveProcessIds(): number[] {
   return [...live.keys()];
 }

@@ -9,7 +9,7 @@ const debug = createDebug("strata:qemu");
 /** Prefix of the run directories `startVm` creates (in the OS temp dir unless `runDir` is given). */
 export const RUN_DIR_PREFIX = "strata-vm-";
 /** Prefix every temp directory with an owner record starts with; see {@link createOwnedTempDir}. */
-export const OWNED_TEMP_PREFIX = "strata-";
+const OWNED_TEMP_PREFIX = "strata-";
 /** The file in an owned temp directory that names its owner's pid. */
 export const OWNER_PID_FILE = "owner.pid";
 

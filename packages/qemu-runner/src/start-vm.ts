@@ -28,7 +28,7 @@ const debug = createDebug("strata:qemu");
 /** Time from spawning QEMU to its QMP monitor answering. @default 30_000 */
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
 /** Fresh ports tried when another process takes the chosen one first. @default 5 */
-export const DEFAULT_PORT_ATTEMPTS = 5;
+const DEFAULT_PORT_ATTEMPTS = 5;
 
 /** A progress or warning event; libraries never print, callers decide. */
 export type VmEvent =

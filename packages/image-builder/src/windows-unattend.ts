@@ -1,4 +1,5 @@
 import { quotePowerShell } from "@strata/shell-quote";
+
 interface WindowsUnattendOptions {
   /** The administrator account SSH logs into. @default "opam" */
   adminUser?: string;

@@ -1,9 +1,4 @@
-/** Upper bound on the console tail an error carries. */
-export const MAX_TAIL_BYTES = 4096;
-
-function boundTail(text: string): string {
-  return text.length <= MAX_TAIL_BYTES ? text : text.slice(-MAX_TAIL_BYTES);
-}
+import { boundTail } from "@strata/qemu-runner/internal";
 
 export type SshErrorCode =
   | "SSH_INVALID_OPTIONS"

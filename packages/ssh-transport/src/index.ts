@@ -7,7 +7,6 @@ export {
   waitForSsh,
 } from "./connect.js";
 export {
-  MAX_TAIL_BYTES,
   SshAuthFailedError,
   SshCancelledError,
   SshCommandError,

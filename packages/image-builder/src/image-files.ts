@@ -157,6 +157,22 @@ export async function createWorkOverlay(
 }
 
 /**
+ * {@link saveImage} for an image made here: the SSH private key at `keyPath`, if given, is
+ * copied beside it (0600) and named in the manifest's `ssh.privateKey`.
+ */
+export async function saveImageWithKey(
+  work: string,
+  dir: string,
+  name: string,
+  manifest: { ssh: object; [field: string]: unknown },
+  keyPath: string | undefined,
+): Promise<SavedImage> {
+  const key = keyPath ? await copyImageKey(keyPath, work, name) : undefined;
+  const ssh = { ...manifest.ssh, ...(key ? { privateKey: key } : {}) };
+  return saveImage(work, dir, name, { ...manifest, ssh }, key ? [key] : []);
+}
+
+/**
  * Saves the overlay of {@link createWorkOverlay} as base image `name` in `dir`: a standalone
  * qcow2 with the manifest of base image `from` (its files copied under the new name) plus
  * `fields`.

@@ -5,7 +5,7 @@ import { cloudConfig, cloudMetaData } from "./cloud-init.js";
 import { downloadFile, fetchPublishedSha256 } from "./download.js";
 import { ImageInputError } from "./errors.js";
 import { runFirstBoot } from "./first-boot.js";
-import { assertImageAbsent, checkImageName, copyImageKey, saveImage } from "./image-files.js";
+import { assertImageAbsent, checkImageName, saveImageWithKey } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
@@ -98,20 +98,16 @@ export async function buildUbuntuImage(options: BuildUbuntuImageOptions) {
       ...(progress ? { onProgress: progress } : {}),
       ...(signal ? { signal } : {}),
     });
-    const keyFile = options.privateKeyPath
-      ? await copyImageKey(options.privateKeyPath, work, name)
-      : undefined;
-    return await saveImage(
+    return await saveImageWithKey(
       work,
       options.outDir,
       name,
       {
         ...manifest,
-        ssh: { ...manifest.ssh, ...(keyFile ? { privateKey: keyFile } : {}) },
         recipe: { name: "ubuntu-cloud", source: new URL(file, baseUrl).href, sha256, packages },
         created: new Date().toISOString(),
       },
-      keyFile ? [keyFile] : [],
+      options.privateKeyPath,
     );
   } finally {
     await rm(work, { recursive: true, force: true });

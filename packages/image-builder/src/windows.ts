@@ -2,7 +2,7 @@ import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultManifest, startVm } from "@strata/qemu-runner";
 import { FirstBootError, ImageInputError } from "./errors.js";
-import { assertImageAbsent, checkImageName, copyImageKey, saveImage } from "./image-files.js";
+import { assertImageAbsent, checkImageName, saveImageWithKey } from "./image-files.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
 import { runTool } from "./run-tool.js";
@@ -134,20 +134,12 @@ export async function buildWindowsImage(options: BuildWindowsImageOptions) {
           await vm.consoleTail(),
         );
     }
-    const keyFile = options.privateKeyPath
-      ? await copyImageKey(options.privateKeyPath, work, name)
-      : undefined;
-    return await saveImage(
+    return await saveImageWithKey(
       work,
       options.outDir,
       name,
-      {
-        ...manifest,
-        ssh: { ...manifest.ssh, ...(keyFile ? { privateKey: keyFile } : {}) },
-        recipe: { name: "windows-unattend" },
-        created: new Date().toISOString(),
-      },
-      keyFile ? [keyFile] : [],
+      { ...manifest, recipe: { name: "windows-unattend" }, created: new Date().toISOString() },
+      options.privateKeyPath,
     );
   } finally {
     await rm(work, { recursive: true, force: true });

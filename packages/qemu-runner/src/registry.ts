@@ -55,8 +55,3 @@ export function trackProcess(pid: number, what: string): () => void {
     if (live.size === 0) uninstall();
   };
 }
-
-/** PIDs of the QEMU processes this process currently owns. */
-function liveProcessIds(): number[] {
-  return [...live.keys()];
-}

@@ -30,6 +30,11 @@ export interface Command<O extends OptionTable = OptionTable> {
    */
   readonly maxArguments: number;
   /**
+   * The positionals it needs, by name (`["NAME", "REF"]`): the runtime refuses fewer as a usage
+   * error naming them before `run`, which may then count on them. @default none
+   */
+  readonly arguments?: readonly string[];
+  /**
    * What each positional is, for shell completion: `layer` (a layer ID), `file`, `dir`, or a
    * list of words. Indexed by position; the last entry applies to the rest.
    */

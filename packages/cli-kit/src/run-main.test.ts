@@ -84,6 +84,13 @@ describe("runMain: conventions of both apps", () => {
       stdout: "",
       stderr: 'prog: unexpected argument "b"; see "prog echo --help"\n',
     });
+    const two = defineCommand({ ...echo, maxArguments: 2, arguments: ["NAME", "REF"] } as Command);
+    expect(await run(["echo", "a"], [two])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'prog: expected NAME REF; see "prog echo --help"\n',
+    });
+    expect(await run(["echo", "a", "b"], [two])).toEqual({ code: 0, stdout: "a b\n", stderr: "" });
   });
 
   it("lists aliases beside the names in the program's help", async () => {

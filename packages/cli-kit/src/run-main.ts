@@ -77,6 +77,9 @@ function unknownCommand(program: Program, name: string): UsageError {
 function checkArgumentCount(program: string, command: Command, positionals: readonly string[]) {
   const max = command.maxArguments;
   const hint = `see "${program} ${command.name} --help"`;
+  const needed = command.arguments ?? [];
+  if (positionals.length < needed.length)
+    throw new UsageError(`expected ${needed.join(" ")}; ${hint}`);
   if (positionals.length > max) {
     const extra = positionals[max]!;
     throw new UsageError(

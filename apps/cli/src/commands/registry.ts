@@ -5,7 +5,6 @@ import {
   EXIT_OK,
   openRegistry,
   REGISTRY_OPTIONS,
-  UsageError,
 } from "@strata/cli-kit";
 import { pullLayers, pushLayers } from "@strata/layer-transfer";
 import { openStoreFor, STORE_OPTION } from "./store-options.js";
@@ -19,23 +18,18 @@ const OPTIONS = {
   ...STORE_OPTION,
 } as const;
 
-function twoPositionals(positionals: readonly string[], names: string, command: string) {
-  if (positionals.length !== 2)
-    throw new UsageError(`expected ${names}; see "strata ${command} --help"`);
-  return positionals as [string, string];
-}
-
 export const pushCommand = defineCommand({
   name: "push",
   summary: "push a layer and its chain to an OCI registry",
   synopsis: "[OPTIONS] ID HOST[:PORT]/REPO",
   maxArguments: 2,
+  arguments: ["ID", "REF"],
   complete: ["layer", "none"],
   description: `Pushes layer ID and every ancestor the registry lacks, each as an OCI artifact tagged by its
 layer ID (see docs/registry.md). Layers the registry has already are skipped.`,
   options: OPTIONS,
   async run({ values, positionals }, io) {
-    const [id, ref] = twoPositionals(positionals, "ID and REF", "push");
+    const [id, ref] = positionals as [string, string];
     const { client, reference } = openRegistry(ref, {
       insecure: values["insecure-registry"],
       repositoryOnly: "strata push --help",
@@ -60,13 +54,14 @@ export const pullCommand = defineCommand({
   summary: "pull a layer and its chain from an OCI registry",
   synopsis: "[OPTIONS] HOST[:PORT]/REPO ID",
   maxArguments: 2,
+  arguments: ["REF", "ID"],
   complete: ["none", "layer"],
   description: `Pulls layer ID and the ancestors this store lacks. Every blob is verified; a layer enters the
 store whole or not at all, and a killed pull resumes where it stopped. The chain's base image
 must be in the store (strata-image pull).`,
   options: OPTIONS,
   async run({ values, positionals }, io) {
-    const [ref, id] = twoPositionals(positionals, "REF and ID", "pull");
+    const [ref, id] = positionals as [string, string];
     const { client, reference } = openRegistry(ref, {
       insecure: values["insecure-registry"],
       repositoryOnly: "strata pull --help",

@@ -7,7 +7,6 @@ import {
   importTaskclusterImage,
   isTaskclusterArchive,
 } from "@strata/image-builder";
-import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
 import { baseImageDir, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 import { SSH_OPTIONS, sshFlags } from "./install.js";
@@ -25,6 +24,7 @@ export const exportCommand = defineCommand({
   summary: "write a base image to one .tar.zst archive",
   synopsis: "NAME FILE.tar.zst [OPTIONS]",
   maxArguments: 2,
+  arguments: ["NAME", "FILE"],
   complete: ["image", "file"],
   description: `The archive holds SHA256SUMS, a standalone NAME.qcow2, NAME.json and the files it names
 (kernel, initrd, SSH key). With --format taskcluster it is taskcluster-worker's image format
@@ -34,7 +34,7 @@ instead: disk.img (raw, sparse), layer.qcow2 and machine.json, in a .tar.zst or 
     format: { type: "string", value: "FORMAT", help: "strata (default) or taskcluster" },
   },
   async run({ values, positionals }, io) {
-    const [name, file] = requirePositionals(positionals, ["NAME", "FILE"], "export");
+    const [name, file] = positionals;
     const format = archiveFormat(values.format);
     const storeRoot = await prepareStoreRoot(values.store, io);
     const progress = createProgressRenderer(io);
@@ -67,6 +67,7 @@ export const importCommand = defineCommand({
   summary: "add a base image from an archive made by export (or by taskcluster-worker)",
   synopsis: "FILE [OPTIONS]",
   maxArguments: 1,
+  arguments: ["FILE"],
   complete: ["file"],
   description: `Checks every entry against SHA256SUMS and refuses links, paths leaving the archive, oversized
 entries and qcow2 files with a backing file, before anything reaches the store.
@@ -85,7 +86,7 @@ machine definition. The --ssh-* and --os flags apply to them.`,
     ...SSH_OPTIONS,
   },
   async run({ values, positionals }, io) {
-    const [file] = requirePositionals(positionals, ["FILE"], "import");
+    const [file] = positionals;
     const archive = resolve(io.cwd, file!);
     const storeRoot = await prepareStoreRoot(values.store, io);
     const format =

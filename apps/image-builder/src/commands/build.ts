@@ -11,7 +11,6 @@ import {
   findBaseImageUsers,
   RECIPES,
 } from "@strata/image-builder";
-import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
 import { prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 
@@ -20,6 +19,7 @@ export const build = defineCommand({
   summary: "build a base image from a recipe into the store",
   synopsis: "RECIPE [OPTIONS]",
   maxArguments: 1,
+  arguments: ["RECIPE"],
   complete: ["none"],
   description: `Recipes (see images/RECIPE/README.md): ${RECIPES.join(", ")}.
 Writes <store>/base-image/NAME.{qcow2,json} (plus .vmlinuz/.initrd for kernel-boot images) and
@@ -56,7 +56,7 @@ NAME.key, a copy of the store's SSH key, which the image authorises for its user
     verbose: { type: "boolean", short: "v", help: "print every line of the tools' output" },
   },
   async run({ values, positionals }, io) {
-    const [recipe] = requirePositionals(positionals, ["RECIPE"], "build");
+    const [recipe] = positionals;
     if (!(RECIPES as readonly string[]).includes(recipe!))
       throw new UsageError(`unknown recipe "${recipe}"; recipes: ${RECIPES.join(", ")}`);
     const mode = resolveProgress(values, io);

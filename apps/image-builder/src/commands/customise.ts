@@ -8,7 +8,6 @@ import {
 } from "@strata/cli-kit";
 import { customiseImage } from "@strata/image-builder";
 import { storeLayout } from "@strata/store/layout";
-import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
 import { baseImageDir, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 
@@ -18,6 +17,7 @@ export const customise = defineCommand({
   summary: "boot a base image with a setup CD and save the result as a new one",
   synopsis: "FROM NEW --cd DIR [OPTIONS]",
   maxArguments: 2,
+  arguments: ["FROM", "NEW"],
   complete: ["image", "none"],
   description: `Boots base image FROM (on an overlay; FROM is not changed) with an ISO made from DIR attached
 (label "strata-setup"), runs DIR/setup.sh as root over SSH (setup.ps1 on Windows), powers off and
@@ -34,7 +34,7 @@ saves NEW: a standalone qcow2 with FROM's manifest, kernel files and key.`,
     },
   },
   async run({ values, positionals }, io) {
-    const [from, name] = requirePositionals(positionals, ["FROM", "NEW"], "customise");
+    const [from, name] = positionals;
     if (!values.cd)
       throw new UsageError('option "--cd" is required: the directory holding setup.sh');
     const mode = resolveProgress(values, io);

@@ -8,7 +8,6 @@ import {
   runImage,
 } from "@strata/image-builder";
 import { GUEST_OSES, type GuestOs } from "@strata/qemu-runner";
-import { requirePositionals } from "../command.js";
 import { createProgressRenderer } from "../render-progress.js";
 import { baseImageDir, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 
@@ -56,6 +55,7 @@ export const install = defineCommand({
   summary: "make a base image by booting a blank disk from an installer ISO",
   synopsis: "NAME --boot ISO --size GIB [OPTIONS]",
   maxArguments: 1,
+  arguments: ["NAME"],
   complete: ["none"],
   description: `Creates a blank qcow2 disk of GIB gibibytes, boots it from ISO (first in the boot order) on the
 machine --machine describes, and waits until the guest powers off: the disk then becomes base
@@ -87,7 +87,7 @@ failure, the serial console's last lines are shown and nothing is kept.`,
     verbose: { type: "boolean", short: "v", help: "print each stage" },
   },
   async run({ values, positionals }, io) {
-    const [name] = requirePositionals(positionals, ["NAME"], "install");
+    const [name] = positionals;
     if (!values.boot) throw new UsageError('option "--boot" is required: the installer ISO');
     if (!values.size) throw new UsageError('option "--size" is required: the disk size in GiB');
     const size = Number(values.size);
@@ -133,6 +133,7 @@ export const run = defineCommand({
   summary: "boot a base image for debugging, its serial console on the terminal",
   synopsis: "NAME [OPTIONS]",
   maxArguments: 1,
+  arguments: ["NAME"],
   complete: ["image"],
   description: `Boots base image NAME on a throwaway overlay and copies its serial console to standard output
 until the guest powers off (Ctrl-C stops it at once). Changes are discarded unless --save names a
@@ -149,7 +150,7 @@ new image, which receives them when the guest powers off by itself.`,
     network: { type: "boolean", help: "give the guest the host's network (default: none)" },
   },
   async run({ values, positionals }, io) {
-    const [name] = requirePositionals(positionals, ["NAME"], "run");
+    const [name] = positionals;
     const storeRoot = await prepareStoreRoot(values.store, io);
     // The console is bytes: a character split across two reads must come out whole.
     const decoder = new TextDecoder();

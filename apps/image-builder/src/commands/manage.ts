@@ -5,7 +5,6 @@ import {
   listBaseImages,
   removeBaseImage,
 } from "@strata/image-builder";
-import { requirePositionals } from "../command.js";
 import { baseImageDir, formatBytes, prepareStoreRoot, STORE_OPTION } from "../store-options.js";
 
 export const list = defineCommand({
@@ -49,13 +48,14 @@ export const inspect = defineCommand({
   summary: "show a base image's files and manifest",
   synopsis: "NAME [OPTIONS]",
   maxArguments: 1,
+  arguments: ["NAME"],
   complete: ["image"],
   options: {
     ...STORE_OPTION,
     json: { type: "boolean", help: "one JSON object" },
   },
   async run({ values, positionals }, io) {
-    const [name] = requirePositionals(positionals, ["NAME"], "inspect");
+    const [name] = positionals;
     const d = await inspectBaseImage(baseImageDir(await prepareStoreRoot(values.store, io)), name!);
     if (values.json) {
       io.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
@@ -79,6 +79,7 @@ export const rm = defineCommand({
   summary: "remove a base image and its files",
   synopsis: "NAME [OPTIONS]",
   maxArguments: 1,
+  arguments: ["NAME"],
   complete: ["image"],
   description: `Refuses while cached layers are built on the image, unless --force.`,
   options: {
@@ -86,7 +87,7 @@ export const rm = defineCommand({
     force: { type: "boolean", help: "remove even if layers use it (they become unusable)" },
   },
   async run({ values, positionals }, io) {
-    const [name] = requirePositionals(positionals, ["NAME"], "rm");
+    const [name] = positionals;
     const storeRoot = await prepareStoreRoot(values.store, io);
     const { files, broken } = await removeBaseImage(baseImageDir(storeRoot), name!, {
       storeRoot,

@@ -9,7 +9,6 @@ import {
 } from "@strata/cli-kit";
 import { pullBaseImage, pushBaseImage } from "@strata/image-builder";
 import { storeLayout } from "@strata/store/layout";
-import { requirePositionals } from "../command.js";
 import { resolveStoreRoot, STORE_OPTION } from "../store-options.js";
 
 export const pushCommand = defineCommand({
@@ -17,12 +16,13 @@ export const pushCommand = defineCommand({
   summary: "push a base image to an OCI registry",
   synopsis: "NAME HOST[:PORT]/REPO[:TAG] [OPTIONS]",
   maxArguments: 2,
+  arguments: ["NAME", "REF"],
   complete: ["image", "none"],
   description: `Pushes base image NAME (disk, kernel, initrd and manifest) as one OCI artifact, tagged NAME
 unless REF gives a tag. The private SSH key never leaves the store. See docs/registry.md.`,
   options: { ...REGISTRY_OPTIONS, ...STORE_OPTION },
   async run({ values, positionals }, io) {
-    const [name, ref] = requirePositionals(positionals, ["NAME", "REF"], "push");
+    const [name, ref] = positionals;
     const { client, reference } = openRegistry(ref!, { insecure: values["insecure-registry"] });
     if (reference.digest) throw new UsageError(`"${ref}": push to a tag, not a digest`);
     const root = resolveStoreRoot(values.store, io.cwd, io.env);
@@ -47,6 +47,7 @@ export const pullCommand = defineCommand({
   summary: "pull a base image from an OCI registry",
   synopsis: "HOST[:PORT]/REPO[:TAG] NAME [OPTIONS]",
   maxArguments: 2,
+  arguments: ["REF", "NAME"],
   complete: ["none", "image"],
   description: `Pulls a base image pushed by "strata-image push" (TAG defaults to NAME) and installs it as
 NAME. Every blob is verified; a qcow2 naming a backing or data file is refused; the image
@@ -62,7 +63,7 @@ give the key the image accepts with --ssh-key.`,
     ...STORE_OPTION,
   },
   async run({ values, positionals }, io) {
-    const [ref, name] = requirePositionals(positionals, ["REF", "NAME"], "pull");
+    const [ref, name] = positionals;
     const { client, reference } = openRegistry(ref!, { insecure: values["insecure-registry"] });
     const layout = storeLayout(resolveStoreRoot(values.store, io.cwd, io.env));
     const pulled = await pullBaseImage({

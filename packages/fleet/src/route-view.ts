@@ -78,6 +78,7 @@ export async function readRouteCandidates(
         capacity: rec.capacity,
         accepting: view.state === "active",
         backlogMs,
+        ...(rec.recentLoad === undefined ? {} : { recentLoad: rec.recentLoad }),
         has: (id) => set.has(id),
         pending: (id) => pending.has(id),
       },

@@ -4,10 +4,11 @@
  * when the job would be done there: the work already ahead of it, plus the job's cost there (the
  * steps past the deepest prefix it holds or will hold once its queued jobs ran, at their measured
  * durations), plus a penalty for the work a miss adds to the fleet (steps another worker would
- * not rebuild). The lowest score wins; among equals, the rendezvous-hash choice for the first
- * layer to build, so jobs that share it meet on one worker. A job goes to the pool queue only
- * when every worker is at its load bound. Affinity is a speed-up, never a requirement: any worker
- * can build any job.
+ * not rebuild). The lowest score wins; among equals (typically idle workers facing a job nobody
+ * has a prefix of), the worker whose load was lowest over the last hour, so a long miss does not
+ * land on a worker that cache hits keep busy; exact ties go to the rendezvous-hash choice for
+ * the first layer to build. A job goes to the pool queue only when every worker is at its load
+ * bound. Affinity is a speed-up, never a requirement: any worker can build any job.
  */
 
 /** What routing needs to know of one worker. */
@@ -22,6 +23,12 @@ export interface RouteWorker {
   readonly accepting: boolean;
   /** Estimated milliseconds of work ahead on the worker: the rest of its running jobs and its queued ones. */
   readonly backlogMs: number;
+  /**
+   * Its load `(running + queued) / capacity` averaged over about the last hour (see
+   * `decayLoad`), as it published it: among workers that score the same, the lowest takes the
+   * job. @default its load now
+   */
+  readonly recentLoad?: number;
   /** Whether its store holds a layer. */
   has(layerId: string): boolean;
   /** Whether a job waiting in its queue (ahead of this one) builds the layer first. @default never */
@@ -73,6 +80,8 @@ export const DEFAULT_MISS_PENALTY = 3;
 export const DEFAULT_STEP_MS = 60_000;
 /** How long a job may wait in its worker's queue before it goes to the pool whatever the estimates say. */
 export const DEFAULT_SPILL_AFTER_MS = 3600_000;
+/** The time constant of a worker's recent load: about the last hour counts. */
+export const LOAD_WINDOW_MS = 3600_000;
 
 export type Route =
   | {
@@ -104,6 +113,22 @@ export function readyDepth(
 
 export function workerLoad(w: Pick<RouteWorker, "running" | "queued" | "capacity">): number {
   return (w.running + w.queued) / Math.max(1, w.capacity);
+}
+
+/**
+ * A worker's recent load, updated with the load it had for the last `elapsedMs`: an average
+ * that forgets exponentially, with time constant `windowMs`. A worker calls this at each
+ * heartbeat and publishes the result as `recentLoad`; it is, over the window, the queue measure
+ * the fleet's load-spread goal counts (running and waiting jobs, time-averaged).
+ */
+export function decayLoad(
+  previous: number,
+  load: number,
+  elapsedMs: number,
+  windowMs = LOAD_WINDOW_MS,
+): number {
+  if (!(elapsedMs > 0)) return previous;
+  return load + (previous - load) * Math.exp(-elapsedMs / windowMs);
 }
 
 /** The job's estimated cost on a worker: the steps past its ready prefix. */
@@ -145,12 +170,18 @@ interface Scored {
   readonly depth: number;
   readonly estimateMs: number;
   readonly score: number;
+  readonly recentLoad: number;
   readonly weight: number;
 }
 
+/**
+ * Whether `a` beats `b`: the lower score; among equal scores the lower recent load (a worker
+ * that hits keep busy keeps its time for them); then the rendezvous weight, then the name.
+ */
 function better(a: Scored, b: Scored | undefined): boolean {
   if (b === undefined || a.score < b.score) return true;
   if (a.score > b.score) return false;
+  if (a.recentLoad !== b.recentLoad) return a.recentLoad < b.recentLoad;
   return a.weight > b.weight || (a.weight === b.weight && a.name < b.name);
 }
 
@@ -170,6 +201,7 @@ function score(
       depth: cachedDepth(worker, chain),
       estimateMs: cost,
       score: startsIn(worker) + cost + penalty * (cost - cheapest),
+      recentLoad: worker.recentLoad ?? workerLoad(worker),
       weight: rendezvous(chain[readyDepth(worker, chain)] ?? "", worker.name),
     };
   });
@@ -177,8 +209,8 @@ function score(
 
 /**
  * Chooses the accepting worker under the load bound where the job is done soonest, a miss
- * weighing its extra work (see RouteOptions.missPenalty); the pool when every worker is at the
- * bound or none is accepting.
+ * weighing its extra work (see RouteOptions.missPenalty), the least recently loaded among equals;
+ * the pool when every worker is at the bound or none is accepting.
  */
 export function chooseRoute(candidates: readonly RouteCandidate[], o: RouteOptions = {}): Route {
   const live = candidates.filter((c) => c.worker.accepting);

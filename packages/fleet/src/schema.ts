@@ -157,6 +157,11 @@ export type WorkerRecord = z.infer<typeof workerRecordSchema> & {
    * when the field is malformed (see `ignored`).
    */
   readonly runningEnds: number[];
+  /**
+   * Its load averaged over about the last hour (routing's `recentLoad`); undefined from older
+   * workers and when the field is malformed (see `ignored`).
+   */
+  readonly recentLoad?: number;
   /** Advisory fields left out because they were malformed, each with why; absent when none. */
   readonly ignored?: readonly string[];
 };
@@ -208,6 +213,20 @@ function parseRunningEnds(s: string | undefined): { ends: number[]; problem?: st
   };
 }
 
+/** Largest recent load believed (jobs per slot): beyond it a figure is an error. */
+const MAX_RECENT_LOAD = 1_000_000;
+
+/**
+ * A worker's `recentLoad` field: a non-negative decimal, or a reason to ignore it. It only
+ * breaks ties, so a malformed one costs the worker that, never its place in routing.
+ */
+function parseRecentLoad(s: string | undefined): { load?: number; problem?: string } {
+  if (s === undefined) return {};
+  const load = Number(s);
+  if (/^\d{1,7}(\.\d{1,6})?$/.test(s) && load <= MAX_RECENT_LOAD) return { load };
+  return { problem: "recentLoad: not a load between 0 and 1000000; taken as the load now" };
+}
+
 /**
  * A step's published duration as read from Redis: a whole number of ms up to MAX_ESTIMATE_MS;
  * anything else (missing, corrupt) is unknown, so routing assumes its default.
@@ -250,13 +269,16 @@ export function parseFleetEvent(text: string): FleetEvent {
 
 /** Validates a worker's hash as read with HGETALL. */
 export function parseWorkerRecord(hash: Record<string, string>): WorkerRecord {
-  const { runningEnds, ...rest } = hash;
+  const { runningEnds, recentLoad, ...rest } = hash;
   const r = workerRecordSchema.safeParse(rest);
   if (!r.success) throw new FleetMessageInvalidError("worker", problemsOf(r.error));
   const ends = parseRunningEnds(runningEnds);
+  const recent = parseRecentLoad(recentLoad);
+  const ignored = [ends.problem, recent.problem].filter((p) => p !== undefined);
   return {
     ...r.data,
     runningEnds: ends.ends,
-    ...(ends.problem === undefined ? {} : { ignored: [ends.problem] }),
+    ...(recent.load === undefined ? {} : { recentLoad: recent.load }),
+    ...(ignored.length === 0 ? {} : { ignored }),
   };
 }

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { BuildEvent, BuildRegistryOptions, SecretValues } from "@strata/builder";
 import { reapStaleVms } from "@strata/qemu-runner";
 import { filesystemSpace, type Store } from "@strata/store";
-import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { describeBaseImages } from "./base-info.js";
 import { openRedis, waitForRedis } from "./connection.js";
@@ -20,6 +20,7 @@ import {
 import { writeJobRecord } from "./job-record.js";
 import { isFleetName, keys, poolQueueName, QUEUE_PREFIX, workerQueueName } from "./keys.js";
 import { publishStepMs } from "./route-view.js";
+import { decayLoad } from "./routing.js";
 import { executeJob } from "./run-job.js";
 import { type FleetEvent, parseJobData } from "./schema.js";
 
@@ -95,6 +96,8 @@ export class FleetWorker implements AsyncDisposable {
   readonly #sub: Redis;
   readonly #own: Worker;
   readonly #poolWorker: Worker;
+  /** The own queue, to count the jobs waiting in it for the recent load. */
+  readonly #ownQueue: Queue;
   readonly #running = new Map<string, Running>();
   readonly #capacity: number;
   readonly #heartbeatMs: number;
@@ -107,6 +110,8 @@ export class FleetWorker implements AsyncDisposable {
   #beating: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #started = Date.now();
+  /** Load averaged over about the last hour (`decayLoad`), sampled at each heartbeat. */
+  #recentLoad = { load: 0, at: Date.now() };
 
   private constructor(o: FleetWorkerOptions, redis: Redis) {
     this.#o = o;
@@ -144,6 +149,10 @@ export class FleetWorker implements AsyncDisposable {
     };
     this.#own = new Worker(workerQueueName(this.name), null, opts);
     this.#poolWorker = new Worker(poolQueueName(this.pool), null, opts);
+    this.#ownQueue = new Queue(workerQueueName(this.name), {
+      connection: redis,
+      prefix: QUEUE_PREFIX,
+    });
     for (const w of [this.#own, this.#poolWorker])
       w.on("error", (err) => this.#warn(`queue: ${err.message}`));
     this.finished = Promise.resolve();
@@ -224,6 +233,7 @@ export class FleetWorker implements AsyncDisposable {
       running: this.#running.size,
       jobs: [...this.#running.keys()],
       runningEnds: this.#runningEnds(),
+      recentLoad: await this.#sampleLoad(),
       freeDisk: space.free,
       layerCount: this.#o.store.list().length,
       lastSeen: Date.now(),
@@ -275,6 +285,16 @@ export class FleetWorker implements AsyncDisposable {
         runningEnds: JSON.stringify(this.#runningEnds()),
       })
       .catch(() => {});
+  }
+
+  /** Folds the load now (running and waiting jobs per slot) into the recent load; returns it. */
+  async #sampleLoad(): Promise<number> {
+    const load = (this.#running.size + (await this.#ownQueue.getWaitingCount())) / this.#capacity;
+    const now = Date.now();
+    const recent = decayLoad(this.#recentLoad.load, load, now - this.#recentLoad.at);
+    this.#recentLoad = { load: recent, at: now };
+    // Six decimals: the published text stays a plain decimal, as the record's schema wants.
+    return Number(recent.toFixed(6));
   }
 
   #runningEnds(): number[] {
@@ -334,6 +354,7 @@ export class FleetWorker implements AsyncDisposable {
       await this.#beating;
       await this.#own.close().catch(() => {});
       await this.#poolWorker.close().catch(() => {});
+      await this.#ownQueue.close().catch(() => {});
       await releaseName(this.#redis, this.name, this.instance).catch(() => {});
       this.#sub.disconnect();
       this.#redis.disconnect();

@@ -7,6 +7,7 @@ import { listWorkers } from "./inventory.js";
 import { readJobRecord, writeJobRecord } from "./job-record.js";
 import { keys, poolQueueName, workerQueueName } from "./keys.js";
 import { publishStepMs, readRouteCandidates } from "./route-view.js";
+import { chooseRoute } from "./routing.js";
 import { FLEET_PROTOCOL, type JobData } from "./schema.js";
 import { connect } from "./submit.js";
 import {
@@ -31,7 +32,14 @@ const MINUTE = 60_000;
 async function fakeWorker(
   redis: Redis,
   store: TestStore,
-  o: { name: string; pool: string; running: number; runningEnds: string; layers: string[] },
+  o: {
+    name: string;
+    pool: string;
+    running: number;
+    runningEnds: string;
+    layers: string[];
+    recentLoad?: string;
+  },
 ): Promise<void> {
   const bases = await describeBaseImages(store.store);
   await redis.hset(keys.worker(o.name), {
@@ -47,6 +55,7 @@ async function fakeWorker(
     lastSeen: String(Date.now()),
     startedAt: String(Date.now()),
     bases: JSON.stringify(bases),
+    ...(o.recentLoad === undefined ? {} : { recentLoad: o.recentLoad }),
   });
   await redis.sadd(keys.workers, o.name);
   await redis.set(keys.alive(o.name), `fake-${o.name}`, "EX", 120);
@@ -299,5 +308,81 @@ describe("moving a waiting job by estimated completion, on a real Redis", () => 
     expect(candidate?.worker.name).toBe("garbled");
     expect(candidate?.worker.backlogMs).toBe(0);
     expect(candidate?.worker.has(chain.at(-1)!)).toBe(true);
+  });
+
+  it("publishes a worker's recent load with its queue in it, and routes a miss by it", async () => {
+    await using conn = await connect(redis.url);
+    // A paused worker with jobs waiting in its queue: its recent load rises from 0.
+    await conn.redis.set(keys.admin("loaded"), "paused");
+    await using worker = await FleetWorker.start({
+      url: redis.url,
+      store: a.store,
+      name: "loaded",
+      pool: "recent",
+      ...FAST,
+    });
+    await enqueue(conn, "job-r1", "recent", "loaded");
+    await enqueue(conn, "job-r2", "recent", "loaded");
+    const published = async () =>
+      (await listWorkers(conn.redis)).find((w) => w.name === "loaded")?.record?.recentLoad;
+    await expect.poll(published, { timeout: 10_000, interval: 200 }).toBeGreaterThan(0);
+    expect(await published()).toBeLessThan(2);
+    // A job no worker holds a layer of goes to the idle worker least loaded lately; a
+    // malformed figure is ignored with a reason and the worker still routes (by its load now).
+    await fakeWorker(conn.redis, a, {
+      name: "idle-busy-lately",
+      pool: "recent",
+      running: 0,
+      runningEnds: "[]",
+      layers: [],
+      recentLoad: "0.75",
+    });
+    await fakeWorker(conn.redis, a, {
+      name: "idle-quiet-lately",
+      pool: "recent",
+      running: 0,
+      runningEnds: "[]",
+      layers: [],
+      recentLoad: "0.05",
+    });
+    await fakeWorker(conn.redis, a, {
+      name: "idle-garbled",
+      pool: "recent",
+      running: 0,
+      runningEnds: "[]",
+      layers: [],
+      recentLoad: "1e3",
+    });
+    const garbled = (await listWorkers(conn.redis)).find((w) => w.name === "idle-garbled");
+    expect(garbled?.problem).toMatch(/^recentLoad: /);
+    const candidates = await readRouteCandidates({
+      redis: conn.redis,
+      queues: conn.queues,
+      pool: "recent",
+      chainFor: async () => chain,
+    });
+    const byName = new Map(candidates.map((c) => [c.worker.name, c.worker]));
+    expect(byName.get("idle-busy-lately")?.recentLoad).toBe(0.75);
+    expect(byName.get("idle-garbled")?.recentLoad).toBeUndefined();
+    // Every step costs the same everywhere (nobody measured them): equal scores among the idle.
+    const pick = (names: string[]) =>
+      chooseRoute(candidates.filter((c) => names.includes(c.worker.name)));
+    expect(pick(["idle-busy-lately", "idle-quiet-lately"])).toMatchObject({
+      worker: "idle-quiet-lately",
+    });
+    // The garbled one counts by its load now: 0, below the quiet one's 0.05.
+    expect(pick(["idle-busy-lately", "idle-quiet-lately", "idle-garbled"])).toMatchObject({
+      worker: "idle-garbled",
+    });
+    // Resumed, the worker runs its queue (every step is seeded: no VM).
+    await conn.redis.set(keys.admin("loaded"), "active");
+    for (const id of ["job-r1", "job-r2"])
+      await expect
+        .poll(() => conn.queues.get(workerQueueName("loaded")).getJobState(id), {
+          timeout: 20_000,
+          interval: 200,
+        })
+        .toBe("completed");
+    void worker;
   });
 });

@@ -80,6 +80,34 @@ describe("parseWorkerRecord: runningEnds", () => {
   });
 });
 
+describe("parseWorkerRecord: recentLoad", () => {
+  it("reads the recent load a worker published, and none from an older worker", () => {
+    expect(parseWorkerRecord(record({ recentLoad: "0.273415" })).recentLoad).toBe(0.273415);
+    expect(parseWorkerRecord(record({ recentLoad: "3" })).recentLoad).toBe(3);
+    const older = parseWorkerRecord(record());
+    expect(older.recentLoad).toBeUndefined();
+    expect(older.ignored).toBeUndefined();
+  });
+
+  it.each([
+    ["a negative load", "-0.5"],
+    ["an exponent", "1e-7"],
+    ["not a number", "busy"],
+    ["an empty string", ""],
+    ["too large", "2000000"],
+  ])("ignores %s with a reason, and keeps the worker", (_, value) => {
+    const r = parseWorkerRecord(record({ recentLoad: value }));
+    expect(r.recentLoad).toBeUndefined();
+    expect(r.ignored).toEqual([expect.stringMatching(/^recentLoad: not a load/)]);
+    expect(r.name).toBe("w1");
+  });
+
+  it("lists both problems when runningEnds is malformed too", () => {
+    const r = parseWorkerRecord(record({ recentLoad: "x", runningEnds: "[1," }));
+    expect(r.ignored).toHaveLength(2);
+  });
+});
+
 describe("parseStepMs", () => {
   it("reads a whole number of ms up to a week", () => {
     expect(parseStepMs("0")).toBe(0);

@@ -261,16 +261,20 @@ function simulate(trace, policy) {
 }
 
 /**
- * A worker as a submitter reads it from Redis: its record (running, capacity), its queue
- * (length; the chains and estimates of the jobs waiting in it, `ahead` of a given job when one is
- * named) and its layer inventory. The backlog is the submitters' estimates, not the true costs.
+ * A worker as a submitter reads it from Redis: its record (running, capacity, the layers its
+ * running job builds), its queue (length; the chains and estimates of the jobs waiting in it,
+ * `ahead` of a given job when one is named) and its layer inventory. The backlog is the
+ * submitters' estimates, not the true costs.
  */
 function view(w, now, ahead) {
   const queued = ahead === undefined ? w.queue : w.queue.slice(0, w.queue.indexOf(ahead));
   const running = w.running
     ? Math.max(0, w.running.estimateMs - (now - w.running.start) * 1000)
     : 0;
-  const pending = new Set(queued.flatMap((j) => j.chain));
+  // The layers its queued jobs and its running one build: the inventory lists a layer only once
+  // it is built, and a worker publishes its running jobs' chains (`building`).
+  const building = w.running ? new Set(w.running.built) : new Set();
+  const pending = new Set([...queued, ...(w.running ? [w.running] : [])].flatMap((j) => j.chain));
   // As a worker publishes it at each heartbeat (here exact): its load up to now, decayed.
   const recentLoad = decayLoad(
     w.recentLoad,
@@ -286,7 +290,7 @@ function view(w, now, ahead) {
     accepting: true,
     backlogMs: running + queued.reduce((sum, j) => sum + j.estimateMs, 0),
     recentLoad,
-    has: (id) => w.cache.has(id),
+    has: (id) => w.cache.has(id) && !building.has(id),
     pending: (id) => pending.has(id),
   };
 }

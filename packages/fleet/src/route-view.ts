@@ -24,8 +24,9 @@ interface ReadRouteCandidatesOptions {
 
 /**
  * The pool's live workers as routing sees them, read from Redis: the record (running,
- * capacity, when running jobs are estimated to end), the own queue (length, and the chains and
- * estimates of its waiting jobs: the backlog and the layers they will build), the inventory.
+ * capacity, when running jobs are estimated to end, the layers they build), the own queue
+ * (length, and the chains and estimates of its waiting jobs: the backlog and the layers they
+ * will build), the inventory.
  */
 export async function readRouteCandidates(
   o: ReadRouteCandidatesOptions,
@@ -54,7 +55,8 @@ export async function readRouteCandidates(
     const jobs = waiting.filter((j) => j !== undefined).sort((a, b) => a.timestamp - b.timestamp);
     const mine = o.jobId === undefined ? -1 : jobs.findIndex((j) => j.id === o.jobId);
     const ahead = mine === -1 ? jobs : jobs.slice(0, mine);
-    const pending = new Set<string>();
+    // Layers a running job builds count as coming: the inventory gets them only once built.
+    const pending = new Set<string>(rec.building);
     // A running job counts for at most the longest estimate believed, however far its end.
     let backlogMs = rec.runningEnds.reduce(
       (sum, end) => sum + Math.min(MAX_ESTIMATE_MS, Math.max(0, end - now)),

@@ -11,6 +11,7 @@ import { chooseRoute } from "./routing.js";
 import { FLEET_PROTOCOL, type JobData } from "./schema.js";
 import { connect } from "./submit.js";
 import {
+  BASE,
   createTestStore,
   seedLayers,
   startRedis,
@@ -383,6 +384,58 @@ describe("moving a waiting job by estimated completion, on a real Redis", () => 
           interval: 200,
         })
         .toBe("completed");
+    void worker;
+  });
+
+  it("counts the layers a running job builds as coming on its worker, before its inventory has them", async () => {
+    // A store without the layers; its base layer's build is held by this test, so the job that
+    // builds on it stays running, with none of its chain built.
+    await using b = await createTestStore();
+    const [base] = await describeBaseImages(b.store);
+    const held = new AbortController();
+    const hang = b.store
+      .build(
+        base!.layerId,
+        { base: BASE, description: "held", signal: held.signal },
+        () =>
+          new Promise<void>((_, reject) =>
+            held.signal.addEventListener("abort", () => reject(new Error("released"))),
+          ),
+      )
+      .catch(() => {});
+    await using conn = await connect(redis.url);
+    await using worker = await FleetWorker.start({
+      url: redis.url,
+      store: b.store,
+      name: "builder",
+      pool: "building",
+      ...FAST,
+    });
+    await fakeWorker(conn.redis, a, {
+      name: "empty-idle",
+      pool: "building",
+      running: 0,
+      runningEnds: "[]",
+      layers: [],
+    });
+    await enqueue(conn, "job-b1", "building", "builder");
+    const published = async () =>
+      (await listWorkers(conn.redis)).find((w) => w.name === "builder")?.record?.building;
+    await expect.poll(published, { timeout: 10_000, interval: 200 }).toEqual(chain);
+    const candidates = await readRouteCandidates({
+      redis: conn.redis,
+      queues: conn.queues,
+      pool: "building",
+      chainFor: async () => chain,
+    });
+    const builder = candidates.find((c) => c.worker.name === "builder")!;
+    expect(builder.worker.running).toBe(1);
+    expect(builder.worker.has(chain.at(-1)!)).toBe(false);
+    expect(builder.worker.pending?.(chain.at(-1)!)).toBe(true);
+    // The same spec again goes after it, not to an idle worker that would build it a second time.
+    expect(chooseRoute(candidates)).toMatchObject({ worker: "builder", depth: 0, estimateMs: 0 });
+    held.abort();
+    await hang;
     void worker;
   });
 });

@@ -80,6 +80,27 @@ describe("parseWorkerRecord: runningEnds", () => {
   });
 });
 
+describe("parseWorkerRecord: building", () => {
+  it("reads the layers a worker's running jobs build, and none from an older worker", () => {
+    const ids = [LAYER, "b".repeat(64)];
+    expect(parseWorkerRecord(record({ building: JSON.stringify(ids) })).building).toEqual(ids);
+    expect(parseWorkerRecord(record()).building).toEqual([]);
+  });
+
+  it.each([
+    ["not JSON", "[1,", /not JSON/],
+    ["an object", '{"a":1}', /not a list of layer IDs/],
+    ["a short ID", '["abc"]', /not a list of layer IDs/],
+    ["too many", JSON.stringify(Array.from({ length: 10_001 }, () => LAYER)), /not a list/],
+  ])("ignores %s with a reason, and keeps the worker", (_, value, reason) => {
+    const r = parseWorkerRecord(record({ building: value }));
+    expect(r.building).toEqual([]);
+    expect(r.ignored).toEqual([expect.stringMatching(reason)]);
+    expect(r.ignored?.[0]).toMatch(/^building: /);
+    expect(r.name).toBe("w1");
+  });
+});
+
 describe("parseWorkerRecord: recentLoad", () => {
   it("reads the recent load a worker published, and none from an older worker", () => {
     expect(parseWorkerRecord(record({ recentLoad: "0.273415" })).recentLoad).toBe(0.273415);

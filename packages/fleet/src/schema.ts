@@ -158,6 +158,12 @@ export type WorkerRecord = z.infer<typeof workerRecordSchema> & {
    */
   readonly runningEnds: number[];
   /**
+   * The layer IDs of its running jobs' chains: layers it holds or will hold once they ran, which
+   * routing counts like those of its queued jobs. Empty from older workers and when the field is
+   * malformed (see `ignored`).
+   */
+  readonly building: string[];
+  /**
    * Its load averaged over about the last hour (routing's `recentLoad`); undefined from older
    * workers and when the field is malformed (see `ignored`).
    */
@@ -211,6 +217,26 @@ function parseRunningEnds(s: string | undefined): { ends: number[]; problem?: st
     ends: [],
     problem: "runningEnds: not a list of end times in epoch ms; taken as no running estimate",
   };
+}
+
+/** The running jobs' layers: a chain each, a worker runs few jobs. */
+const buildingSchema = z.array(layerId).max(10_000);
+
+/**
+ * A worker's `building` field: the layer IDs of its running jobs' chains, or a reason to ignore
+ * it. A malformed one costs the worker the hits on layers it is building, never its place.
+ */
+function parseBuilding(s: string | undefined): { ids: string[]; problem?: string } {
+  if (s === undefined) return { ids: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(s);
+  } catch {
+    return { ids: [], problem: "building: not JSON; taken as none" };
+  }
+  const r = buildingSchema.safeParse(json);
+  if (r.success) return { ids: r.data };
+  return { ids: [], problem: "building: not a list of layer IDs; taken as none" };
 }
 
 /** Largest recent load believed (jobs per slot): beyond it a figure is an error. */
@@ -269,15 +295,17 @@ export function parseFleetEvent(text: string): FleetEvent {
 
 /** Validates a worker's hash as read with HGETALL. */
 export function parseWorkerRecord(hash: Record<string, string>): WorkerRecord {
-  const { runningEnds, recentLoad, ...rest } = hash;
+  const { runningEnds, building, recentLoad, ...rest } = hash;
   const r = workerRecordSchema.safeParse(rest);
   if (!r.success) throw new FleetMessageInvalidError("worker", problemsOf(r.error));
   const ends = parseRunningEnds(runningEnds);
+  const built = parseBuilding(building);
   const recent = parseRecentLoad(recentLoad);
-  const ignored = [ends.problem, recent.problem].filter((p) => p !== undefined);
+  const ignored = [ends.problem, built.problem, recent.problem].filter((p) => p !== undefined);
   return {
     ...r.data,
     runningEnds: ends.ends,
+    building: built.ids,
     ...(recent.load === undefined ? {} : { recentLoad: recent.load }),
     ...(ignored.length === 0 ? {} : { ignored }),
   };

@@ -78,6 +78,8 @@ interface Running {
   reason?: "cancel" | "handback" | "lost";
   /** When the job is estimated to end (its submitter's estimate from its start), epoch ms. */
   endsAt?: number;
+  /** The job's chain: layers it builds that routing counts as coming (`building`). */
+  chain?: readonly string[];
 }
 
 /**
@@ -233,6 +235,7 @@ export class FleetWorker implements AsyncDisposable {
       running: this.#running.size,
       jobs: [...this.#running.keys()],
       runningEnds: this.#runningEnds(),
+      building: this.#building(),
       recentLoad: await this.#sampleLoad(),
       freeDisk: space.free,
       layerCount: this.#o.store.list().length,
@@ -283,6 +286,7 @@ export class FleetWorker implements AsyncDisposable {
         running: String(this.#running.size),
         jobs: JSON.stringify([...this.#running.keys()]),
         runningEnds: JSON.stringify(this.#runningEnds()),
+        building: JSON.stringify(this.#building()),
       })
       .catch(() => {});
   }
@@ -295,6 +299,11 @@ export class FleetWorker implements AsyncDisposable {
     this.#recentLoad = { load: recent, at: now };
     // Six decimals: the published text stays a plain decimal, as the record's schema wants.
     return Number(recent.toFixed(6));
+  }
+
+  /** The layer IDs of the running jobs' chains: held once built, coming until then. */
+  #building(): string[] {
+    return [...new Set([...this.#running.values()].flatMap((r) => r.chain ?? []))];
   }
 
   #runningEnds(): number[] {
@@ -415,10 +424,9 @@ export class FleetWorker implements AsyncDisposable {
         end("failed", e.message);
         return;
       }
-      if (data.estimateMs !== undefined) {
-        r.endsAt = Date.now() + data.estimateMs;
-        await this.#publishRunning();
-      }
+      r.chain = data.chain;
+      if (data.estimateMs !== undefined) r.endsAt = Date.now() + data.estimateMs;
+      await this.#publishRunning();
       emit({ type: "attempt", worker: this.name, attempt });
       await writeJobRecord(this.#redis, id, {
         state: "running",

@@ -2,9 +2,9 @@
  * Where a job goes: pure functions on plain data, driven by the submitter, by the follower (to
  * move a waiting job) and by bench/fleet-sim.mjs. Each worker under the load bound is scored by
  * when the job would be done there: the work already ahead of it, plus the job's cost there (the
- * steps past the deepest prefix it holds or will hold once its queued jobs ran, at their measured
- * durations), plus a penalty for the work a miss adds to the fleet (steps another worker would
- * not rebuild). The lowest score wins; among equals (typically idle workers facing a job nobody
+ * steps past the deepest prefix it holds or will hold once its running and queued jobs ran, at
+ * their measured durations), plus a penalty for the work a miss adds to the fleet (steps another
+ * worker would not rebuild). The lowest score wins; among equals (typically idle workers facing a job nobody
  * has a prefix of), the worker whose load was lowest over the last hour, so a long miss does not
  * land on a worker that cache hits keep busy; exact ties go to the rendezvous-hash choice for
  * the first layer to build. A job goes to the pool queue only when every worker is at its load
@@ -31,7 +31,10 @@ export interface RouteWorker {
   readonly recentLoad?: number;
   /** Whether its store holds a layer. */
   has(layerId: string): boolean;
-  /** Whether a job waiting in its queue (ahead of this one) builds the layer first. @default never */
+  /**
+   * Whether a job running there or waiting in its queue (ahead of this one) builds the layer
+   * first. @default never
+   */
   pending?(layerId: string): boolean;
 }
 
@@ -101,7 +104,10 @@ export function cachedDepth(worker: Pick<RouteWorker, "has">, chain: readonly st
   return 0;
 }
 
-/** Steps of `chain` the worker holds or will hold before the job runs (a queued job builds them). */
+/**
+ * Steps of `chain` the worker holds or will hold before the job runs (a running or queued job
+ * builds them).
+ */
 export function readyDepth(
   worker: Pick<RouteWorker, "has" | "pending">,
   chain: readonly string[],

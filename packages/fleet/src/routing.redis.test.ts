@@ -11,8 +11,8 @@ import { chooseRoute } from "./routing.js";
 import { FLEET_PROTOCOL, type JobData } from "./schema.js";
 import { connect } from "./submit.js";
 import {
-  BASE,
   createTestStore,
+  holdBaseBuild,
   seedLayers,
   startRedis,
   type TestRedis,
@@ -391,18 +391,7 @@ describe("moving a waiting job by estimated completion, on a real Redis", () => 
     // A store without the layers; its base layer's build is held by this test, so the job that
     // builds on it stays running, with none of its chain built.
     await using b = await createTestStore();
-    const [base] = await describeBaseImages(b.store);
-    const held = new AbortController();
-    const hang = b.store
-      .build(
-        base!.layerId,
-        { base: BASE, description: "held", signal: held.signal },
-        () =>
-          new Promise<void>((_, reject) =>
-            held.signal.addEventListener("abort", () => reject(new Error("released"))),
-          ),
-      )
-      .catch(() => {});
+    const held = await holdBaseBuild(b.store);
     await using conn = await connect(redis.url);
     await using worker = await FleetWorker.start({
       url: redis.url,
@@ -434,8 +423,7 @@ describe("moving a waiting job by estimated completion, on a real Redis", () => 
     expect(builder.worker.pending?.(chain.at(-1)!)).toBe(true);
     // The same spec again goes after it, not to an idle worker that would build it a second time.
     expect(chooseRoute(candidates)).toMatchObject({ worker: "builder", depth: 0, estimateMs: 0 });
-    held.abort();
-    await hang;
+    await held.release();
     void worker;
   });
 });

@@ -200,44 +200,31 @@ function parseJsonArray(s: string, ctx: z.RefinementCtx): string[] {
 }
 
 /**
- * A worker's `runningEnds` field: a list of end times, or a reason to ignore it. It only shapes
- * estimates, so a malformed one costs the worker its backlog figure, never its place in routing.
+ * An advisory JSON field of a worker's record: its value, or a reason to ignore it (then
+ * `fallback`). It only shapes estimates, so a malformed one costs the worker that figure, never
+ * its place in routing.
  */
-function parseRunningEnds(s: string | undefined): { ends: number[]; problem?: string } {
-  if (s === undefined) return { ends: [] };
+function parseAdvisory<T>(
+  field: string,
+  s: string | undefined,
+  schema: z.ZodType<T[]>,
+  what: string,
+  fallback: string,
+): { value: T[]; problem?: string } {
+  if (s === undefined) return { value: [] };
   let json: unknown;
   try {
     json = JSON.parse(s);
   } catch {
-    return { ends: [], problem: "runningEnds: not JSON; taken as no running estimate" };
+    return { value: [], problem: `${field}: not JSON; taken as ${fallback}` };
   }
-  const r = runningEndsSchema.safeParse(json);
-  if (r.success) return { ends: r.data };
-  return {
-    ends: [],
-    problem: "runningEnds: not a list of end times in epoch ms; taken as no running estimate",
-  };
+  const r = schema.safeParse(json);
+  if (r.success) return { value: r.data };
+  return { value: [], problem: `${field}: not ${what}; taken as ${fallback}` };
 }
 
 /** The running jobs' layers: a chain each, a worker runs few jobs. */
 const buildingSchema = z.array(layerId).max(10_000);
-
-/**
- * A worker's `building` field: the layer IDs of its running jobs' chains, or a reason to ignore
- * it. A malformed one costs the worker the hits on layers it is building, never its place.
- */
-function parseBuilding(s: string | undefined): { ids: string[]; problem?: string } {
-  if (s === undefined) return { ids: [] };
-  let json: unknown;
-  try {
-    json = JSON.parse(s);
-  } catch {
-    return { ids: [], problem: "building: not JSON; taken as none" };
-  }
-  const r = buildingSchema.safeParse(json);
-  if (r.success) return { ids: r.data };
-  return { ids: [], problem: "building: not a list of layer IDs; taken as none" };
-}
 
 /** Largest recent load believed (jobs per slot): beyond it a figure is an error. */
 const MAX_RECENT_LOAD = 1_000_000;
@@ -298,14 +285,20 @@ export function parseWorkerRecord(hash: Record<string, string>): WorkerRecord {
   const { runningEnds, building, recentLoad, ...rest } = hash;
   const r = workerRecordSchema.safeParse(rest);
   if (!r.success) throw new FleetMessageInvalidError("worker", problemsOf(r.error));
-  const ends = parseRunningEnds(runningEnds);
-  const built = parseBuilding(building);
+  const ends = parseAdvisory(
+    "runningEnds",
+    runningEnds,
+    runningEndsSchema,
+    "a list of end times in epoch ms",
+    "no running estimate",
+  );
+  const built = parseAdvisory("building", building, buildingSchema, "a list of layer IDs", "none");
   const recent = parseRecentLoad(recentLoad);
   const ignored = [ends.problem, built.problem, recent.problem].filter((p) => p !== undefined);
   return {
     ...r.data,
-    runningEnds: ends.ends,
-    building: built.ids,
+    runningEnds: ends.value,
+    building: built.value,
     ...(recent.load === undefined ? {} : { recentLoad: recent.load }),
     ...(ignored.length === 0 ? {} : { ignored }),
   };

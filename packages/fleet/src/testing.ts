@@ -92,6 +92,31 @@ export async function startRedis(o: { password?: string } = {}): Promise<TestRed
 
 export const BASE = "tiny";
 
+/**
+ * Holds the build of the store's base layer until released: a job that builds on it stays
+ * running without a word. `release` ends the hold and waits for it.
+ */
+export async function holdBaseBuild(store: Store): Promise<{ release(): Promise<void> }> {
+  const [base] = await describeBaseImages(store);
+  const held = new AbortController();
+  const hang = store
+    .build(
+      base!.layerId,
+      { base: BASE, description: "held", signal: held.signal },
+      () =>
+        new Promise<void>((_, reject) =>
+          held.signal.addEventListener("abort", () => reject(new Error("released"))),
+        ),
+    )
+    .catch(() => {});
+  return {
+    release: async () => {
+      held.abort();
+      await hang;
+    },
+  };
+}
+
 export interface TestStore extends AsyncDisposable {
   readonly store: Store;
   readonly root: string;

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeBaseImages } from "./base-info.js";
 import { FleetJobAbortedError } from "./errors.js";
 import { submitBuild } from "./submit.js";
 import {
-  BASE,
   createTestStore,
+  holdBaseBuild,
   startRedis,
   type TestRedis,
   type TestStore,
@@ -30,18 +29,7 @@ describe("the watchdog", () => {
 
   it("stops a build that makes no progress, retries it once, then fails it", async () => {
     // The base layer's build hangs (held by this test), so the job's build waits without a word.
-    const [base] = await describeBaseImages(a.store);
-    const held = new AbortController();
-    const hang = a.store
-      .build(
-        base!.layerId,
-        { base: BASE, description: "held", signal: held.signal },
-        () =>
-          new Promise<void>((_, reject) =>
-            held.signal.addEventListener("abort", () => reject(new Error("released"))),
-          ),
-      )
-      .catch(() => {});
+    const held = await holdBaseBuild(a.store);
     const events: WorkerEvent[] = [];
     await using worker = await FleetWorker.start({
       url: redis.url,
@@ -70,8 +58,7 @@ describe("the watchdog", () => {
     expect(
       events.filter((e) => e.type === "job-start").map((e) => e.type === "job-start" && e.attempt),
     ).toEqual([1, 2]);
-    held.abort();
-    await hang;
+    await held.release();
     void worker;
   });
 });

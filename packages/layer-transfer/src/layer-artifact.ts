@@ -18,6 +18,11 @@ export interface LayerRecord {
   readonly id: string;
   /** Absent for a first layer, built on the base image. */
   readonly parent?: string;
+  /**
+   * With `parent`: the sha256 of the parent's qcow2 file this layer was built on. A puller
+   * whose parent of that ID holds other bytes (the step was built twice) refuses the layer.
+   */
+  readonly parentDisk?: string;
   readonly base: string;
   readonly description: string;
   /** Milliseconds since the epoch when the layer was built. */
@@ -27,6 +32,8 @@ export interface LayerRecord {
   /** Bytes of the saved VM state, when the artifact carries one. */
   readonly stateSize?: number;
 }
+
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
 /** Largest log blob accepted. */
 const MAX_LOG_BYTES = 256 * 1024 * 1024;
@@ -40,6 +47,10 @@ export function checkLayerRecord(json: unknown, id: string): LayerRecord | strin
   if (r.parent !== undefined && (typeof r.parent !== "string" || !isLayerId(r.parent))) {
     return "the config's parent is not a layer ID";
   }
+  if (r.parent !== undefined && !(typeof r.parentDisk === "string" && SHA256.test(r.parentDisk)))
+    return "the config does not name its parent's disk digest";
+  if (r.parent === undefined && r.parentDisk !== undefined)
+    return "the config names a parent's disk but no parent";
   if (typeof r.base !== "string") return "the config names no base image";
   try {
     validateBaseImageName(r.base);

@@ -10,6 +10,7 @@ import {
 } from "@strata/registry";
 import type { Store } from "@strata/store";
 import createDebug from "debug";
+import { layerDiskDigest } from "./disk-digest.js";
 import { ArtifactNotFoundError, ArtifactRefusedError } from "./errors.js";
 import { progressReporter, type TransferEventListener } from "./events.js";
 import {
@@ -195,6 +196,16 @@ async function writeLayers(
       if (error instanceof ArtifactRefusedError) await removeDownloads(await paths());
       throw error;
     };
+    // The parent is in the store by now (here already, or pulled just before): the layer is
+    // garbage on any other disk that has the parent's ID.
+    if (record.parent && (await layerDiskDigest(store, record.parent)) !== record.parentDisk) {
+      await refused(
+        new ArtifactRefusedError(
+          reference,
+          `it was built on another disk of its parent ${record.parent.slice(0, 12)} than this store's (that step was built twice, on two hosts)`,
+        ),
+      );
+    }
     const result = await store
       .build(
         layer.id,

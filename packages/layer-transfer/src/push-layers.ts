@@ -10,6 +10,7 @@ import {
   Semaphore,
 } from "@strata/registry";
 import { LayerNotFoundError, type Store } from "@strata/store";
+import { layerDiskDigest } from "./disk-digest.js";
 import { progressReporter, type TransferEventListener } from "./events.js";
 import { pushFileChunks } from "./file-chunks.js";
 import { buildLayerManifest, type LayerRecord, titled } from "./layer-artifact.js";
@@ -183,7 +184,9 @@ async function pushLayerBlobs(
   const record: LayerRecord = {
     schema: 1,
     id,
-    ...(info.parent ? { parent: info.parent } : {}),
+    ...(info.parent
+      ? { parent: info.parent, parentDisk: await layerDiskDigest(store, info.parent) }
+      : {}),
     base: info.base,
     description: info.description,
     created: info.created.getTime(),

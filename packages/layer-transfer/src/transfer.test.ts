@@ -147,6 +147,21 @@ describe("layers through a real registry", () => {
     );
   });
 
+  it("refuses a layer built on another disk of its parent (the same step built on two hosts)", async () => {
+    // Store C built the first step itself: same layer ID, other bytes.
+    await using c = await newStore(dir, "c");
+    await c.build(chain[0]!, { base: "base", description: '(run (shell "step 0"))' }, (layer) =>
+      exec("qemu-io", ["-f", "qcow2", "-c", "write -P 9 0 1M", layer.image]).then(() => {}),
+    );
+    const error = await pullLayers(c, client, "strata", chain[1]!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactRefusedError);
+    expect((error as Error).message).toMatch(/built on another disk of its parent/);
+    await storeIsClean(c, chain[1]!);
+    expect(await readdir(c.downloadDir)).toEqual([]);
+    // Its own first layer is untouched; a store that pulled the registry's takes the chain.
+    expect(c.lookup(chain[0]!)).toBeDefined();
+  });
+
   /** Pushes `layer` of store A as a hand-made artifact, with parts replaced. */
   async function pushCrafted(
     tag: string,

@@ -197,8 +197,13 @@ async function writeLayers(
       throw error;
     };
     // The parent is in the store by now (here already, or pulled just before): the layer is
-    // garbage on any other disk that has the parent's ID.
-    if (record.parent && (await layerDiskDigest(store, record.parent)) !== record.parentDisk) {
+    // garbage on any other disk that has the parent's ID. A first layer is an empty overlay of
+    // the base image its ID names, whatever its bytes (qemu-img versions write other headers).
+    if (
+      record.parent &&
+      store.lookup(record.parent)?.parent !== undefined &&
+      (await layerDiskDigest(store, record.parent)) !== record.parentDisk
+    ) {
       await refused(
         new ArtifactRefusedError(
           reference,

@@ -148,18 +148,23 @@ describe("layers through a real registry", () => {
   });
 
   it("refuses a layer built on another disk of its parent (the same step built on two hosts)", async () => {
-    // Store C built the first step itself: same layer ID, other bytes.
+    // Store C has the registry's first layer and built the second step itself: same layer
+    // ID, other bytes.
     await using c = await newStore(dir, "c");
-    await c.build(chain[0]!, { base: "base", description: '(run (shell "step 0"))' }, (layer) =>
-      exec("qemu-io", ["-f", "qcow2", "-c", "write -P 9 0 1M", layer.image]).then(() => {}),
+    await pullLayers(c, client, "strata", chain[0]!);
+    await c.build(
+      chain[1]!,
+      { parent: chain[0]!, description: '(run (shell "step 1"))' },
+      (layer) =>
+        exec("qemu-io", ["-f", "qcow2", "-c", "write -P 9 0 1M", layer.image]).then(() => {}),
     );
-    const error = await pullLayers(c, client, "strata", chain[1]!).catch((e: unknown) => e);
+    const error = await pullLayers(c, client, "strata", chain[2]!).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArtifactRefusedError);
     expect((error as Error).message).toMatch(/built on another disk of its parent/);
-    await storeIsClean(c, chain[1]!);
+    await storeIsClean(c, chain[2]!);
     expect(await readdir(c.downloadDir)).toEqual([]);
-    // Its own first layer is untouched; a store that pulled the registry's takes the chain.
-    expect(c.lookup(chain[0]!)).toBeDefined();
+    // Its own layer is untouched.
+    expect(c.lookup(chain[1]!)).toBeDefined();
   });
 
   /** Pushes `layer` of store A as a hand-made artifact, with parts replaced. */

@@ -11,7 +11,7 @@ for bench in spec-parse store-chain build-cached; do
 done
 if [ "${1:-}" = "--vm" ]; then
   node test/support/base-image.mjs >/dev/null
-  for bench in vm-boot vm-transfer step-overhead cache-strategies; do
+  for bench in vm-boot vm-transfer step-overhead build-modes cache-strategies; do
     echo "== bench/$bench.mjs"
     node "bench/$bench.mjs"
   done

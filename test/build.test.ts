@@ -3,6 +3,7 @@
 // after a context change, a failing step, and Ctrl-C. Few boots, each checking much.
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,21 +24,8 @@ const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, "..", "apps", "cli", "bin", "strata.js");
 const SECRET = "s3cret-value-that-must-not-leak";
 
-const SPEC = `((build tools
-        ((from debian-bookworm)
-         (run (shell "mkdir -p /opt/tool && echo tool-v1 > /opt/tool/VERSION && echo made-tool"))))
- (from debian-bookworm)
- (env GREETING hello)
- (workdir /home/opam/app)
- (user (uid 1000) (gid 1000))
- (copy (from (build tools)) (src /opt/tool) (dst /home/opam/tool))
- (run (cache (downloads (target /home/opam/cache)))
-      (secrets (token (target /run/secrets/token)))
-      (shell "echo \\"$GREETING from $(id -u):$(id -g) in $(pwd)\\"; echo secret-sha=$(sha256sum < /run/secrets/token | cut -c1-64); cat /home/opam/tool/VERSION; stat -c tool-owner=%u /home/opam/tool/VERSION; echo filled > /home/opam/cache/stamp"))
- (copy (src .) (dst ./) (exclude junk))
- (run (cache (downloads (target /home/opam/cache)))
-      (shell "cat a.txt; find . | sort; stat -c '%a %u %n' run.sh a.txt; cat /home/opam/cache/stamp; test -e /run/secrets/token || echo no-secret-now")))
-`;
+// Shared with bench/build-modes.mjs, which times it with and without warm starts.
+const SPEC = readFileSync(join(import.meta.dirname, "fixtures", "build.spec"), "utf8");
 
 describe("strata build in real VMs", () => {
   let store: TestStore;

@@ -16,7 +16,10 @@ export async function layerDiskDigest(store: Store, id: string): Promise<string>
   const s = await stat(image);
   const key = `${id}:${s.ino}:${s.mtimeMs}:${s.size}`;
   let byKey = digests.get(store);
-  if (!byKey) digests.set(store, (byKey = new Map()));
+  if (!byKey) {
+    byKey = new Map();
+    digests.set(store, byKey);
+  }
   let digest = byKey.get(key);
   if (!digest) {
     digest = hashWholeFile(image, s.size);

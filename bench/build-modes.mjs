@@ -2,22 +2,13 @@
 // built end to end in a fresh store with warm starts (one VM per stage, the default) and with
 // `--warm=off` (every step boots), in the same run. `node bench/build-modes.mjs`. Needs
 // `pnpm build` and the test image (`node test/support/base-image.mjs`). Takes minutes under TCG.
-import {
-  chmodSync,
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBuild } from "../packages/builder/dist/index.js";
 import { parseSpecOrThrow } from "../packages/spec-parser/dist/index.js";
 import { openStore } from "../packages/store/dist/index.js";
-import { imageDir } from "./vm-support.mjs";
+import { freshStore } from "./vm-support.mjs";
 
 const spec = parseSpecOrThrow(
   readFileSync(join(import.meta.dirname, "..", "test", "fixtures", "build.spec"), "utf8"),
@@ -32,11 +23,7 @@ mkdirSync(join(context, "sub", "junk"), { recursive: true });
 writeFileSync(join(context, "sub", "keep"), "k");
 
 async function build(warm) {
-  const root = mkdtempSync(join(tmpdir(), "strata-bench-modes-"));
-  mkdirSync(join(root, "base-image"));
-  for (const f of readdirSync(imageDir()))
-    if (f.startsWith("debian-bookworm."))
-      linkSync(join(imageDir(), f), join(root, "base-image", f));
+  const root = freshStore("strata-bench-modes-");
   const store = await openStore({ root });
   const starts = [];
   const t0 = Date.now();

@@ -3,24 +3,14 @@
 // step from the parent's saved state); a 1-step spec beside the N-step one; and the disk the
 // saved states take. `node bench/step-overhead.mjs [STEPS]` (default 10). Needs `pnpm build`
 // and the test image (`node test/support/base-image.mjs`). Takes minutes under TCG.
-import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runBuild } from "../packages/builder/dist/index.js";
 import { spec } from "../packages/spec-parser/dist/index.js";
 import { openStore } from "../packages/store/dist/index.js";
-import { imageDir } from "./vm-support.mjs";
+import { freshStore } from "./vm-support.mjs";
 
 const STEPS = Number(process.argv[2] ?? 10);
-
-function freshStore() {
-  const root = mkdtempSync(join(tmpdir(), "strata-bench-steps-"));
-  mkdirSync(join(root, "base-image"));
-  for (const f of readdirSync(imageDir()))
-    if (f.startsWith("debian-bookworm."))
-      linkSync(join(imageDir(), f), join(root, "base-image", f));
-  return root;
-}
 
 /** Builds `steps` trivial run steps (plus `extra` after them) into `root`; per-step times and how each VM started. */
 async function build(root, { warm, steps, tag, extra = [], warmKeep }) {
@@ -66,7 +56,7 @@ function stateBytes(root) {
 }
 
 async function inFreshStore(fn) {
-  const root = freshStore();
+  const root = freshStore("strata-bench-steps-");
   try {
     return await fn(root);
   } finally {

@@ -1,7 +1,7 @@
 // Shared by the bench/vm-*.mjs benchmarks: boots the cached Debian test image on a throwaway
 // overlay and opens SSH, with only the two runner packages (built: `pnpm build`).
 import { execFileSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,16 @@ export function imageDir() {
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (!dirs[0]) throw new Error("no test image: run `node test/support/base-image.mjs` first");
   return dirs[0];
+}
+
+/** A new store directory under the temp dir whose base-image/ links the test image's files. */
+export function freshStore(prefix) {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(root, "base-image"));
+  for (const f of readdirSync(imageDir()))
+    if (f.startsWith("debian-bookworm."))
+      linkSync(join(imageDir(), f), join(root, "base-image", f));
+  return root;
 }
 
 /** Boots, waits for SSH; returns { vm, ssh, manifest, dir, bootMs, sshMs, close }. */

@@ -81,10 +81,7 @@ export class LiveSession implements AsyncDisposable {
       t = Date.now();
       // The guest has not run since it was paused: its memory still matches the parent's disk.
       // Saved with the guest paused; `cont` below gives the disks back (see saveVmState).
-      if (p.keepState)
-        await this.#saveState(this.o.store.layerDir(p.layer), p.layer, (tmp) =>
-          saveVmState(p.guest.vm, tmp),
-        );
+      if (p.keepState) await this.#saveState(p.guest, this.o.store.layerDir(p.layer), p.layer);
       const stateMs = p.keepState ? Date.now() - t : 0;
       await continueVm(p.guest.vm);
       // The guest's clock stood still while it was paused.
@@ -104,10 +101,7 @@ export class LiveSession implements AsyncDisposable {
     p.guest.unpark();
     try {
       // This guest must not run again (its disk is the finished layer).
-      if (p.keepState)
-        await this.#saveState(this.o.store.layerDir(p.layer), p.layer, (tmp) =>
-          saveVmState(p.guest.vm, tmp),
-        );
+      if (p.keepState) await this.#saveState(p.guest, this.o.store.layerDir(p.layer), p.layer);
     } finally {
       await p.guest[Symbol.asyncDispose]();
     }
@@ -123,8 +117,7 @@ export class LiveSession implements AsyncDisposable {
     try {
       await guest.park();
       guest.unpark();
-      if (this.#keepsState())
-        await this.#saveState(dir, undefined, (tmp) => saveVmState(guest.vm, tmp));
+      if (this.#keepsState()) await this.#saveState(guest, dir, undefined);
     } finally {
       guest.unpark();
       await guest[Symbol.asyncDispose]();
@@ -136,19 +129,15 @@ export class LiveSession implements AsyncDisposable {
   }
 
   /**
-   * Saves a state with `save` into `dir` (a temp name, then renamed), with the machine identity
-   * beside it; `layer`, when the layer is already in the store, is measured again. A failure is
-   * a warning: the layer is good, only later warm starts lose it.
+   * Saves `guest`'s state (paused, see saveVmState) into `dir` (a temp name, then renamed), with
+   * the machine identity beside it; `layer`, when the layer is already in the store, is measured
+   * again. A failure is a warning: the layer is good, only later warm starts lose it.
    */
-  async #saveState(
-    dir: string,
-    layer: string | undefined,
-    save: (tmp: string) => Promise<void>,
-  ): Promise<void> {
+  async #saveState(guest: Guest, dir: string, layer: string | undefined): Promise<void> {
     const path = join(dir, STATE_FILE);
     // Written aside and renamed: a killed build leaves no half state under the real name.
     try {
-      await save(`${path}.tmp`);
+      await saveVmState(guest.vm, `${path}.tmp`);
       await rename(`${path}.tmp`, path);
       await writeWarmMeta(dir, await this.o.identity());
       if (layer) await this.o.store.remeasure(layer);

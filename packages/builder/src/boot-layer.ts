@@ -1,9 +1,4 @@
-import {
-  chooseAccelerator,
-  defaultManifest,
-  loadImageManifest,
-  qemuBinary,
-} from "@strata/qemu-runner";
+import { chooseAccelerator, defaultManifest, loadImageManifest } from "@strata/qemu-runner";
 import { ensureKeyPair } from "@strata/ssh-transport";
 import type { Store } from "@strata/store";
 import { BuildError } from "./errors.js";
@@ -51,7 +46,7 @@ export async function bootLayer(o: BootLayerOptions): Promise<Guest> {
       manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
     // The layer's own saved state fits an overlay of the layer: resume it instead of booting.
     const { accel } = await chooseAccelerator(o.accel ?? "auto", {
-      qemuBinary: qemuBinary(manifest.arch),
+      arch: manifest.arch,
     });
     const { guest } = await resumeOrBoot({
       memoryMiB: o.memoryMiB,

@@ -2,10 +2,10 @@ import type { CacheStrategy } from "@strata/cache-sync";
 import {
   chooseAccelerator,
   defaultManifest,
+  type GuestArch,
   type GuestOs,
   type ImageManifest,
   loadImageManifest,
-  qemuBinary,
 } from "@strata/qemu-runner";
 import { printOperation, type Spec } from "@strata/spec-parser";
 import { ensureKeyPair } from "@strata/ssh-transport";
@@ -38,6 +38,11 @@ export interface RunBuildOptions extends MachineOptions {
   secrets?: SecretValues;
   /** Guest OS of base images without a manifest (`--qemu-guest-os`). @default "linux" */
   guestOs?: GuestOs;
+  /**
+   * Architecture of base images without a manifest (`--qemu-guest-arch`); an image whose
+   * manifest names another is a GUEST_ARCH_MISMATCH before any VM starts. @default "x86_64"
+   */
+  guestArch?: GuestArch;
   /** @default "auto": disk caches on Linux and BSD guests, copy on Windows */
   cacheStrategy?: CacheStrategy | "auto";
   /**
@@ -85,6 +90,8 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
   const secrets = o.secrets ?? new Map();
   // Every problem that needs no VM is found before the first one starts.
   checkSecrets(o.spec, secrets);
+  const children = selectStages(o.spec, o.target);
+  await checkGuestArch(o, [...children.map((c) => c.spec), ...(o.target ? [] : [o.spec])]);
   if (o.noCache && o.registry)
     throw new BuildError(
       "UNSUPPORTED",
@@ -95,7 +102,6 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
     const stages = new Map<string, StageResult>();
     const registry = o.registry ? new RegistryLink(o.registry, o.store, emit, o.signal) : undefined;
     const run: StageRun = { secrets, emit, registry, leases, steps: 0, built: new Set() };
-    const children = selectStages(o.spec, o.target);
     for (const child of children) {
       const id = await runStage(o, child.spec, child.name, stages, run);
       stages.set(child.name, { id, image: o.store.layerImage(id) });
@@ -141,14 +147,34 @@ interface StageRun {
   built: Set<string>;
 }
 
-/** The base image's manifest; without one, OBuilder's defaults for `--qemu-guest-os`. */
+/**
+ * The base image's manifest; without one, OBuilder's defaults for `--qemu-guest-os` and
+ * `--qemu-guest-arch`.
+ */
 async function loadManifest(
   o: RunBuildOptions,
   image: string,
   name: string,
   hasManifest: boolean,
 ): Promise<ImageManifest> {
-  return hasManifest ? loadImageManifest(image) : defaultManifest(name, o.guestOs ?? "linux");
+  return hasManifest
+    ? loadImageManifest(image)
+    : defaultManifest(name, o.guestOs ?? "linux", o.guestArch);
+}
+
+/** Refuses a base image whose manifest names another architecture than `guestArch`. */
+async function checkGuestArch(o: RunBuildOptions, specs: readonly Spec[]): Promise<void> {
+  if (o.guestArch === undefined) return;
+  for (const from of new Set(specs.map((s) => s.from))) {
+    const base = o.store.findBaseImage(from);
+    if (base.manifestPath === undefined) continue;
+    const { arch } = await loadImageManifest(base.image);
+    if (arch !== o.guestArch)
+      throw new BuildError(
+        "GUEST_ARCH_MISMATCH",
+        `base image "${from}" is ${arch} (its manifest says so), but the guest architecture asked for is ${o.guestArch}; the architecture flag only applies to images without a manifest: drop it or ask for ${arch}`,
+      );
+  }
 }
 
 async function runStage(
@@ -165,7 +191,7 @@ async function runStage(
     manifest.ssh.privateKey ?? (await ensureKeyPair(o.store.keysDir)).privateKeyPath;
   const identity = once(async () => {
     const { accel } = await chooseAccelerator(o.accel ?? "auto", {
-      qemuBinary: qemuBinary(manifest.arch),
+      arch: manifest.arch,
     });
     return machineIdentity(manifest, accel, o.memoryMiB, o.cpus);
   });

@@ -3,7 +3,14 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { chooseAccelerator, hostAccelKey, probeAccelerator, probeBiosImage } from "./accel.js";
+import {
+  chooseAccelerator,
+  hostAccelKey,
+  hostGuestArch,
+  probeAccelerator,
+  probeBiosImage,
+} from "./accel.js";
+import { QemuOptionsError } from "./errors.js";
 
 describe("accelerator probe", () => {
   let dir = "";
@@ -38,5 +45,21 @@ describe("accelerator probe", () => {
     const again = await chooseAccelerator("auto", { cacheDir: dir });
     expect(again).toMatchObject({ accel: first.accel, cached: true });
     expect(await chooseAccelerator("kvm", { cacheDir: dir })).toMatchObject({ accel: "kvm" });
+  });
+
+  it("a guest of another architecture runs under TCG without a probe; KVM for it is refused", async () => {
+    expect(hostGuestArch("x64")).toBe("x86_64");
+    expect(hostGuestArch("arm64")).toBe("aarch64");
+    expect(hostGuestArch("ia32")).toBeUndefined();
+    const foreign = hostGuestArch() === "aarch64" ? "x86_64" : "aarch64";
+    dir = await mkdtemp(join(tmpdir(), "strata-accel-"));
+    const choice = await chooseAccelerator("auto", { cacheDir: dir, arch: foreign });
+    expect(choice).toEqual({ accel: "tcg", cached: false });
+    // No probe ran: nothing was cached.
+    expect(existsSync(join(dir, "accel.json"))).toBe(false);
+    const kvm = chooseAccelerator("kvm", { cacheDir: dir, arch: foreign });
+    await expect(kvm).rejects.toBeInstanceOf(QemuOptionsError);
+    await expect(kvm).rejects.toThrow(`KVM runs only guests of the host's architecture`);
+    expect(await chooseAccelerator("tcg", { arch: foreign })).toMatchObject({ accel: "tcg" });
   });
 });

@@ -13,6 +13,8 @@ import { join } from "node:path";
 import createDebug from "debug";
 // execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import type { Accelerator } from "./argv.js";
+import { QemuOptionsError } from "./errors.js";
+import type { GuestArch } from "./manifest.js";
 
 const debug = createDebug("strata:qemu");
 
@@ -135,7 +137,18 @@ interface CachedProbe {
   reason?: string;
 }
 
+/** The guest architecture this host's CPU is, the only one KVM can run; undefined for others. */
+export function hostGuestArch(nodeArch: string = process.arch): GuestArch | undefined {
+  const arches: Record<string, GuestArch> = { x64: "x86_64", arm64: "aarch64", riscv64: "riscv64" };
+  return arches[nodeArch];
+}
+
 export interface ChooseAcceleratorOptions extends ProbeOptions {
+  /**
+   * The guest's architecture: one other than the host's always runs under TCG (no probe), and
+   * `kvm` for it is refused. @default the host's
+   */
+  arch?: GuestArch;
   /** @default defaultCacheDir() */
   cacheDir?: string;
   /** Called once with a one-line warning when `auto` falls back to TCG. */
@@ -157,6 +170,14 @@ export async function chooseAccelerator(
   requested: Accelerator | "auto",
   opts: ChooseAcceleratorOptions = {},
 ): Promise<AcceleratorChoice> {
+  const host = hostGuestArch();
+  if (opts.arch !== undefined && opts.arch !== host) {
+    if (requested === "kvm")
+      throw new QemuOptionsError([
+        `accel: KVM runs only guests of the host's architecture (${host ?? process.arch}), not ${opts.arch}; use tcg or auto`,
+      ]);
+    return { accel: "tcg", cached: false };
+  }
   if (requested !== "auto") return { accel: requested, cached: false };
   const file = join(opts.cacheDir ?? defaultCacheDir(), "accel.json");
   const key = await hostAccelKey(opts.qemuBinary);

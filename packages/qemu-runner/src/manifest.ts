@@ -78,11 +78,15 @@ export function defaultShell(os: GuestOs): string[] {
 }
 
 /** The manifest an image without `<name>.json` gets. */
-export function defaultManifest(name: string, os: GuestOs = "linux"): ImageManifest {
+export function defaultManifest(
+  name: string,
+  os: GuestOs = "linux",
+  arch: GuestArch = "x86_64",
+): ImageManifest {
   return {
     name,
     os,
-    arch: "x86_64",
+    arch,
     boot: { mode: "disk" },
     firmware: "bios",
     disk: { interface: "virtio" },

@@ -94,7 +94,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
   const manifest = options.manifest ?? (await loadImageManifest(image));
   const emit = options.onEvent ?? (() => {});
   const { accel } = await chooseAccelerator(options.accel ?? "auto", {
-    qemuBinary: `qemu-system-${manifest.arch === "x86_64" ? "x86_64" : manifest.arch}`,
+    arch: manifest.arch,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     onWarning: (message) => emit({ type: "warning", code: "ACCEL_FALLBACK", message }),
   });

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureIo } from "@strata/cli-kit";
@@ -15,6 +15,22 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** `<store>/base-image/NAME.qcow2`, a blank 64M disk, for each name; returns the store. */
+async function blankBaseImages(...names: string[]): Promise<string> {
+  const store = join(dir, "store");
+  await mkdir(join(store, "base-image"), { recursive: true });
+  for (const name of names)
+    execFileSync("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      join(store, "base-image", `${name}.qcow2`),
+      "64M",
+    ]);
+  return store;
+}
 
 async function run(stdin: string | undefined, ...argv: string[]) {
   const captured = captureIo(dir, { stdin });
@@ -86,17 +102,7 @@ describe("strata build --target", () => {
       join(dir, "build.spec"),
       STAGES.replace("(build docs ((from b)))", "(build docs ((from c)))"),
     );
-    const store = join(dir, "store");
-    await mkdir(join(store, "base-image"), { recursive: true });
-    for (const name of ["b", "c"])
-      execFileSync("qemu-img", [
-        "create",
-        "-q",
-        "-f",
-        "qcow2",
-        join(store, "base-image", `${name}.qcow2`),
-        "64M",
-      ]);
+    const store = await blankBaseImages("b", "c");
     const result = await run(
       undefined,
       "build",
@@ -122,16 +128,7 @@ describe("strata build --target", () => {
 describe("strata build --json: the failure as an event", () => {
   async function failingBuild(spec: string) {
     await writeFile(join(dir, "build.spec"), spec);
-    const store = join(dir, "store");
-    await mkdir(join(store, "base-image"), { recursive: true });
-    execFileSync("qemu-img", [
-      "create",
-      "-q",
-      "-f",
-      "qcow2",
-      join(store, "base-image", "b.qcow2"),
-      "64M",
-    ]);
+    const store = await blankBaseImages("b");
     const result = await run(undefined, "build", "--json", "--store", store, ".");
     expect(result.code).not.toBe(0);
     const events = result.stdout
@@ -180,5 +177,66 @@ describe("strata build --no-cache", () => {
     expect(queued).toMatchObject({ code: 2 });
     expect(queued.stderr).toContain('option "--no-cache" cannot go with "--queue"');
     await expect(access(store)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("strata build --qemu-guest-arch", () => {
+  /** A store with `plain` (no manifest) and `arm` (a manifest saying aarch64). */
+  async function twoArchStore() {
+    const store = await blankBaseImages("plain", "arm");
+    await writeFile(
+      join(store, "base-image", "arm.json"),
+      JSON.stringify({ name: "arm", arch: "aarch64" }),
+    );
+    return store;
+  }
+
+  it("refuses a value OBuilder does not know", async () => {
+    expect(await run(undefined, "build", "--qemu-guest-arch", "x86_64", ".")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'strata: option "--qemu-guest-arch": "x86_64" is not one of amd64, arm64, riscv64\n',
+    });
+  });
+
+  it("a manifest naming another architecture is an error before any VM or layer", async () => {
+    const store = await twoArchStore();
+    // The amd64 stage's run step would boot a VM: the check comes before it.
+    await writeFile(
+      join(dir, "build.spec"),
+      '((build tools ((from plain) (run (shell "uname -m")))) (from arm))\n',
+    );
+    const result = await run(
+      undefined,
+      "build",
+      "--qemu-guest-arch",
+      "amd64",
+      "--store",
+      store,
+      ".",
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'base image "arm" is aarch64 (its manifest says so), but the guest architecture asked for is x86_64',
+    );
+    // No layer, not even the stages' (from) layers.
+    expect(await readdir(join(store, "result"))).toEqual([]);
+  });
+
+  it("the architecture a manifest names is accepted", async () => {
+    const store = await twoArchStore();
+    await writeFile(join(dir, "build.spec"), "((from arm))\n");
+    const result = await run(
+      undefined,
+      "build",
+      "--qemu-guest-arch",
+      "arm64",
+      "-q",
+      "--store",
+      store,
+      ".",
+    );
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout).toMatch(/^[0-9a-f]{64}\n$/);
   });
 });

@@ -42,6 +42,11 @@ const OPTIONS = {
     value: "OS",
     help: "linux, windows, openbsd or freebsd, for images without a manifest",
   },
+  "qemu-guest-arch": {
+    type: "string",
+    value: "ARCH",
+    help: "amd64, arm64 or riscv64, for images without a manifest (an image whose\nmanifest names another architecture is refused before any VM starts)",
+  },
   "qemu-boot-time": {
     type: "string",
     value: "S",
@@ -118,11 +123,15 @@ const OPTIONS = {
   },
 } as const;
 
+/** `--qemu-guest-arch` takes OBuilder's (Debian's) names; manifests say QEMU's. */
+const GUEST_ARCH_OF_FLAG = { amd64: "x86_64", arm64: "aarch64", riscv64: "riscv64" } as const;
+
 /**
  * Flags that mean nothing on a fleet: the worker's own store, secrets and registry settings
  * apply (`--registry` there only names where a large context travels).
  */
 const LOCAL_ONLY = [
+  "qemu-guest-arch",
   "secret",
   "no-cache",
   "output",
@@ -157,6 +166,12 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
     "openbsd",
     "freebsd",
   ] as const);
+  const guestArchFlag = oneOf(values["qemu-guest-arch"], "--qemu-guest-arch", [
+    "amd64",
+    "arm64",
+    "riscv64",
+  ] as const);
+  const guestArch = guestArchFlag && GUEST_ARCH_OF_FLAG[guestArchFlag];
   const cacheStrategy = oneOf(values["cache-strategy"], "--cache-strategy", [
     "auto",
     "copy",
@@ -255,6 +270,7 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
       secrets,
       ...machine,
       guestOs,
+      guestArch,
       cacheStrategy,
       cacheMaxBytes,
       stepTimeoutMs: stepTimeoutS ? stepTimeoutS * 1000 : undefined,

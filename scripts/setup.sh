@@ -14,13 +14,15 @@ APT_PACKAGES+=(lz4 isolinux syslinux-common busybox-static cpio)
 APT_PACKAGES+=(dosfstools mtools)
 # (network host): the VM's own network namespace (ip) and pasta to connect it outward.
 APT_PACKAGES+=(passt iproute2)
+# arm64 guests: qemu-system-aarch64, and qemu-user through binfmt_misc to build their image.
+APT_PACKAGES+=(qemu-system-arm qemu-user-static binfmt-support)
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   # redis-server and docker-registry would start with their packaged configs, which listen on
   # all interfaces; tests start their own on 127.0.0.1. policy-rc.d keeps invoke-rc.d from
   # starting any service during this install.
@@ -31,6 +33,19 @@ if ((${#missing[@]})); then
   fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The arm64 image's packages run their scripts through qemu-user: the kernel must hand arm64
+# programs to it. In a container binfmt_misc is often not mounted (and a mount may be refused).
+BINFMT=/proc/sys/fs/binfmt_misc
+if [ ! -e "$BINFMT/status" ]; then
+  $SUDO mount -t binfmt_misc binfmt_misc "$BINFMT" 2>/dev/null ||
+    echo "setup: cannot mount binfmt_misc on $BINFMT (a container without the right?): the arm64 image cannot be built here; everything else works"
+fi
+if [ -e "$BINFMT/status" ] && ! grep -qx enabled "$BINFMT/qemu-aarch64" 2>/dev/null; then
+  echo "setup: enabling qemu-user for arm64 programs (update-binfmts --enable qemu-aarch64)"
+  $SUDO update-binfmts --enable qemu-aarch64 ||
+    echo "setup: update-binfmts could not enable qemu-aarch64: the arm64 image cannot be built here; everything else works"
 fi
 
 PNPM_VERSION=$(node -p 'require("./package.json").packageManager.split("@")[1]')

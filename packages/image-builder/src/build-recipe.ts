@@ -1,7 +1,7 @@
 import { ensureKeyPair } from "@strata/ssh-transport";
 import { storeLayout } from "@strata/store/layout";
 import { buildDebianImage } from "./build-debian.js";
-import { DEFAULT_DEBIAN_RECIPE } from "./debian-recipe.js";
+import { ARM64_DEBIAN_RECIPE, DEFAULT_DEBIAN_RECIPE } from "./debian-recipe.js";
 import { ImageInputError } from "./errors.js";
 import { assertImageAbsent, checkImageName } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
@@ -9,7 +9,12 @@ import { buildUbuntuImage } from "./ubuntu.js";
 import { buildWindowsImage } from "./windows.js";
 
 /** The recipes `buildRecipe` knows, each with its home under `images/`. */
-export const RECIPES = ["debian-bookworm", "ubuntu-noble", "windows-server-2022"] as const;
+export const RECIPES = [
+  "debian-bookworm",
+  "debian-bookworm-arm64",
+  "ubuntu-noble",
+  "windows-server-2022",
+] as const;
 export type RecipeName = (typeof RECIPES)[number];
 
 export interface BuildRecipeOptions {
@@ -74,13 +79,18 @@ export async function buildRecipe(options: BuildRecipeOptions) {
   };
   switch (options.recipe as RecipeName) {
     case "debian-bookworm":
+    case "debian-bookworm-arm64": {
+      const recipe =
+        options.recipe === "debian-bookworm" ? DEFAULT_DEBIAN_RECIPE : ARM64_DEBIAN_RECIPE;
       return buildDebianImage({
         ...common,
         recipe: {
           name,
-          packages: [...DEFAULT_DEBIAN_RECIPE.packages, ...(options.packages ?? [])],
+          arch: recipe.arch,
+          packages: [...recipe.packages, ...(options.packages ?? [])],
         },
       });
+    }
     case "ubuntu-noble":
       return buildUbuntuImage({
         ...common,

@@ -1,14 +1,29 @@
 import { createHash } from "node:crypto";
 import { quotePosix } from "@strata/shell-quote";
 
+/** The architectures a Debian image is built for. */
+export type DebianArch = "x86_64" | "aarch64";
+
+/** What differs between architectures: Debian's name, the kernel package, the serial console. */
+const DEBIAN_ARCHES = {
+  x86_64: { debian: "amd64", kernel: "linux-image-amd64", console: "ttyS0" },
+  // virt's serial port is a PL011 UART.
+  aarch64: { debian: "arm64", kernel: "linux-image-arm64", console: "ttyAMA0" },
+} as const satisfies Record<DebianArch, { debian: string; kernel: string; console: string }>;
+
+/** Debian's name of an architecture (mmdebstrap `--arch`) and its kernel package. */
+export function debianArch(arch: DebianArch): { debian: string; kernel: string } {
+  return DEBIAN_ARCHES[arch];
+}
+
 /** What goes into a Debian base image. Everything here is part of the recipe key. */
 export interface DebianRecipe {
   /** @default "debian-bookworm" */
   name: string;
   /** @default "bookworm" */
   suite: string;
-  /** @default "x86_64" */
-  arch: "x86_64";
+  /** The guest's CPU (QEMU's name; Debian calls them amd64 and arm64). @default "x86_64" */
+  arch: DebianArch;
   /** Packages on top of the `apt` variant's essential set. */
   packages: readonly string[];
   /** The build user, with passwordless sudo. @default "opam" */
@@ -20,8 +35,8 @@ export interface DebianRecipe {
 /** Bumped whenever the way an image is made changes, so cached images are rebuilt. */
 const DEBIAN_RECIPE_REVISION = 2;
 
-const DEFAULT_DEBIAN_PACKAGES: readonly string[] = [
-  "linux-image-amd64",
+/** The packages of every Debian image but the kernel (its package depends on the arch). */
+const DEBIAN_PACKAGES: readonly string[] = [
   "initramfs-tools",
   "systemd-sysv",
   "udev",
@@ -42,16 +57,26 @@ export const DEFAULT_DEBIAN_RECIPE: DebianRecipe = {
   name: "debian-bookworm",
   suite: "bookworm",
   arch: "x86_64",
-  packages: DEFAULT_DEBIAN_PACKAGES,
+  packages: [DEBIAN_ARCHES.x86_64.kernel, ...DEBIAN_PACKAGES],
   user: "opam",
   sizeGiB: 8,
 };
 
+/** The same image for arm64 guests (`qemu-system-aarch64 -M virt`), built under qemu-user. */
+export const ARM64_DEBIAN_RECIPE: DebianRecipe = {
+  ...DEFAULT_DEBIAN_RECIPE,
+  name: "debian-bookworm-arm64",
+  arch: "aarch64",
+  packages: [DEBIAN_ARCHES.aarch64.kernel, ...DEBIAN_PACKAGES],
+};
+
 /**
- * Kernel command line of the image. The root filesystem is the whole disk (no partition table,
+ * Kernel command line of an image. The root filesystem is the whole disk (no partition table,
  * no bootloader). cloud-init stays off unless a boot adds `cloud-init=enabled`.
  */
-export const DEBIAN_KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0 quiet";
+export function debianKernelCmdline(arch: DebianArch): string {
+  return `root=/dev/vda rw console=${DEBIAN_ARCHES[arch].console} quiet`;
+}
 
 /** A stable key for a recipe: same recipe, same key, so a built image can be cached by it. */
 export function debianRecipeKey(recipe: DebianRecipe): string {
@@ -73,6 +98,8 @@ export function validateDebianRecipe(recipe: DebianRecipe): string[] {
     problems.push(`name: "${recipe.name}" must be letters, digits, ".", "_" or "-"`);
   if (!SAFE_USER.test(recipe.user))
     problems.push(`user: "${recipe.user}" is not a valid Linux user name`);
+  if (!Object.hasOwn(DEBIAN_ARCHES, recipe.arch))
+    problems.push(`arch: "${recipe.arch}" must be one of ${Object.keys(DEBIAN_ARCHES).join(", ")}`);
   if (!Number.isInteger(recipe.sizeGiB) || recipe.sizeGiB < 2 || recipe.sizeGiB > 2048)
     problems.push(`sizeGiB: ${recipe.sizeGiB} must be a whole number from 2 to 2048`);
   for (const p of recipe.packages)

@@ -122,15 +122,16 @@ describe("buildQemuArgv", () => {
     expect(values(argv, "-boot")).toEqual(["order=dc"]);
   });
 
-  it("aarch64: virt machine, UEFI firmware for disk boot, CDs on virtio-scsi", () => {
+  it("aarch64: virt machine, cheap pointer auth under TCG, UEFI firmware for disk boot, CDs on virtio-scsi", () => {
     const argv = buildQemuArgv({ ...base, arch: "aarch64", cdroms: ["/x.iso"] });
     expect(argv[0]).toBe("qemu-system-aarch64");
     expect(values(argv, "-machine")).toEqual(["virt,gic-version=max"]);
-    expect(values(argv, "-cpu")).toEqual(["max"]);
+    expect(values(argv, "-cpu")).toEqual(["max,pauth-impdef=on"]);
     expect(values(argv, "-bios")).toEqual(["/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"]);
     expect(values(argv, "-device")).toContain("scsi-cd,drive=cd0,bus=scsi0.0");
     const kvm = buildQemuArgv({ ...base, arch: "aarch64", accel: "kvm" });
     expect(values(kvm, "-machine")).toEqual(["virt,gic-version=host"]);
+    expect(values(kvm, "-cpu")).toEqual(["host"]);
     const kernel = buildQemuArgv({
       ...base,
       arch: "aarch64",

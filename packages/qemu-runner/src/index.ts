@@ -5,6 +5,7 @@ export {
   type AcceleratorChoice,
   type ChooseAcceleratorOptions,
   chooseAccelerator,
+  hostGuestArch,
 } from "./accel.js";
 export {
   type Accelerator,

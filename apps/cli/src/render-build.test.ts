@@ -13,7 +13,8 @@ it("prints OBuilder's form: headings, output, saved/cached lines and Got", () =>
   render({ type: "step", index: 1, stage: "dev", workdir: "/src", op: '(run (shell "make"))' });
   render({ type: "output", chunk: Buffer.from("no newline") });
   render({ type: "cached", id });
-  render({ type: "info", message: "hidden without -v" });
+  render({ type: "comment", text: "hidden without -v" });
+  render({ type: "vm", how: "booted", ms: 1000, reason: { code: "no-state" } });
   render({ type: "warning", message: "TCG" });
   render({ type: "warning", message: "TCG" });
   render({ type: "done", id });
@@ -376,4 +377,60 @@ it("passes the vm event through --json with its timings", () => {
     ms: 420,
     snapshotMs: 12,
   });
+});
+
+it("renders with -v a sentence for each detail event, from its data", () => {
+  const { io, stdout, stderr } = captureIo("/");
+  const render = createBuildRenderer(io, { verbose: true, mode: "plain" });
+  render({
+    type: "vm",
+    how: "booted",
+    ms: 30_000,
+    reason: { code: "other-machine", differs: [{ key: "memoryMiB", saved: 1024, now: 1536 }] },
+  });
+  render({ type: "vm", how: "booted", ms: 30_000, reason: { code: "no-cache" } });
+  render({ type: "vm", how: "resumed", ms: 3_000 });
+  render({ type: "vm", how: "powered-off", ms: 2_500, reason: "secrets" });
+  render({ type: "cache", action: "checkout", cache: "opam", strategy: "copy", generation: 0 });
+  render({
+    type: "cache",
+    action: "transfer",
+    cache: "opam",
+    direction: "out",
+    bytes: 2 ** 21,
+    done: false,
+  });
+  render({ type: "cache", action: "mounted", cache: "d", target: "/mnt/d" });
+  render({ type: "cache", action: "commit", cache: "opam", outcome: "committed", generation: 4 });
+  render({ type: "transfer", direction: "pull", layers: 3, id });
+  render({ type: "transfer", direction: "push", layers: 1, id });
+  render({ type: "comment", text: "tools" });
+  expect(stdout()).toBe("");
+  expect(stderr().split("\n")).toEqual([
+    "strata: [INFO] VM booted in 30.0 s (cold boot: the saved VM state was made by another machine (memoryMiB: 1024 then, 1536 now))",
+    "strata: [INFO] VM booted in 30.0 s (cold boot: --no-cache resumes only VM states this build saved)",
+    "strata: [INFO] VM resumed from the parent's saved state in 3.0 s",
+    "strata: [INFO] VM powered off in 2.5 s, its state not saved: the step had secrets",
+    "strata: [INFO] cache opam: new, empty (copy)",
+    "strata: [INFO] cache opam: 2.0 MiB out...",
+    "strata: [INFO] cache d: mounted at /mnt/d",
+    "strata: [INFO] cache opam: committed (version 4)",
+    `strata: [INFO] registry: pulled 3 layer(s) ending in ${id}`,
+    `strata: [INFO] registry: pushed 1 layer(s) ending in ${id}`,
+    "strata: [INFO] # tools",
+    "",
+  ]);
+});
+
+it("writes detail events to --json as data, with or without -v", () => {
+  const { io, stdout } = captureIo("/");
+  const render = createBuildRenderer(io, { verbose: false, mode: "json", now: () => 0 });
+  render({ type: "cache", action: "commit", cache: "opam", outcome: "stale", generation: 2 });
+  render({ type: "vm", how: "booted", ms: 5, reason: { code: "state-missing" } });
+  const events = stdout().trim().split("\n");
+  const time = "1970-01-01T00:00:00.000Z";
+  expect(events.map((l) => JSON.parse(l))).toEqual([
+    { time, type: "cache", action: "commit", cache: "opam", outcome: "stale", generation: 2 },
+    { time, type: "vm", how: "booted", ms: 5, reason: { code: "state-missing" } },
+  ]);
 });

@@ -1,4 +1,4 @@
-import type { BuildEvent } from "@strata/builder";
+import type { BuildEvent, CacheProgressEvent, ColdBootReason, VmEvent } from "@strata/builder";
 import { type CliIo, createStyle, type ProgressMode } from "@strata/cli-kit";
 import {
   BuildTally,
@@ -72,7 +72,6 @@ function createJsonRenderer(io: CliIo, o: RenderOptions, tally: BuildTally): Bui
   const render = (e: BuildEvent) => {
     if (e.type === "output") return void output(text.push(e.chunk));
     output(text.flush());
-    if (e.type === "info" && !o.verbose) return;
     const scoped = e.type === "phase" ? step() : {};
     const end = tally.record(e);
     if (end) write({ ...e, step: end.step.index, durationMs: end.durationMs });
@@ -161,7 +160,10 @@ function createTextRenderer(io: CliIo, o: RenderOptions, tally: BuildTally): Bui
         line(style.green(`---> saved as "${e.id}"${took(end)}`));
         break;
       case "vm":
-        if (o.verbose) write(io.stderr, `strata: [INFO] ${describeVmStart(e)}\n`);
+      case "cache":
+      case "transfer":
+      case "comment":
+        if (o.verbose) write(io.stderr, `strata: [INFO] ${describeDetail(e)}\n`);
         break;
       case "cached":
         line(
@@ -183,9 +185,6 @@ function createTextRenderer(io: CliIo, o: RenderOptions, tally: BuildTally): Bui
         warned.add(e.message);
         write(io.stderr, `strata: ${style.yellow("[WARN]")} ${e.message}\n`);
         break;
-      case "info":
-        if (o.verbose) write(io.stderr, `strata: [INFO] ${e.message}\n`);
-        break;
     }
   };
   return Object.assign(render, {
@@ -197,10 +196,66 @@ function createTextRenderer(io: CliIo, o: RenderOptions, tally: BuildTally): Bui
   });
 }
 
-/** `-v` detail of how a step's VM started. */
-function describeVmStart(e: Extract<BuildEvent, { type: "vm" }>): string {
-  if (e.how !== "continued") return `VM ${e.how} in ${formatDuration(e.ms)}`;
-  const state = e.stateMs ? `, state saved in ${formatDuration(e.stateMs)}` : "";
-  const park = e.parkMs === undefined ? "" : `paused after the last step in ${e.parkMs} ms, `;
-  return `VM continued in ${formatDuration(e.ms)} (${park}snapshot ${e.snapshotMs ?? 0} ms${state})`;
+type Detail = Extract<BuildEvent, { type: "vm" | "cache" | "transfer" | "comment" }>;
+
+/** The `-v` sentence for an event that is detail: a VM start or stop, a cache, a registry transfer. */
+function describeDetail(e: Detail): string {
+  switch (e.type) {
+    case "vm":
+      return describeVm(e);
+    case "cache":
+      return `cache ${e.cache}: ${describeCache(e)}`;
+    case "transfer":
+      return e.direction === "pull"
+        ? `registry: pulled ${e.layers} layer(s) ending in ${e.id}`
+        : `registry: pushed ${e.layers} layer(s) ending in ${e.id}`;
+    case "comment":
+      return `# ${e.text}`;
+  }
+}
+
+function describeVm(e: VmEvent): string {
+  switch (e.how) {
+    case "booted":
+      return `VM booted in ${formatDuration(e.ms)}${e.reason ? ` (cold boot: ${describeColdBoot(e.reason)})` : ""}`;
+    case "resumed":
+      return `VM resumed from the parent's saved state in ${formatDuration(e.ms)}`;
+    case "continued": {
+      const state = e.stateMs ? `, state saved in ${formatDuration(e.stateMs)}` : "";
+      const park = e.parkMs === undefined ? "" : `paused after the last step in ${e.parkMs} ms, `;
+      return `VM continued in ${formatDuration(e.ms)} (${park}snapshot ${e.snapshotMs ?? 0} ms${state})`;
+    }
+    case "powered-off":
+      return `VM powered off in ${formatDuration(e.ms)}, its state not saved: the step had secrets`;
+  }
+}
+
+/** Why a VM booted cold, as a sentence. */
+function describeColdBoot(r: ColdBootReason): string {
+  switch (r.code) {
+    case "no-state":
+      return "the parent layer has no saved VM state";
+    case "state-meta-invalid":
+      return "the record of the parent layer's saved VM state is not JSON";
+    case "state-missing":
+      return "the parent layer's saved VM state file is missing";
+    case "no-cache":
+      return "--no-cache resumes only VM states this build saved";
+    case "other-machine":
+      return `the saved VM state was made by another machine (${r.differs.map((d) => `${d.key}: ${d.saved} then, ${d.now} now`).join("; ")})`;
+  }
+}
+
+function describeCache(e: CacheProgressEvent): string {
+  switch (e.action) {
+    case "checkout":
+      return `${e.generation === 0 ? "new, empty" : `version ${e.generation}`} (${e.strategy})`;
+    case "transfer":
+      return `${(e.bytes / 2 ** 20).toFixed(1)} MiB ${e.direction}${e.done ? "" : "..."}`;
+    case "mounted":
+    case "unmounted":
+      return `${e.action} at ${e.target}`;
+    case "commit":
+      return `${e.outcome} (version ${e.generation})`;
+  }
 }

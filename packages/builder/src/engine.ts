@@ -242,7 +242,7 @@ async function runStage(
     if (op.op === "run" || op.op === "copy") live.remaining = steps - ++done;
     if (op.op === "run" || op.op === "copy")
       emit({ type: "step", index: run.steps++, stage, workdir: ctx.workdir, op: text });
-    if (op.op === "comment") emit({ type: "info", message: `# ${op.text}` });
+    if (op.op === "comment") emit({ type: "comment", text: op.text });
     const parent = id;
     if (op.op === "run") {
       id = await pinned(o.store, leases, () => runStep(env, parent, ctx, op, text));

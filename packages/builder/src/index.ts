@@ -28,7 +28,14 @@ export {
   SecretRemoveError,
   StepTimeoutError,
 } from "./errors.js";
-export type { BuildEvent, BuildEventListener, StepPhase } from "./events.js";
+export type {
+  BuildEvent,
+  BuildEventListener,
+  CacheProgressEvent,
+  ColdBootReason,
+  StepPhase,
+  VmEvent,
+} from "./events.js";
 export { STEP_PHASES } from "./events.js";
 export type { ExportEvent, ExportFromLayerOptions } from "./export-layer.js";
 export { exportFromLayer } from "./export-layer.js";

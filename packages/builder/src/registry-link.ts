@@ -73,12 +73,8 @@ export class RegistryLink {
         );
         for (const layer of pulled) this.#known.add(layer);
         got = this.#store.lookup(id) !== undefined;
-        if (pulled.length > 0) {
-          this.#emit({
-            type: "info",
-            message: `registry: pulled ${pulled.length} layer(s) ending in ${id}`,
-          });
-        }
+        if (pulled.length > 0)
+          this.#emit({ type: "transfer", direction: "pull", layers: pulled.length, id });
       },
       true,
     );
@@ -103,7 +99,7 @@ export class RegistryLink {
           },
         );
         if (pushed.length > 0)
-          this.#emit({ type: "info", message: `registry: pushed ${pushed.length} layer(s)` });
+          this.#emit({ type: "transfer", direction: "push", layers: pushed.length, id });
       },
       false,
     );

@@ -1,6 +1,6 @@
 import { QemuStateError } from "@strata/qemu-runner";
 import type { Store } from "@strata/store";
-import type { BuildEventListener } from "./events.js";
+import type { BuildEventListener, ColdBootReason } from "./events.js";
 import { type BootGuestOptions, bootGuest, type Guest } from "./guest.js";
 import { dropWarmState, findWarmState, type MachineIdentity } from "./warm-state.js";
 
@@ -15,12 +15,15 @@ interface ResumeOrBootOptions extends Omit<BootGuestOptions, "resumeFrom"> {
 
 /**
  * The one way a VM starts on a finished layer, for build steps and `strata shell` alike: resume
- * the layer's saved state when this machine can use it, else boot cold (verbose output says
- * why). A state that fails to load is removed, with a warning, and the guest boots cold.
+ * the layer's saved state when this machine can use it, else boot cold (`reason` says why, when
+ * a resume was tried). A state that fails to load is removed, with a warning, and the guest
+ * boots cold.
  */
 export async function resumeOrBoot(
   o: ResumeOrBootOptions,
-): Promise<{ guest: Guest; how: "booted" | "resumed" }> {
+): Promise<
+  { guest: Guest; how: "resumed" } | { guest: Guest; how: "booted"; reason?: ColdBootReason }
+> {
   const { store, layer, identity, emit, ...rest } = o;
   const boot = {
     ...rest,
@@ -28,10 +31,11 @@ export async function resumeOrBoot(
   };
   const dir = store.layerDir(layer);
   let resumeFrom: string | undefined;
+  let reason: ColdBootReason | undefined;
   if (identity) {
     const found = await findWarmState(dir, identity);
     if ("path" in found) resumeFrom = found.path;
-    else emit({ type: "info", message: `cold boot: ${found.reason}` });
+    else reason = found.reason;
   }
   if (resumeFrom) {
     emit({ type: "phase", phase: "resuming" });
@@ -48,5 +52,5 @@ export async function resumeOrBoot(
     }
   }
   emit({ type: "phase", phase: "booting" });
-  return { guest: await bootGuest(boot), how: "booted" };
+  return { guest: await bootGuest(boot), how: "booted", ...(reason ? { reason } : {}) };
 }

@@ -4,6 +4,7 @@ import { quotePosix } from "@strata/shell-quote";
 import type { RunOp } from "@strata/spec-parser";
 import type { BuildContext } from "./build-context.js";
 import { BuildStepFailedError, SecretLeakError, StepTimeoutError } from "./errors.js";
+import type { CacheProgressEvent } from "./events.js";
 import { resolveGuestUser } from "./guest-user.js";
 import { runLayerId } from "./layer-id.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
@@ -45,7 +46,6 @@ export async function runStep(
   const guarded = guardedValues(secrets.map((s) => s.value));
   const network = op.network.includes("host") ? "host" : "restricted";
   return buildStepLayer(env, id, parent, description, async (layer) => {
-    const info = (message: string) => env.emit({ type: "info", message });
     await using caches = await openCaches({
       store: env.store,
       caches: op.cache,
@@ -59,7 +59,7 @@ export async function runStep(
       onEvent: (e) =>
         e.type === "warning"
           ? env.emit({ type: "warning", message: `cache ${e.cache}: ${e.message}` })
-          : info(describeCacheEvent(e)),
+          : env.emit(asCacheProgress(e)),
     });
     await using guest = await startStepGuest(env, {
       image: layer.image,
@@ -133,12 +133,10 @@ export async function runStep(
     if (ok && secrets.length === 0)
       await finishStepGuest(env, guest, { id, dir: layer.dir }, network);
     else {
-      if (ok)
-        env.emit({
-          type: "info",
-          message: "powered off, VM state not saved: the step had secrets",
-        });
+      const stopping = Date.now();
       await guest.shutdown();
+      if (ok)
+        env.emit({ type: "vm", how: "powered-off", ms: Date.now() - stopping, reason: "secrets" });
     }
     await caches.commit();
     if (detached) throw detached.error;
@@ -149,18 +147,10 @@ export async function runStep(
   });
 }
 
-function describeCacheEvent(e: Exclude<CacheEvent, { type: "warning" }>): string {
-  switch (e.type) {
-    case "checkout":
-      return `cache ${e.cache}: ${e.generation === 0 ? "new, empty" : `version ${e.generation}`} (${e.strategy})`;
-    case "transfer":
-      return `cache ${e.cache}: ${(e.bytes / 2 ** 20).toFixed(1)} MiB ${e.direction}${e.done ? "" : "..."}`;
-    case "mounted":
-    case "unmounted":
-      return `cache ${e.cache}: ${e.type} at ${e.target}`;
-    case "commit":
-      return `cache ${e.cache}: ${e.outcome} (version ${e.generation})`;
-  }
+/** A cache-sync event as a build event: its `type` becomes `action`. */
+function asCacheProgress(e: Exclude<CacheEvent, { type: "warning" }>): CacheProgressEvent {
+  const { type: action, ...rest } = e;
+  return { type: "cache", action, ...rest } as CacheProgressEvent;
 }
 
 function secretIdOf(secrets: readonly { id: string; value: Buffer }[], needle: Buffer): string {

@@ -37,12 +37,7 @@ export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise
   }
   // --no-cache resumes only states this build saved (a continued VM above is always one).
   const resume = env.warm === "auto" && !mustRebuild(env, o.parent);
-  if (env.warm === "auto" && !resume)
-    env.emit({
-      type: "info",
-      message: "cold boot: --no-cache resumes only VM states this build saved",
-    });
-  const { guest, how } = await resumeOrBoot({
+  const start = await resumeOrBoot({
     ...env.machine,
     store: env.store,
     layer: o.parent,
@@ -58,12 +53,12 @@ export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise
       e.type === "warning" ? env.emit({ type: "warning", message: e.message }) : undefined,
   });
   const ms = Date.now() - started;
-  env.emit({
-    type: "info",
-    message: `${how === "resumed" ? "resumed from the parent's saved state" : "booted"} in ${(ms / 1000).toFixed(1)} s (ssh port ${guest.vm.sshPort})`,
-  });
-  env.emit({ type: "vm", how, ms });
-  return guest;
+  if (start.how === "resumed") env.emit({ type: "vm", how: "resumed", ms });
+  else {
+    const reason = env.warm === "auto" && !resume ? { code: "no-cache" as const } : start.reason;
+    env.emit({ type: "vm", how: "booted", ms, ...(reason ? { reason } : {}) });
+  }
+  return start.guest;
 }
 
 /**

@@ -36,20 +36,29 @@ describe("findWarmState", () => {
   });
 
   it("says why a state cannot be used", async () => {
-    expect(await findWarmState(dir, identity)).toEqual({
-      reason: "the parent layer has no saved VM state",
-    });
+    expect(await findWarmState(dir, identity)).toEqual({ reason: { code: "no-state" } });
     await writeWarmMeta(dir, identity);
-    expect(await findWarmState(dir, identity)).toEqual({ reason: "vmstate.zst is missing" });
+    expect(await findWarmState(dir, identity)).toEqual({ reason: { code: "state-missing" } });
     await writeFile(join(dir, STATE_FILE), "x");
     const other = { ...identity, memoryMiB: 2048, accel: "kvm" as const };
     expect(await findWarmState(dir, other)).toEqual({
-      reason:
-        "the saved VM state was made by another machine (accel: tcg then, kvm now; memoryMiB: 1024 then, 2048 now)",
+      reason: {
+        code: "other-machine",
+        differs: [
+          { key: "accel", saved: "tcg", now: "kvm" },
+          { key: "memoryMiB", saved: 1024, now: 2048 },
+        ],
+      },
     });
     await writeFile(join(dir, "vmstate.json"), "{not json");
+    expect(await findWarmState(dir, identity)).toEqual({ reason: { code: "state-meta-invalid" } });
+    // A record whose field is not a plain value reports it as null, not as the object.
+    await writeFile(join(dir, "vmstate.json"), JSON.stringify({ ...identity, cpus: { x: 1 } }));
     expect(await findWarmState(dir, identity)).toEqual({
-      reason: "vmstate.json of the parent layer is not JSON",
+      reason: {
+        code: "other-machine",
+        differs: [{ key: "cpus", saved: null, now: identity.cpus }],
+      },
     });
   });
 

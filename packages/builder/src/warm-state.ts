@@ -2,6 +2,7 @@ import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Accelerator, type ImageManifest, qemuBinary } from "@strata/qemu-runner";
 import { HOTPLUG_PORTS } from "@strata/qemu-runner/internal";
+import type { ColdBootReason } from "./events.js";
 // execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 
 /** Beside a layer: its VM's memory and devices, saved when the step ended (zstd). */
@@ -72,25 +73,33 @@ export async function machineIdentity(
 export async function findWarmState(
   layerDir: string,
   now: MachineIdentity,
-): Promise<{ path: string } | { reason: string }> {
+): Promise<{ path: string } | { reason: ColdBootReason }> {
   const meta = await readFile(join(layerDir, STATE_META), "utf8").catch(() => undefined);
-  if (meta === undefined) return { reason: "the parent layer has no saved VM state" };
+  if (meta === undefined) return { reason: { code: "no-state" } };
   let saved: Partial<MachineIdentity>;
   try {
     saved = JSON.parse(meta) as Partial<MachineIdentity>;
   } catch {
-    return { reason: `${STATE_META} of the parent layer is not JSON` };
+    return { reason: { code: "state-meta-invalid" } };
   }
   const differs = (Object.keys(now) as (keyof MachineIdentity)[]).filter(
     (k) => saved[k] !== now[k],
   );
   if (differs.length > 0)
     return {
-      reason: `the saved VM state was made by another machine (${differs.map((k) => `${k}: ${saved[k]} then, ${now[k]} now`).join("; ")})`,
+      reason: {
+        code: "other-machine",
+        differs: differs.map((key) => ({ key, saved: scalarOrNull(saved[key]), now: now[key] })),
+      },
     };
   const path = join(layerDir, STATE_FILE);
-  if (!(await stat(path).catch(() => undefined))) return { reason: `${STATE_FILE} is missing` };
+  if (!(await stat(path).catch(() => undefined))) return { reason: { code: "state-missing" } };
   return { path };
+}
+
+/** A value read from a saved record, as reported: a string or number, else null. */
+function scalarOrNull(v: unknown): string | number | null {
+  return typeof v === "string" || typeof v === "number" ? v : null;
 }
 
 export async function writeWarmMeta(layerDir: string, identity: MachineIdentity): Promise<void> {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { FleetMessageInvalidError } from "./errors.js";
-import { FLEET_PROTOCOL, parseJobData, parseStepMs, parseWorkerRecord } from "./schema.js";
+import {
+  FLEET_PROTOCOL,
+  parseFleetEvent,
+  parseJobData,
+  parseStepMs,
+  parseWorkerRecord,
+} from "./schema.js";
 
 const LAYER = "a".repeat(64);
 const WEEK_MS = 7 * 24 * 3600_000;
@@ -172,5 +178,60 @@ describe("parseJobData: estimateMs", () => {
     }
     expect(error).toBeInstanceOf(FleetMessageInvalidError);
     expect((error as FleetMessageInvalidError).problems.join("\n")).toMatch(/^estimateMs: /m);
+  });
+});
+
+describe("parseFleetEvent: typed build events from a worker", () => {
+  const ok = [
+    { type: "vm", how: "booted", ms: 1200 },
+    { type: "vm", how: "booted", ms: 1200, reason: { code: "no-cache" } },
+    {
+      type: "vm",
+      how: "booted",
+      ms: 1200,
+      reason: { code: "other-machine", differs: [{ key: "memoryMiB", saved: 1024, now: 1536 }] },
+    },
+    { type: "vm", how: "continued", ms: 900, parkMs: 10, snapshotMs: 20, stateMs: 30 },
+    { type: "vm", how: "powered-off", ms: 2000, reason: "secrets" },
+    { type: "cache", action: "checkout", cache: "opam", strategy: "copy", generation: 0 },
+    { type: "cache", action: "transfer", cache: "opam", direction: "in", bytes: 5, done: true },
+    { type: "cache", action: "mounted", cache: "opam", target: "/root/.opam" },
+    { type: "cache", action: "commit", cache: "opam", outcome: "stale", generation: 3 },
+    { type: "transfer", direction: "pull", layers: 2, id: LAYER },
+    { type: "comment", text: "hello" },
+  ];
+  it.each(ok.map((e) => [JSON.stringify(e), e]))("accepts %s", (_, e) => {
+    expect(parseFleetEvent(JSON.stringify(e))).toEqual(e);
+  });
+
+  const bad = [
+    ["the removed free-text event", { type: "info", message: "booted" }],
+    ["a VM action that does not exist", { type: "vm", how: "exploded", ms: 1 }],
+    ["a negative duration", { type: "vm", how: "resumed", ms: -1 }],
+    ["a power-off without its reason", { type: "vm", how: "powered-off", ms: 1 }],
+    ["an unknown cold-boot reason", { type: "vm", how: "booted", ms: 1, reason: { code: "x" } }],
+    [
+      "a machine difference that is an object",
+      {
+        type: "vm",
+        how: "booted",
+        ms: 1,
+        reason: { code: "other-machine", differs: [{ key: "k", saved: {}, now: 1 }] },
+      },
+    ],
+    ["a cache action that does not exist", { type: "cache", action: "rm", cache: "c" }],
+    [
+      "a cache strategy that does not exist",
+      { type: "cache", action: "checkout", cache: "c", strategy: "nfs", generation: 1 },
+    ],
+    ["a transfer of no layer", { type: "transfer", direction: "push", layers: 0, id: LAYER }],
+    [
+      "a transfer of a layer that is not an ID",
+      { type: "transfer", direction: "pull", layers: 1, id: "../x" },
+    ],
+    ["a comment that is not text", { type: "comment", text: 5 }],
+  ] as const;
+  it.each(bad)("refuses %s", (_, e) => {
+    expect(() => parseFleetEvent(JSON.stringify(e))).toThrow(FleetMessageInvalidError);
   });
 });

@@ -67,6 +67,83 @@ export const jobDataSchema = z
   .strict();
 export type JobData = z.infer<typeof jobDataSchema>;
 
+/** A duration in ms as a worker reports it: an integer, at most 2^40 (35 years). */
+const ms = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 40);
+const shortText = z.string().max(4096);
+const machineValue = z.union([z.string().max(4096), z.number()]);
+
+/** Why a VM booted cold (`ColdBootReason`). */
+const coldBootReasonSchema = z.discriminatedUnion("code", [
+  z.object({ code: z.enum(["no-state", "state-meta-invalid", "state-missing", "no-cache"]) }),
+  z.object({
+    code: z.literal("other-machine"),
+    differs: z
+      .array(z.object({ key: shortText, saved: machineValue.nullable(), now: machineValue }))
+      .max(64),
+  }),
+]);
+
+/** What happened to a step's VM (`VmEvent`): how it started and what it cost, or a power-off. */
+const vmEventSchema = z.discriminatedUnion("how", [
+  z.object({
+    type: z.literal("vm"),
+    how: z.literal("booted"),
+    ms,
+    reason: coldBootReasonSchema.optional(),
+  }),
+  z.object({ type: z.literal("vm"), how: z.literal("resumed"), ms }),
+  z.object({
+    type: z.literal("vm"),
+    how: z.literal("continued"),
+    ms,
+    parkMs: ms.optional(),
+    snapshotMs: ms.optional(),
+    stateMs: ms.optional(),
+  }),
+  z.object({
+    type: z.literal("vm"),
+    how: z.literal("powered-off"),
+    ms,
+    reason: z.literal("secrets"),
+  }),
+]);
+
+/** A step's mutable cache (`CacheProgressEvent`). */
+const cacheEventSchema = z.discriminatedUnion("action", [
+  z.object({
+    type: z.literal("cache"),
+    action: z.literal("checkout"),
+    cache: shortText,
+    strategy: z.enum(["copy", "disk"]),
+    generation: z.number().int().min(0),
+  }),
+  z.object({
+    type: z.literal("cache"),
+    action: z.literal("transfer"),
+    cache: shortText,
+    direction: z.enum(["in", "out"]),
+    bytes: z.number().int().min(0),
+    done: z.boolean(),
+  }),
+  z.object({
+    type: z.literal("cache"),
+    action: z.enum(["mounted", "unmounted"]),
+    cache: shortText,
+    target: shortText,
+  }),
+  z.object({
+    type: z.literal("cache"),
+    action: z.literal("commit"),
+    cache: shortText,
+    outcome: z.enum(["committed", "stale", "incomplete"]),
+    generation: z.number().int().min(0),
+  }),
+]);
+
 const buildEventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("step"),
@@ -84,37 +161,19 @@ const buildEventSchema = z.discriminatedUnion("type", [
     type: z.literal("phase"),
     phase: z.enum(STEP_PHASES),
   }),
-  z.object({ type: z.literal("info"), message: z.string() }),
   z.object({ type: z.literal("warning"), message: z.string() }),
   z.object({ type: z.literal("done"), id: layerId }),
-  /** How the step's VM started (booted, resumed or continued) and what it cost. */
+  vmEventSchema,
+  cacheEventSchema,
+  /** Layers moved to or from the registry. */
   z.object({
-    type: z.literal("vm"),
-    how: z.enum(["booted", "resumed", "continued"]),
-    ms: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 40),
-    parkMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 40)
-      .optional(),
-    snapshotMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 40)
-      .optional(),
-    stateMs: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 40)
-      .optional(),
+    type: z.literal("transfer"),
+    direction: z.enum(["pull", "push"]),
+    layers: z.number().int().min(1),
+    id: layerId,
   }),
+  /** A `(comment ...)` of the spec. */
+  z.object({ type: z.literal("comment"), text: z.string() }),
   /** A worker took the job (again, after another one died or was stopped). */
   z.object({ type: z.literal("attempt"), worker: z.string(), attempt: z.number().int().min(1) }),
 ]);

@@ -105,7 +105,7 @@ describe("a worker and a submitter on a real Redis (no VM: every step is a cache
 
   it("fails the follower, not the process, on a malformed event", async () => {
     await using conn = await connect(redis.url);
-    await appendEvent(conn.redis, "job-x", { type: "info", message: "fine" });
+    await appendEvent(conn.redis, "job-x", { type: "comment", text: "fine" });
     await conn.redis.xadd(
       keys.events("job-x"),
       "*",
@@ -116,7 +116,7 @@ describe("a worker and a submitter on a real Redis (no VM: every step is a cache
     await expect(
       followJob({ ...conn, jobId: "job-x", onEvent: got.onEvent }),
     ).rejects.toBeInstanceOf(FleetMessageInvalidError);
-    expect(got.events).toEqual([{ type: "info", message: "fine" }]);
+    expect(got.events).toEqual([{ type: "comment", text: "fine" }]);
   });
 
   it("reports a worker's own failure, not a lost job, when it lands between two reads", async () => {

@@ -1,7 +1,8 @@
 // End to end through a real registry (Debian's docker-registry on 127.0.0.1): store A builds
 // and pushes; store B, holding only the base image, builds the same spec with no VM; A's base
 // image goes to an empty store C, which builds on it while the registry is stopped mid-build;
-// a pull killed mid-blob resumes. Two cold boots in all (A's first step, C's new step).
+// a pull killed mid-blob resumes; B rebuilds with --no-cache and pushes only what the registry
+// lacks. Three cold boots in all (A's first step, C's new step, B's rebuild).
 import { execFile, spawn } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest, type Server } from "node:http";
@@ -35,6 +36,7 @@ const SPEC = `((from debian-bookworm)
  (run (shell "cat /a.txt /one > /two && echo made-two")))
 `;
 const SPEC_C = SPEC.replace(/\)\n$/, `\n (run (shell "cat /two && echo made-three")))\n`);
+const SPEC_B = SPEC.replace(/\)\n$/, `\n (run (shell "cat /two && echo made-four")))\n`);
 
 function run(
   bin: string,
@@ -63,6 +65,9 @@ describe("layers and base images through a registry", () => {
   let context: string;
   let specs: string;
   let finalA: string;
+  let storeB: TestStore;
+  const client = () =>
+    new RegistryClient({ registry: registry.registry, credentials: async () => undefined });
   const cleanups: (() => PromiseLike<unknown>)[] = [];
 
   beforeAll(async () => {
@@ -73,6 +78,7 @@ describe("layers and base images through a registry", () => {
     await writeFile(join(context, "a.txt"), "from the context\n");
     specs = await mkdtemp(join(tmpdir(), "strata-specs-"));
     await writeFile(join(specs, "a.spec"), SPEC);
+    await writeFile(join(specs, "b.spec"), SPEC_B);
   });
 
   afterAll(async () => {
@@ -106,7 +112,7 @@ describe("layers and base images through a registry", () => {
   });
 
   it("store B, holding only the base image, builds the same spec without a VM", async () => {
-    const storeB = await createTestStore("strata-e2e-reg-b-");
+    storeB = await createTestStore("strata-e2e-reg-b-");
     cleanups.push(() => storeB[Symbol.asyncDispose]());
     // Any attempt to start QEMU fails loudly: the stub stands first on PATH.
     const fake = await mkdtemp(join(tmpdir(), "strata-no-qemu-"));
@@ -292,5 +298,44 @@ describe("layers and base images through a registry", () => {
     expect(await readdir(downloads)).toEqual([]);
     const check = await run(CLI, ["store", "check", `--store=qemu:${storeD.root}`]);
     expect(check.code, check.stdout + check.stderr).toBe(0);
+  });
+  it("--no-cache with --registry rebuilds without pulling, pushes only what the registry lacks, and a layer built on the rebuilt disk is refused where the old one is", async () => {
+    const before = await client().headManifest("strata", finalA);
+    expect(before?.digest).toMatch(/^sha256:/);
+    const r = await run(CLI, [
+      "build",
+      `--store=qemu:${storeB.root}`,
+      "--registry",
+      ref,
+      "--no-cache",
+      "--progress=plain",
+      "-f",
+      join(specs, "b.spec"),
+      context,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout + r.stderr;
+    for (const made of ["made-one", "made-two", "made-four"]) expect(out).toContain(made);
+    expect(out.match(/saved as/g)?.length).toBe(4); // every step ran again
+    expect(out).not.toMatch(/pulled/);
+    const finalB = /Got: "([0-9a-f]{64})"/.exec(r.stdout)?.[1] ?? "";
+    expect(finalB).toMatch(/^[0-9a-f]{64}$/);
+    // The registry kept its copy of every step it had (same manifest), and got the new one.
+    expect(await client().headManifest("strata", finalA)).toEqual(before);
+    expect(await client().listTags("strata")).toContain(finalB);
+    // B rebuilt A's steps: /noise differs, so B's step four stands on another disk than A's.
+    expect(
+      await identical(
+        join(storeA.root, "result", finalA, "rootfs", "image.qcow2"),
+        join(storeB.root, "result", finalA, "rootfs", "image.qcow2"),
+      ),
+    ).toBe(false);
+    const pull = await run(CLI, ["pull", ref, finalB, `--store=qemu:${storeA.root}`]);
+    expect(pull.code).not.toBe(0);
+    expect(pull.stderr).toContain("built on another disk of its parent");
+    const check = await run(CLI, ["store", "check", `--store=qemu:${storeA.root}`]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const show = await run(CLI, ["inspect", finalB, `--store=qemu:${storeA.root}`]);
+    expect(show.code).not.toBe(0);
   });
 });

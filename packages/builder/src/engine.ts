@@ -73,7 +73,10 @@ export interface RunBuildOptions extends MachineOptions {
    * state this build did not save. Each result keeps its ID (the step's key) and replaces the
    * cached layer once complete; layers built on a replaced one are removed with it (see
    * `Store.build`'s `rebuild`). The `(from)` layer, an empty overlay of the base image that runs
-   * nothing, is kept. @default false
+   * nothing, is kept. With a registry nothing is pulled, and a rebuilt layer is pushed only
+   * where the registry lacks its tag: the registry keeps its own copy of a step, and a layer
+   * that names another parent disk than a store holds is refused on pull (`parentDisk`).
+   * @default false
    */
   noCache?: boolean | undefined;
   signal?: AbortSignal;
@@ -92,11 +95,6 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
   checkSecrets(o.spec, secrets);
   const children = selectStages(o.spec, o.target);
   await checkGuestArch(o, [...children.map((c) => c.spec), ...(o.target ? [] : [o.spec])]);
-  if (o.noCache && o.registry)
-    throw new BuildError(
-      "UNSUPPORTED",
-      "--no-cache cannot go with --registry: the registry keeps the layers built on the old ones, and a pull would set them on the rebuilt bytes; build without --registry",
-    );
   const leases: Lease[] = [];
   try {
     const stages = new Map<string, StageResult>();

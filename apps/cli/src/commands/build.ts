@@ -97,7 +97,7 @@ const OPTIONS = {
   },
   "no-cache": {
     type: "boolean",
-    help: "run every step again, even cached ones, and replace the cached\nlayers (same IDs) once each is complete; layers built on a replaced\none are removed with it. Not with --registry",
+    help: "run every step again, even cached ones, and replace the cached\nlayers (same IDs) once each is complete; layers built on a replaced\none are removed with it. With --registry: pulls nothing, pushes what\nthe registry lacks",
   },
   ...OUTPUT_OPTIONS,
   watch: {
@@ -236,10 +236,6 @@ function prepare({ values, positionals }: CommandArgs<typeof OPTIONS>, io: CliIo
   if (values.pool !== undefined || values.deadline !== undefined || values.watchdog !== undefined)
     throw new UsageError('options "--pool", "--deadline" and "--watchdog" need "--queue"');
   const registry = registryOptions(values, io, { progress });
-  if (values["no-cache"] && registry)
-    throw new UsageError(
-      'option "--no-cache" cannot go with "--registry": the registry keeps the layers built on the replaced ones (see "strata build --help")',
-    );
   const target = values.target;
   const output = buildOutputOf(values, io.cwd);
   const build = async (signal: AbortSignal) => {
@@ -304,6 +300,9 @@ machine is saved as a layer; unchanged steps are taken from the cache and their 
 
 --no-cache runs every step again; each result keeps its ID and replaces the cached layer once
 complete, and layers built on a replaced one are removed with it (docs/architecture.md).
+With --registry it pulls nothing and pushes only the layers the registry lacks: the registry
+keeps its copies, and a layer built on another copy of its parent is refused on pull
+(docs/registry.md).
 --output DIR --output-path PATH copies PATH out of the final layer into DIR after the
 build, through a VM, as "strata cp" does.
 

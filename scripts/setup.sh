@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1
 bash scripts/check-node.sh
 
-APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap e2fsprogs zstd openssh-client ovmf docker-registry openssl redis-server)
+APT_PACKAGES=(qemu-system-x86 qemu-utils xorriso genisoimage mmdebstrap fakeroot uidmap e2fsprogs zstd openssh-client ovmf docker-registry openssl redis-server)
 # taskcluster image archives (.tar.lz4); the install test's tiny installer ISO (isolinux, busybox).
 APT_PACKAGES+=(lz4 isolinux syslinux-common busybox-static cpio)
 # Windows secrets travel on a small FAT disk built on the host.

@@ -1,7 +1,7 @@
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { defaultShell } from "@strata/qemu-runner";
-import { quotePosix } from "@strata/shell-quote";
 import {
   DEFAULT_DEBIAN_RECIPE,
   type DebianRecipe,
@@ -39,10 +39,13 @@ export interface BuiltImage {
 }
 
 /**
- * Builds a Debian base image from packages: mmdebstrap (reading the host's apt sources) into a
- * directory, the setup script as a customize hook, `mke2fs -d` into a raw disk, conversion to
- * qcow2, and the kernel and initrd copied out for direct kernel boot. Needs root: mmdebstrap's
- * directory mode writes files owned by root, which `mke2fs -d` copies into the filesystem.
+ * Builds a Debian base image from packages: mmdebstrap (reading the host's apt sources, the setup
+ * script as a customize hook) into a tarball, the tarball unpacked under fakeroot and copied by
+ * `mke2fs -d` into a raw disk (fakeroot hands mke2fs the tarball's owners and device nodes, so an
+ * ordinary user makes the same file system as root), conversion to qcow2, and the kernel and
+ * initrd copied out for direct kernel boot. As root mmdebstrap runs in its `root` mode; as an
+ * ordinary user in `unshare` mode (user namespaces and subordinate ids, see
+ * {@link unshareProblems}), the only difference between the two.
  * Files appear in `outDir` only when complete; the qcow2 is renamed into place last.
  */
 export async function buildDebianImage(options: BuildDebianImageOptions): Promise<BuiltImage> {
@@ -52,10 +55,14 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     problems.push("publicKey: not an OpenSSH public key line");
   if (problems.length > 0)
     throw new ImageInputError(`invalid Debian recipe:\n  ${problems.join("\n  ")}`);
-  if (process.getuid?.() !== 0)
-    throw new ImageInputError(
-      "building the Debian image needs root (mmdebstrap writes a root-owned tree that mke2fs copies); run it as root",
-    );
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot) {
+    const missing = await unshareProblems();
+    if (missing.length > 0)
+      throw new ImageInputError(
+        `building the Debian image as an ordinary user needs user namespaces (mmdebstrap --mode=unshare):\n  ${missing.join("\n  ")}\nor build it as root`,
+      );
+  }
   await checkForeignArch(recipe.arch);
   const { name } = recipe;
   const progress = options.onProgress;
@@ -63,20 +70,16 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
   const work = join(options.outDir, `.building-${name}-${process.pid}`);
   await createWorkDir(work);
   try {
-    const rootDir = join(work, "root");
-    const script = join(work, "setup.sh");
-    await writeFile(script, debianSetupScript(recipe.user, options.publicKey.trim()), {
-      mode: 0o755,
-    });
+    const tarball = join(work, "root.tar");
     progress?.({
       type: "stage",
       stage: "mmdebstrap",
-      message: `installing ${recipe.packages.length} packages from ${recipe.suite}`,
+      message: `installing ${recipe.packages.length} packages from ${recipe.suite}${asRoot ? "" : " (unshare mode)"}`,
     });
     await runTool(
       "mmdebstrap",
       [
-        "--mode=root",
+        `--mode=${asRoot ? "root" : "unshare"}`,
         "--variant=apt",
         `--arch=${debianArch(recipe.arch).debian}`,
         `--include=${recipe.packages.join(",")}`,
@@ -84,14 +87,42 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
         // small one (and builds it again): with the default MODULES=most that first one takes
         // minutes for nothing, many more for arm64 under qemu-user. Same image either way.
         '--essential-hook=mkdir -p "$1/etc/initramfs-tools/conf.d" && echo MODULES=list > "$1/etc/initramfs-tools/conf.d/strata"',
-        // mmdebstrap runs a hook with `sh -c`: the script's path is one quoted word.
-        `--customize-hook=sh ${quotePosix(script)} "$1"`,
+        // The script itself is the hook (run with `sh -c`, the tree as $1): in unshare mode the
+        // hook runs as the namespace's root, which may not read a file in our private work dir.
+        `--customize-hook=${debianSetupScript(recipe.user, options.publicKey.trim())}`,
         '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin',
         recipe.suite,
-        rootDir,
+        tarball,
       ],
-      { stage: "mmdebstrap", onProgress: progress, signal: options.signal },
+      {
+        stage: "mmdebstrap",
+        onProgress: progress,
+        signal: options.signal,
+        // As root, mmdebstrap's tree (and the mounts a killed run leaves in it) stays inside the
+        // work dir, which removeBuildDir clears. In unshare mode its tree belongs to subordinate
+        // ids, which may not enter the work dir; mmdebstrap removes it itself.
+        env: asRoot ? { TMPDIR: work } : undefined,
+      },
     );
+
+    progress?.({ type: "stage", stage: "unpack", message: "unpacking the tree under fakeroot" });
+    const rootDir = join(work, "root");
+    const fakerootState = join(work, "fakeroot.state");
+    await mkdir(rootDir);
+    await runTool(
+      "fakeroot",
+      [
+        "-s",
+        fakerootState,
+        "--",
+        "tar",
+        "--numeric-owner",
+        "--xattrs",
+        "--xattrs-include=*",
+      ].concat(["-xpf", tarball, "-C", rootDir]),
+      { stage: "unpack", signal: options.signal },
+    );
+    await rm(tarball, { force: true });
     const boot = await readdir(join(rootDir, "boot"));
     const vmlinuz = boot.find((f) => f.startsWith("vmlinuz-"));
     const initrd = boot.find((f) => f.startsWith("initrd.img-"));
@@ -114,11 +145,15 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     });
     // Recorded in the manifest: a guest that later presents another host key is refused.
     const hostKey = await readHostKey(rootDir);
-    await runTool("mke2fs", ["-q", "-t", "ext4", "-L", "strata-root", "-d", rootDir, raw], {
-      stage: "mkfs",
-      onProgress: progress,
-      signal: options.signal,
-    });
+    await runTool(
+      "fakeroot",
+      ["-i", fakerootState, "--", "mke2fs", "-q", "-t", "ext4", "-L", "strata-root"].concat([
+        "-d",
+        rootDir,
+        raw,
+      ]),
+      { stage: "mkfs", onProgress: progress, signal: options.signal },
+    );
     await rm(rootDir, { recursive: true, force: true });
 
     progress?.({ type: "stage", stage: "convert", message: "converting to qcow2" });
@@ -183,4 +218,29 @@ export async function readHostKey(rootDir: string): Promise<string | undefined> 
   );
   const [type, b64] = line?.trim().split(/\s+/) ?? [];
   return type === "ssh-ed25519" && b64 ? `${type} ${b64}` : undefined;
+}
+
+/**
+ * What an ordinary user lacks for mmdebstrap's unshare mode, each with the command that fixes it;
+ * empty when nothing is missing. (mmdebstrap's own errors name none of these.)
+ */
+export async function unshareProblems(
+  user = userInfo().username,
+  read: (path: string) => Promise<string> = (p) => readFile(p, "utf8"),
+): Promise<string[]> {
+  const problems: string[] = [];
+  const max = Number((await read("/proc/sys/user/max_user_namespaces").catch(() => "0")).trim());
+  if (!(max > 0))
+    problems.push(
+      "user namespaces are off in this kernel (/proc/sys/user/max_user_namespaces is 0): sudo sysctl -w user.max_user_namespaces=15000",
+    );
+  for (const kind of ["uid", "gid"]) {
+    const table = await read(`/etc/sub${kind}`).catch(() => "");
+    const uid = String(process.getuid?.());
+    if (!table.split("\n").some((l) => [user, uid].includes(l.split(":")[0] ?? "")))
+      problems.push(
+        `no subordinate ${kind}s for ${user} in /etc/sub${kind}: sudo usermod --add-sub${kind}s 100000-165535 ${user}`,
+      );
+  }
+  return problems;
 }

@@ -12,6 +12,8 @@ const TOOL_PACKAGES: Record<string, string> = {
   genisoimage: "genisoimage",
   zstd: "zstd",
   tar: "tar",
+  fakeroot: "fakeroot",
+  newuidmap: "uidmap",
 };
 
 interface RunToolOptions {
@@ -19,6 +21,8 @@ interface RunToolOptions {
   onProgress?: ImageProgressListener | undefined;
   signal?: AbortSignal | undefined;
   cwd?: string;
+  /** Added to the environment. */
+  env?: Record<string, string> | undefined;
 }
 
 const TAIL_LINES = 30;
@@ -76,6 +80,7 @@ export async function runTool(
     reject: false,
     cancelSignal: options.signal,
     cwd: options.cwd,
+    env: options.env,
     stdin: "ignore",
     lines: false,
     buffer: false,

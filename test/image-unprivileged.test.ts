@@ -22,13 +22,14 @@ const user = asRoot ? process.env.STRATA_TEST_USER : userInfo().username;
 /** Runs `node ARGS` as `user` (through runuser when we are root), in `cwd`. */
 async function runAs(cwd: string, args: string[]): Promise<{ code: number; out: string }> {
   const [file, argv] = asRoot
-    ? ["runuser", ["-u", user!, "--", "env", `HOME=${cwd}`, process.execPath, ...args]]
+    ? ["runuser", ["-u", user!, "--", process.execPath, ...args]]
     : [process.execPath, args];
   try {
     const r = await exec(file, argv, {
       cwd,
       maxBuffer: 64 << 20,
-      env: { ...process.env, HOME: cwd },
+      // Only PATH and HOME: no cache or store directory of the test's own user leaks in.
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd },
     });
     return { code: 0, out: r.stdout + r.stderr };
   } catch (e) {

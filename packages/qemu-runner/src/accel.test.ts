@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -61,5 +61,19 @@ describe("accelerator probe", () => {
     await expect(kvm).rejects.toBeInstanceOf(QemuOptionsError);
     await expect(kvm).rejects.toThrow(`KVM runs only guests of the host's architecture`);
     expect(await chooseAccelerator("tcg", { arch: foreign })).toMatchObject({ accel: "tcg" });
+  });
+
+  it("auto: a cache directory it cannot write costs a warning, not the run", async () => {
+    dir = await mkdtemp(join(tmpdir(), "strata-accel-"));
+    // A regular file where the directory should be: mkdir fails even for root.
+    const blocked = join(dir, "not-a-dir");
+    await writeFile(blocked, "");
+    const warnings: string[] = [];
+    const r = await chooseAccelerator("auto", {
+      cacheDir: join(blocked, "strata"),
+      onWarning: (m) => warnings.push(m),
+    });
+    expect(["kvm", "tcg"]).toContain(r.accel);
+    expect(warnings.some((w) => w.includes("could not remember the accelerator probe"))).toBe(true);
   });
 });

@@ -194,10 +194,18 @@ export async function chooseAccelerator(
     probe = { kvm: result.works, probedAt: new Date().toISOString(), elapsedMs: result.elapsedMs };
     if (result.reason) probe.reason = result.reason;
     cache[key] = probe;
-    await mkdir(join(file, ".."), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(cache, null, 2)}\n`);
-    await rename(tmp, file);
+    try {
+      await mkdir(join(file, ".."), { recursive: true });
+      await writeFile(tmp, `${JSON.stringify(cache, null, 2)}\n`);
+      await rename(tmp, file);
+    } catch (err) {
+      // Only a memo: a cache directory this user may not write costs a probe per run, no more.
+      await rm(tmp, { force: true }).catch(() => {});
+      opts.onWarning?.(
+        `could not remember the accelerator probe in ${file} (${(err as Error).message}); it runs again next time`,
+      );
+    }
   }
   if (!probe.kvm) {
     opts.onWarning?.(

@@ -10,7 +10,7 @@ import {
   probeAccelerator,
   probeBiosImage,
 } from "./accel.js";
-import { QemuOptionsError } from "./errors.js";
+import { QemuOptionsError, QemuStartError } from "./errors.js";
 
 describe("accelerator probe", () => {
   let dir = "";
@@ -75,5 +75,12 @@ describe("accelerator probe", () => {
     });
     expect(["kvm", "tcg"]).toContain(r.accel);
     expect(warnings.some((w) => w.includes("could not remember the accelerator probe"))).toBe(true);
+  });
+
+  it("a QEMU binary that fails or is missing is a QemuStartError naming the command", async () => {
+    await expect(hostAccelKey("false")).rejects.toBeInstanceOf(QemuStartError);
+    await expect(hostAccelKey("strata-no-such-qemu")).rejects.toThrow(
+      /strata-no-such-qemu --version/,
+    );
   });
 });

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import createDebug from "debug";
 // execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import type { Accelerator } from "./argv.js";
-import { QemuOptionsError } from "./errors.js";
+import { QemuOptionsError, QemuStartError } from "./errors.js";
 import type { GuestArch } from "./manifest.js";
 
 const debug = createDebug("strata:qemu");
@@ -125,7 +125,14 @@ function defaultCacheDir(): string {
 /** The key a probe answer is stored under: it stays valid for one host, kernel and QEMU. */
 export async function hostAccelKey(qemuBinary = "qemu-system-x86_64"): Promise<string> {
   const { execa } = await import("execa");
-  const { stdout } = await execa(qemuBinary, ["--version"], { stdin: "ignore" });
+  const r = await execa(qemuBinary, ["--version"], { stdin: "ignore", reject: false });
+  if (r.failed)
+    throw new QemuStartError({
+      argv: [qemuBinary, "--version"],
+      exitCode: r.exitCode,
+      stderrTail: r.stderr || r.message,
+    });
+  const stdout = r.stdout;
   const version = /version (\S+)/.exec(stdout)?.[1] ?? stdout.split("\n")[0];
   return `${hostname()}|${release()}|qemu-${version}`;
 }

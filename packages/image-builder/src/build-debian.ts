@@ -45,7 +45,7 @@ export interface BuiltImage {
  * ordinary user makes the same file system as root), conversion to qcow2, and the kernel and
  * initrd copied out for direct kernel boot. As root mmdebstrap runs in its `root` mode; as an
  * ordinary user in `unshare` mode (user namespaces and subordinate ids, see
- * {@link unshareProblems}), the only difference between the two.
+ * {@link unshareProblems}); the rest is the same for both.
  * Files appear in `outDir` only when complete; the qcow2 is renamed into place last.
  */
 export async function buildDebianImage(options: BuildDebianImageOptions): Promise<BuiltImage> {
@@ -109,19 +109,11 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     const rootDir = join(work, "root");
     const fakerootState = join(work, "fakeroot.state");
     await mkdir(rootDir);
-    await runTool(
-      "fakeroot",
-      [
-        "-s",
-        fakerootState,
-        "--",
-        "tar",
-        "--numeric-owner",
-        "--xattrs",
-        "--xattrs-include=*",
-      ].concat(["-xpf", tarball, "-C", rootDir]),
-      { stage: "unpack", signal: options.signal },
-    );
+    const unpack = ["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", tarball];
+    await runTool("fakeroot", ["-s", fakerootState, "--", ...unpack, "-C", rootDir], {
+      stage: "unpack",
+      signal: options.signal,
+    });
     await rm(tarball, { force: true });
     const boot = await readdir(join(rootDir, "boot"));
     const vmlinuz = boot.find((f) => f.startsWith("vmlinuz-"));
@@ -145,15 +137,12 @@ export async function buildDebianImage(options: BuildDebianImageOptions): Promis
     });
     // Recorded in the manifest: a guest that later presents another host key is refused.
     const hostKey = await readHostKey(rootDir);
-    await runTool(
-      "fakeroot",
-      ["-i", fakerootState, "--", "mke2fs", "-q", "-t", "ext4", "-L", "strata-root"].concat([
-        "-d",
-        rootDir,
-        raw,
-      ]),
-      { stage: "mkfs", onProgress: progress, signal: options.signal },
-    );
+    const mkfs = ["mke2fs", "-q", "-t", "ext4", "-L", "strata-root", "-d", rootDir, raw];
+    await runTool("fakeroot", ["-i", fakerootState, "--", ...mkfs], {
+      stage: "mkfs",
+      onProgress: progress,
+      signal: options.signal,
+    });
     await rm(rootDir, { recursive: true, force: true });
 
     progress?.({ type: "stage", stage: "convert", message: "converting to qcow2" });
@@ -234,9 +223,9 @@ export async function unshareProblems(
     problems.push(
       "user namespaces are off in this kernel (/proc/sys/user/max_user_namespaces is 0): sudo sysctl -w user.max_user_namespaces=15000",
     );
+  const uid = String(process.getuid?.());
   for (const kind of ["uid", "gid"]) {
     const table = await read(`/etc/sub${kind}`).catch(() => "");
-    const uid = String(process.getuid?.());
     if (!table.split("\n").some((l) => [user, uid].includes(l.split(":")[0] ?? "")))
       problems.push(
         `no subordinate ${kind}s for ${user} in /etc/sub${kind}: sudo usermod --add-sub${kind}s 100000-165535 ${user}`,

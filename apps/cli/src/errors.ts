@@ -9,6 +9,7 @@ import {
 } from "@strata/cli-kit";
 // The errors entry only: the fleet itself (BullMQ, ioredis) loads when a fleet command runs.
 import { FleetError, type RemoteBuildError } from "@strata/fleet/errors";
+import { HostToolBaseError } from "@strata/host-tool";
 import { TransferError } from "@strata/layer-transfer";
 import { QemuError } from "@strata/qemu-runner";
 import { RegistryError } from "@strata/registry";
@@ -71,5 +72,6 @@ export const KNOWN_ERRORS: readonly KnownErrorClass[] = [
   RegistryError,
   TransferError,
   FleetError,
+  HostToolBaseError,
   RemoteFailure,
 ];

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { type Program, type ProgramEntry, programEntry, UsageError } from "@strata/cli-kit";
+import { HostToolBaseError } from "@strata/host-tool";
 import { ImageBuildError } from "@strata/image-builder";
 import { TransferError } from "@strata/layer-transfer";
 import { QemuError } from "@strata/qemu-runner";
@@ -26,6 +27,7 @@ export const PROGRAM: Program = {
     ShellQuoteError,
     RegistryError,
     TransferError,
+    HostToolBaseError,
   ],
 };
 

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { runHostTool } from "@strata/host-tool";
 import { createOwnedTempDir } from "@strata/qemu-runner/internal";
-// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 
 /** A throw-away qcow2 overlay of a finished image; disposing removes it. */
 export interface ScratchOverlay extends AsyncDisposable {
@@ -23,11 +23,11 @@ export async function createScratchOverlay(
   const path = join(dir, "overlay.qcow2");
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
-    const { execa } = await import("execa");
-    await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing, path], {
-      cancelSignal: signal,
-      stdin: "ignore",
-    });
+    await runHostTool(
+      "qemu-img",
+      ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing, path],
+      { signal },
+    );
   } catch (err) {
     await remove();
     throw err;

@@ -1,3 +1,4 @@
+import { boundTail } from "@strata/host-tool";
 import type { RunAs } from "@strata/ssh-transport";
 import { SecretInstallError, SecretRemoveError } from "./errors.js";
 import type { Guest } from "./guest.js";
@@ -45,10 +46,10 @@ export async function installSecrets(
   const targets = secrets.map((s) => s.target);
   const mask = (text: string) => {
     const r = createRedactor(guardedValues(secrets.map((s) => s.value)));
-    return Buffer.concat([r.push(Buffer.from(text)), r.flush()])
-      .toString()
-      .slice(-STDERR_TAIL)
-      .trim();
+    return boundTail(
+      Buffer.concat([r.push(Buffer.from(text)), r.flush()]).toString(),
+      STDERR_TAIL,
+    ).trim();
   };
   const fail = (what: string, stderr: string) =>
     new SecretRemoveError(ids, `${what}${stderr ? `: ${mask(stderr)}` : ""}`);

@@ -1,4 +1,5 @@
 import { open } from "node:fs/promises";
+import { runHostTool } from "@strata/host-tool";
 
 /** One extent of a qcow2 overlay's own data, as `qemu-img map --output=json` reports it. */
 interface MappedExtent {
@@ -86,8 +87,7 @@ export async function searchFileRanges(
  */
 export async function searchOverlay(image: string, needles: readonly Buffer[]): Promise<number> {
   if (needles.length === 0) return -1;
-  const { execa } = await import("execa");
-  const { stdout } = await execa("qemu-img", ["map", "--output=json", "-f", "qcow2", image]);
+  const stdout = await runHostTool("qemu-img", ["map", "--output=json", "-f", "qcow2", image]);
   const ranges = overlayDataRanges(JSON.parse(stdout) as MappedExtent[]);
   return searchFileRanges(image, ranges, new NeedleSearch(needles));
 }

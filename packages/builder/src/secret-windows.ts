@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HostToolMissingError, runHostTool } from "@strata/host-tool";
 import { quotePowerShell } from "@strata/shell-quote";
 import { BuildError } from "./errors.js";
 
@@ -63,19 +64,18 @@ export async function buildSecretDisk(values: readonly Buffer[]): Promise<Secret
   const dir = await mkdtemp(join(tmpdir(), "strata-secrets-"));
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
-    const { execa } = await import("execa");
     const kib = secretPartitionKiB(total, values.length);
     const part = join(dir, "part.img");
-    await run(execa, "mkfs.vfat", ["-C", "-F", "12", "-n", SECRET_DISK_LABEL, part, String(kib)]);
+    await run("mkfs.vfat", ["-C", "-F", "12", "-n", SECRET_DISK_LABEL, part, String(kib)]);
     for (const [i, v] of values.entries()) {
       const file = join(dir, secretFileName(i));
       await writeFile(file, v, { mode: 0o600 });
-      await run(execa, "mcopy", ["-i", part, file, `::/${secretFileName(i)}`]);
+      await run("mcopy", ["-i", part, file, `::/${secretFileName(i)}`]);
       await rm(file);
     }
     const path = join(dir, "secrets.img");
     await writeFile(path, secretDiskMbr(kib * 1024), { mode: 0o600 });
-    await run(execa, "dd", [
+    await run("dd", [
       `if=${part}`,
       `of=${path}`,
       "bs=1M",
@@ -91,20 +91,15 @@ export async function buildSecretDisk(values: readonly Buffer[]): Promise<Secret
   }
 }
 
-async function run(
-  execa: typeof import("execa").execa,
-  file: string,
-  args: string[],
-): Promise<void> {
+async function run(file: string, args: string[]): Promise<void> {
   try {
-    await execa(file, args, { env: { MTOOLS_SKIP_CHECK: "1" } });
+    await runHostTool(file, args, { env: { MTOOLS_SKIP_CHECK: "1" } });
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+    // A missing tool names its package (dosfstools, mtools) itself.
+    if (err instanceof HostToolMissingError) throw err;
     throw new BuildError(
       "SECRET_DISK_FAILED",
-      missing
-        ? `${file} is needed to give a Windows step its secrets: install dosfstools and mtools`
-        : `making the secrets disk failed (${file}): ${(err as Error).message}`,
+      `making the secrets disk failed (${file}): ${(err as Error).message}`,
       { cause: err },
     );
   }

@@ -1,9 +1,9 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { runHostTool } from "@strata/host-tool";
 import { type Accelerator, type ImageManifest, qemuBinary } from "@strata/qemu-runner";
 import { HOTPLUG_PORTS } from "@strata/qemu-runner/internal";
 import type { ColdBootReason } from "./events.js";
-// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 
 /** Beside a layer: its VM's memory and devices, saved when the step ended (zstd). */
 export const STATE_FILE = "vmstate.zst";
@@ -28,12 +28,10 @@ const versions = new Map<string, Promise<string>>();
 function qemuVersion(binary: string): Promise<string> {
   let v = versions.get(binary);
   if (!v) {
-    v = import("execa")
-      .then(({ execa }) => execa(binary, ["--version"]))
-      .then(
-        (r) => r.stdout.split("\n")[0] ?? "",
-        () => "unknown",
-      );
+    v = runHostTool(binary, ["--version"]).then(
+      (stdout) => stdout.split("\n")[0] ?? "",
+      () => "unknown",
+    );
     versions.set(binary, v);
   }
   return v;

@@ -1,3 +1,4 @@
+import type { HostToolFailure } from "@strata/host-tool";
 /** Stable codes of every error this package throws; callers branch on these, never on messages. */
 export type CacheErrorCode =
   | "CACHE_OPTIONS"
@@ -84,16 +85,17 @@ export class CacheTransferFailedError extends CacheError {
 export class CacheToolError extends CacheError {
   readonly command: string;
   readonly exitCode: number | undefined;
+  /** The end of its output, bounded by the host-tool runner. */
   readonly stderr: string;
-  constructor(command: string, exitCode: number | undefined, stderr: string, cause?: unknown) {
+  constructor(failure: HostToolFailure) {
     super(
       "CACHE_TOOL_FAILED",
-      `${command} failed${exitCode === undefined ? "" : ` with exit code ${exitCode}`}: ${stderr.trim().slice(-2000) || "(no output)"}. ` +
+      `${failure.command} ${failure.timedOut ? "timed out" : `failed${failure.exitCode === undefined ? "" : ` with exit code ${failure.exitCode}`}`}: ${failure.tail.trim() || "(no output)"}. ` +
         "Check that qemu-utils and e2fsprogs are installed and the store's disk has room.",
-      { cause },
+      { cause: failure },
     );
-    this.command = command;
-    this.exitCode = exitCode;
-    this.stderr = stderr;
+    this.command = failure.command;
+    this.exitCode = failure.exitCode;
+    this.stderr = failure.tail;
   }
 }

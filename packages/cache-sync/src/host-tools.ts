@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { HostToolError, runHostTool } from "@strata/host-tool";
 import type { RunAs } from "@strata/ssh-transport";
-// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import { CacheToolError } from "./errors.js";
 
 /** Virtual size of a new cache disk; qcow2 is sparse, so only what the cache holds is stored. */
@@ -17,27 +17,18 @@ export const BASE_DISK = "base.qcow2";
 export const OVERLAY_DISK = "overlay.qcow2";
 const NEW_DISK = "new.qcow2";
 
-/** Runs a host tool; a failure becomes a CacheToolError with its command line and stderr. */
+/** Runs a host tool; a failure becomes a CacheToolError with its command line and output tail. */
 export async function runTool(
   file: string,
   args: readonly string[],
   signal?: AbortSignal,
 ): Promise<string> {
-  const { execa } = await import("execa");
-  const result = await execa(file, args, {
-    reject: false,
-    stdin: "ignore",
-    ...(signal ? { cancelSignal: signal } : {}),
-  });
-  if (result.failed) {
-    throw new CacheToolError(
-      [file, ...args].join(" "),
-      result.exitCode,
-      String(result.stderr || result.stdout || result.message),
-      result,
-    );
+  try {
+    return await runHostTool(file, args, { signal });
+  } catch (error) {
+    if (error instanceof HostToolError) throw new CacheToolError(error);
+    throw error;
   }
-  return String(result.stdout);
 }
 
 /**

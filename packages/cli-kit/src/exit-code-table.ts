@@ -1,6 +1,7 @@
 import type { BuildErrorCode } from "@strata/builder";
 import type { CacheErrorCode } from "@strata/cache-sync";
 import type { FleetErrorCode } from "@strata/fleet";
+import type { HostToolErrorCode } from "@strata/host-tool";
 import type { ImageErrorCode } from "@strata/image-builder";
 import type { TransferErrorCode } from "@strata/layer-transfer";
 import type { QemuErrorCode } from "@strata/qemu-runner";
@@ -33,7 +34,8 @@ export type KnownErrorCode =
   | ImageErrorCode
   | RegistryErrorCode
   | TransferErrorCode
-  | FleetErrorCode;
+  | FleetErrorCode
+  | HostToolErrorCode;
 
 /**
  * Error `code` → exit status, one table for both apps, so a code means the same status in each.
@@ -115,7 +117,6 @@ export const EXIT_CODES = {
   // @strata/image-builder
   IMAGE_INPUT_INVALID: EXIT_USAGE,
   IMAGE_ARCHIVE_INVALID: EXIT_USAGE,
-  IMAGE_TOOL_MISSING: EXIT_ENVIRONMENT,
   IMAGE_NOT_FOUND: EXIT_ENVIRONMENT,
   IMAGE_EXISTS: EXIT_ENVIRONMENT,
   IMAGE_IN_USE: EXIT_ENVIRONMENT,
@@ -124,6 +125,9 @@ export const EXIT_CODES = {
   IMAGE_BUILD_FAILED: EXIT_FAILURE,
   IMAGE_FIRST_BOOT_TIMEOUT: EXIT_VM,
   IMAGE_FIRST_BOOT_FAILED: EXIT_VM,
+  // @strata/host-tool: a tool not installed, or one that failed outside any package's own error
+  HOST_TOOL_MISSING: EXIT_ENVIRONMENT,
+  HOST_TOOL_FAILED: EXIT_ENVIRONMENT,
   // @strata/cache-sync
   CACHE_OPTIONS: EXIT_USAGE,
   CACHE_NOT_FOUND: EXIT_USAGE,

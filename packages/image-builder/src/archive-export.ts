@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { execa } from "execa";
+import { HostToolError, spawnHostTool } from "@strata/host-tool";
 import tar from "tar-stream";
 import { ImageCommandError } from "./errors.js";
 import { assertImageExists, readManifestJson, renameManifestFiles } from "./image-files.js";
@@ -73,12 +73,11 @@ export async function exportImage(
     for (const [entry, path] of paths) sums.push(`${await sha256(path)}  ${entry}`);
     const pack = tar.pack();
     const partial = `${options.outPath}.part`;
-    const zstd = execa("zstd", ["-q", "-T0", "-3", "-f", "-o", partial], {
+    const zstd = await spawnHostTool("zstd", ["-q", "-T0", "-3", "-f", "-o", partial], {
       stdin: "pipe",
-      reject: false,
-      ...(signal ? { cancelSignal: signal } : {}),
+      signal,
     });
-    pack.pipe(zstd.stdin);
+    pack.pipe(zstd.stdin!);
     const sumsText = Buffer.from(`${sums.join("\n")}\n`);
     pack.entry({ name: ARCHIVE_SUMS, size: sumsText.length, mode: 0o644 }, sumsText);
     let done = 0;
@@ -94,11 +93,12 @@ export async function exportImage(
       await pipeline(createReadStream(path), sink);
     }
     pack.finalize();
-    const result = await zstd;
-    if (result.failed) {
+    try {
+      await zstd.done;
+    } catch (e) {
       await rm(partial, { force: true });
-      if (signal?.aborted) throw signal.reason;
-      throw new ImageCommandError("export", "zstd", result.exitCode, result.stderr);
+      if (!(e instanceof HostToolError)) throw e;
+      throw new ImageCommandError("export", e.command, e.exitCode, e.tail, { cause: e });
     }
     await rename(partial, options.outPath);
     return { path: options.outPath, files: [...paths.keys()] };

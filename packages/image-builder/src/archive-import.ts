@@ -4,7 +4,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { execa } from "execa";
+import { HostToolError, spawnHostTool } from "@strata/host-tool";
 import tar from "tar-stream";
 import { ARCHIVE_SUMS } from "./archive-export.js";
 import { parseSha256Sums } from "./download.js";
@@ -101,11 +101,8 @@ export async function importImage(
     const got: string[] = [];
     let sawSums = false;
     const extract = tar.extract();
-    const zstd = execa("zstd", ["-dc", "-q", options.archive], {
-      stdout: "pipe",
-      reject: false,
-      buffer: { stdout: false },
-      ...(options.signal ? { cancelSignal: options.signal } : {}),
+    const zstd = await spawnHostTool("zstd", ["-dc", "-q", options.archive], {
+      signal: options.signal,
     });
     const reading = (async () => {
       for await (const entry of extract) {
@@ -160,18 +157,19 @@ export async function importImage(
         got.push(h.name);
       }
     })();
-    zstd.stdout?.pipe(extract);
-    const [decompressed] = await Promise.all([
-      zstd,
+    zstd.stdout.pipe(extract);
+    await Promise.all([
+      zstd.done.catch((e: unknown) => {
+        if (!(e instanceof HostToolError)) throw e;
+        throw new ArchiveError(
+          `${options.archive}: not a zstd-compressed archive (${e.tail.trim() || `exit ${e.exitCode}`})`,
+        );
+      }),
       reading.catch(async (e) => {
         zstd.kill();
         throw e;
       }),
     ]);
-    if (decompressed.failed)
-      throw new ArchiveError(
-        `${options.archive}: not a zstd-compressed archive (${decompressed.stderr.trim() || `exit ${decompressed.exitCode}`})`,
-      );
     const missing = [...sums.keys()].filter((k) => !got.includes(k));
     if (missing.length > 0)
       throw new ArchiveError(

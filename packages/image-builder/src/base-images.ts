@@ -1,8 +1,8 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { runHostTool } from "@strata/host-tool";
 import { openStore } from "@strata/store";
 import { parseBackingPath, storeLayout } from "@strata/store/layout";
-import { execa } from "execa";
 import { ImageBuildError } from "./errors.js";
 import { assertImageExists, imageFileNames, readManifestJson, removeFiles } from "./image-files.js";
 import { readQcow2Backing } from "./qcow2-header.js";
@@ -58,7 +58,7 @@ export async function inspectBaseImage(dir: string, name: string): Promise<BaseI
   for (const f of await imageFileNames(dir, name))
     files.push({ name: f, bytes: (await stat(join(dir, f))).size });
   const info = JSON.parse(
-    (await execa("qemu-img", ["info", "-U", "--output=json", image])).stdout,
+    await runHostTool("qemu-img", ["info", "-U", "--output=json", image]),
   ) as Record<string, unknown>;
   return {
     name,

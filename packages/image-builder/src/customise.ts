@@ -1,5 +1,6 @@
 import { rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { createLineTail } from "@strata/host-tool";
 import { assertSshAccess, loadImageManifest, type NetworkMode, startVm } from "@strata/qemu-runner";
 import { waitForSsh } from "@strata/ssh-transport";
 import { ImageCommandError, ImageInputError } from "./errors.js";
@@ -11,7 +12,6 @@ import {
 } from "./image-files.js";
 import { writeIso } from "./iso.js";
 import type { ImageProgressListener } from "./progress.js";
-import { createLineTail } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
 
 /** Volume label of the setup CD; the guest mounts /dev/disk/by-label/strata-setup. */

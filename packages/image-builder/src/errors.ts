@@ -1,6 +1,5 @@
 /** Stable codes of every error image-builder throws; callers branch on these, never on messages. */
 export type ImageErrorCode =
-  | "IMAGE_TOOL_MISSING"
   | "IMAGE_BUILD_FAILED"
   | "IMAGE_INPUT_INVALID"
   | "IMAGE_ARCHIVE_INVALID"
@@ -19,19 +18,6 @@ export class ImageBuildError extends Error {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
-  }
-}
-
-/** A host tool the recipe needs is missing. */
-export class MissingToolError extends ImageBuildError {
-  constructor(
-    readonly tool: string,
-    readonly debianPackage: string,
-  ) {
-    super(
-      "IMAGE_TOOL_MISSING",
-      `${tool} is not installed; install it with: apt-get install -y ${debianPackage}`,
-    );
   }
 }
 

@@ -39,7 +39,6 @@ export {
   ImageExistsError,
   ImageInputError,
   ImageNotFoundError,
-  MissingToolError,
 } from "./errors.js";
 export type { FirstBootResult, RunFirstBootOptions } from "./first-boot.js";
 export { DEFAULT_FIRST_BOOT_TIMEOUT_MS, firstBootManifest, runFirstBoot } from "./first-boot.js";

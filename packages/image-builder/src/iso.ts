@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { execa } from "execa";
-import { ImageInputError, MissingToolError } from "./errors.js";
+import { HostToolError, HostToolMissingError, runHostTool } from "@strata/host-tool";
+import { ImageInputError } from "./errors.js";
 import { runTool } from "./run-tool.js";
 
 interface WriteIsoOptions {
@@ -21,8 +21,10 @@ interface WriteIsoOptions {
 const LABEL = /^[A-Za-z0-9_-]{1,32}$/;
 
 async function hasTool(tool: string): Promise<boolean> {
-  const r = await execa(tool, ["-version"], { reject: false, stdin: "ignore" });
-  return !(r.failed && (r as unknown as { code?: string }).code === "ENOENT");
+  return runHostTool(tool, ["-version"]).then(
+    () => true,
+    (e: unknown) => !(e instanceof HostToolMissingError),
+  );
 }
 
 /**
@@ -74,7 +76,7 @@ export async function writeIso(options: WriteIsoOptions): Promise<void> {
         run,
       );
     } else {
-      throw new MissingToolError("xorriso", "xorriso");
+      throw new HostToolMissingError("xorriso");
     }
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -89,20 +91,17 @@ interface IsoListing {
 
 /** Lists an ISO's volume label and files (Rock Ridge names) with xorriso. */
 export async function listIso(path: string, signal?: AbortSignal): Promise<IsoListing> {
-  const r = await execa("xorriso", ["-indev", path, "-pvd_info", "-find", "/", "-exec", "lsdl"], {
-    reject: false,
-    stdin: "ignore",
-    cancelSignal: signal,
+  const stdout = await runHostTool(
+    "xorriso",
+    ["-indev", path, "-pvd_info", "-find", "/", "-exec", "lsdl"],
+    { signal },
+  ).catch((e: unknown) => {
+    if (!(e instanceof HostToolError)) throw e;
+    throw new ImageInputError(`cannot read ISO ${path}: ${e.tail.split("\n").slice(-3).join(" ")}`);
   });
-  if ((r as unknown as { code?: string }).code === "ENOENT")
-    throw new MissingToolError("xorriso", "xorriso");
-  if (r.failed)
-    throw new ImageInputError(
-      `cannot read ISO ${path}: ${r.stderr.split("\n").slice(-3).join(" ")}`,
-    );
-  const label = /^Volume Id\s*:\s*(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? "";
+  const label = /^Volume Id\s*:\s*(.*)$/m.exec(stdout)?.[1]?.trim() ?? "";
   const files: string[] = [];
-  for (const line of r.stdout.split("\n")) {
+  for (const line of stdout.split("\n")) {
     // lsdl prints like ls -ld: mode, links, owner, group, size, date, then the quoted path.
     const m = /^([dl-])\S+\s.*'\/(.*)'$/.exec(line);
     if (m?.[2]) files.push(m[1] === "d" ? `${m[2]}/` : m[2]);

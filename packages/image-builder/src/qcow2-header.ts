@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import { execa } from "execa";
+import { HostToolError, runHostTool } from "@strata/host-tool";
 import { ImageInputError } from "./errors.js";
 
 /**
@@ -69,14 +69,17 @@ export async function checkStandaloneQcow2(path: string, signal?: AbortSignal): 
   } finally {
     await file.close();
   }
-  const result = await execa("qemu-img", ["info", "-f", "qcow2", "-U", "--output=json", path], {
-    reject: false,
-    ...(signal ? { cancelSignal: signal } : {}),
-  });
-  if (result.failed)
-    return [...problems, `qemu-img info failed: ${(result.stderr || result.message || "").trim()}`];
+  let info: string;
+  try {
+    info = await runHostTool("qemu-img", ["info", "-f", "qcow2", "-U", "--output=json", path], {
+      signal,
+    });
+  } catch (e) {
+    if (!(e instanceof HostToolError)) throw e;
+    return [...problems, `qemu-img info failed: ${e.tail.trim() || e.message}`];
+  }
   const seen = new Set(problems);
-  for (const p of qcow2ExternalReferences(JSON.parse(result.stdout) as unknown))
+  for (const p of qcow2ExternalReferences(JSON.parse(info) as unknown))
     if (!seen.has(p)) problems.push(p);
   return problems;
 }

@@ -1,12 +1,12 @@
 import { lstat, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { HostToolError, runHostTool, spawnHostTool } from "@strata/host-tool";
 import {
   type GuestOs,
   loadImageManifest,
   type MachineDefinition,
   parseMachineDefinition,
 } from "@strata/qemu-runner";
-import { execa } from "execa";
 import { ArchiveError } from "./errors.js";
 import { assertImageAbsent, assertImageExists, saveImage } from "./image-files.js";
 import { type InstalledSsh, installedManifestJson, MAX_MACHINE_FILE_BYTES } from "./install.js";
@@ -44,14 +44,15 @@ const tarCompressArgs = (c: ArchiveCompression) => (c === "zstd" ? ["--zstd"] : 
 export async function isTaskclusterArchive(path: string): Promise<boolean> {
   const c = await archiveCompression(path);
   if (!c) return false;
-  const child = execa(c, ["-dc", "-q", path], { reject: false, buffer: false, stdin: "ignore" });
+  const child = await spawnHostTool(c, ["-dc", "-q", path]);
   let head = Buffer.alloc(0);
   for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
     head = Buffer.concat([head, chunk]);
     if (head.length >= 512) break;
   }
   child.kill();
-  await child;
+  // Killed once the first header is read (or failed on a file that is not one): the header says.
+  await child.done.catch(() => {});
   const name = head.subarray(0, 100).toString("latin1").replace(/\0.*$/s, "");
   return (TASKCLUSTER_MEMBERS as readonly string[]).includes(name.replace(/^\.\//, ""));
 }
@@ -100,13 +101,13 @@ interface QemuImgInfo {
 async function imgInfo(path: string, format: "raw" | "qcow2"): Promise<QemuImgInfo> {
   // The format is always given: probing a "raw" file that holds a qcow2 header is the classic way
   // to make a host tool follow a hostile backing file.
-  const r = await execa("qemu-img", ["info", "-f", format, "--output=json", path], {
-    reject: false,
-    stdin: "ignore",
-  });
-  if (r.exitCode !== 0)
-    throw new ArchiveError(`qemu-img cannot read ${path} as ${format}: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout) as QemuImgInfo;
+  const stdout = await runHostTool("qemu-img", ["info", "-f", format, "--output=json", path]).catch(
+    (e: unknown) => {
+      if (!(e instanceof HostToolError)) throw e;
+      throw new ArchiveError(`qemu-img cannot read ${path} as ${format}: ${e.tail.trim()}`);
+    },
+  );
+  return JSON.parse(stdout) as QemuImgInfo;
 }
 
 /** Why the extracted disk files must not be used, checked with qemu-img; empty when they are fine. */
@@ -163,18 +164,15 @@ export async function importTaskclusterImage(
   const max = o.maxDiskBytes ?? DEFAULT_MAX_TASKCLUSTER_DISK_BYTES;
   const refuse = (problems: string[]) =>
     new ArchiveError(`${o.archive}: ${problems.join("; ")}; the image was not imported`);
-  const listing = await execa(
+  const listing = await runHostTool(
     "tar",
     [...tarCompressArgs(compression), "-tv", "--numeric-owner", "-f", archive],
-    {
-      reject: false,
-      stdin: "ignore",
-      ...(o.signal ? { cancelSignal: o.signal } : {}),
-    },
-  );
-  o.signal?.throwIfAborted();
-  if (listing.exitCode !== 0) throw refuse([`tar cannot list it (${listing.stderr.trim()})`]);
-  const listed = checkTaskclusterListing(listing.stdout.split("\n").filter(Boolean), max);
+    { signal: o.signal },
+  ).catch((e: unknown) => {
+    if (!(e instanceof HostToolError)) throw e;
+    throw refuse([`tar cannot list it (${e.tail.trim()})`]);
+  });
+  const listed = checkTaskclusterListing(listing.split("\n").filter(Boolean), max);
   if (listed.length > 0) throw refuse(listed);
   await mkdir(dir, { recursive: true });
   const work = join(dir, `.import-${o.name}-${process.pid}`);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { boundTail } from "@strata/host-tool";
 
 /** A program and its arguments. */
 type Command = readonly [program: string, ...args: string[]];
@@ -7,7 +8,7 @@ type Command = readonly [program: string, ...args: string[]];
 export interface ProcessEnd {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
-  /** The end of what it wrote to stderr (at most {@link STDERR_KEEP_BYTES}). */
+  /** The end of what it wrote to stderr (at most `MAX_TAIL_BYTES`, by `boundTail`). */
   readonly stderr: string;
   /** It could not be started (`ENOENT`...). */
   readonly error?: Error;
@@ -21,14 +22,12 @@ interface PipedResult {
   readonly stdout: Buffer;
 }
 
-/** Stderr kept per process, for error messages. */
-const STDERR_KEEP_BYTES = 4096;
-
 /**
  * Runs `first | second`, the two joined by a kernel pipe (the bytes between them never pass
  * through this process), `first`'s stdin from /dev/null. With `collect`, `second`'s stdout is
  * returned; else it goes to /dev/null. Both are killed when `signal` aborts. The C locale
- * keeps their messages parseable.
+ * keeps their messages parseable. Not on `@strata/host-tool`'s runner: that one runs a single
+ * tool whose output passes through this process; here the bytes go tool to tool.
  */
 export async function runPiped(
   first: Command,
@@ -63,7 +62,7 @@ export function processEnded(child: ChildProcess): Promise<ProcessEnd> {
   let stderr = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (text: string) => {
-    stderr = (stderr + text).slice(-STDERR_KEEP_BYTES);
+    stderr = boundTail(stderr + text);
   });
   return new Promise((resolve) => {
     let error: Error | undefined;

@@ -10,8 +10,8 @@ import {
 } from "node:fs/promises";
 import { homedir, hostname, release, tmpdir } from "node:os";
 import { join } from "node:path";
+import { HostToolError, HostToolMissingError, runHostTool } from "@strata/host-tool";
 import createDebug from "debug";
-// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import type { Accelerator } from "./argv.js";
 import { QemuOptionsError, QemuStartError } from "./errors.js";
 import type { GuestArch } from "./manifest.js";
@@ -95,21 +95,28 @@ export async function probeAccelerator(
       "none",
     ];
     args.push("-m", "16", "-bios", bios, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04");
-    const { execa } = await import("execa");
-    const result = await execa(opts.qemuBinary ?? "qemu-system-x86_64", args, {
-      reject: false,
-      stdin: "ignore",
-      timeout: opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
-      killSignal: "SIGKILL",
-      cancelSignal: opts.signal,
-    });
-    const works = result.exitCode === PROBE_EXIT_CODE;
+    // A short run of QEMU, not a VM: the host-tool runner's timeout and cancellation fit it.
+    const ended = await runHostTool(opts.qemuBinary ?? "qemu-system-x86_64", args, {
+      timeoutMs: opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+      signal: opts.signal,
+    }).then(
+      () => undefined,
+      (e: unknown) => {
+        if (e instanceof HostToolError || e instanceof HostToolMissingError) return e;
+        throw e;
+      },
+    );
+    const works = ended instanceof HostToolError && ended.exitCode === PROBE_EXIT_CODE;
     const reason = works
       ? undefined
-      : result.timedOut
-        ? `the probe guest did not finish within ${opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS} ms`
-        : result.stderr.trim().split("\n").pop() ||
-          `QEMU exited with ${result.exitCode ?? result.signal}`;
+      : ended === undefined
+        ? "QEMU exited with 0"
+        : ended instanceof HostToolMissingError
+          ? ended.message
+          : ended.timedOut
+            ? `the probe guest did not finish within ${opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS} ms`
+            : ended.tail.trim().split("\n").pop() ||
+              `QEMU exited with ${ended.exitCode ?? ended.signal}`;
     debug("probe", accel, { works, reason, ms: elapsed() });
     return { works, elapsedMs: elapsed(), ...(reason ? { reason } : {}) };
   } finally {
@@ -124,15 +131,16 @@ function defaultCacheDir(): string {
 
 /** The key a probe answer is stored under: it stays valid for one host, kernel and QEMU. */
 export async function hostAccelKey(qemuBinary = "qemu-system-x86_64"): Promise<string> {
-  const { execa } = await import("execa");
-  const r = await execa(qemuBinary, ["--version"], { stdin: "ignore", reject: false });
-  if (r.failed)
-    throw new QemuStartError({
-      argv: [qemuBinary, "--version"],
-      exitCode: r.exitCode,
-      stderrTail: r.stderr || r.message,
-    });
-  const stdout = r.stdout;
+  let stdout: string;
+  try {
+    stdout = await runHostTool(qemuBinary, ["--version"]);
+  } catch (error) {
+    if (!(error instanceof HostToolError || error instanceof HostToolMissingError)) throw error;
+    throw new QemuStartError(
+      { argv: [qemuBinary, "--version"], exitCode: error instanceof HostToolError ? error.exitCode : undefined, stderrTail: error instanceof HostToolError ? error.tail : error.message },
+      { cause: error },
+    );
+  }
   const version = /version (\S+)/.exec(stdout)?.[1] ?? stdout.split("\n")[0];
   return `${hostname()}|${release()}|qemu-${version}`;
 }

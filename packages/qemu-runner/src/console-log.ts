@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import { MAX_TAIL_BYTES } from "./errors.js";
+import { MAX_TAIL_BYTES } from "@strata/host-tool";
 
 // Terminal control sequences (SeaBIOS clears the screen, systemd colours its status lines).
 const ANSI = /\x1b(?:\[[0-9;?]*[A-Za-z]|[()][A-Za-z0-9]|[A-Za-z])/g;

@@ -1,13 +1,4 @@
-/** Upper bound on the console or stderr tail an error carries. */
-export const MAX_TAIL_BYTES = 4096;
-
-/** Keeps the last `max` bytes of a text, cut at a line start where possible. */
-export function boundTail(text: string, max = MAX_TAIL_BYTES): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(-max);
-  const nl = cut.indexOf("\n");
-  return nl >= 0 && nl < 200 ? cut.slice(nl + 1) : cut;
-}
+import { boundTail } from "@strata/host-tool";
 
 export type QemuErrorCode =
   | "QEMU_INVALID_OPTIONS"

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { HostToolError, HostToolMissingError, runHostTool } from "@strata/host-tool";
 import createDebug from "debug";
 import { QemuNetworkSandboxError, QemuPortInUseError } from "./errors.js";
 
@@ -29,8 +30,7 @@ export async function removeStaleHostNetwork(runDir: string): Promise<void> {
   const name = (await readFile(join(runDir, NETNS_FILE), "utf8").catch(() => "")).trim();
   if (!name.startsWith(NETNS_PREFIX) || !/^[\w.-]+$/.test(name)) return;
   // pasta quits by itself once its namespace is gone (a pid file's number may be reused).
-  const { execa } = await import("execa");
-  await execa("ip", ["netns", "delete", name], { reject: false });
+  await runHostTool("ip", ["netns", "delete", name]).catch(() => {});
   debug("removed stale host network", name);
 }
 
@@ -100,7 +100,6 @@ export async function openHostNetwork(
     );
   const name = `${NETNS_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`;
   const pidFile = join(runDir, "pasta.pid");
-  const { execa } = await import("execa");
   const commands = hostNetworkCommands(name, sshPort, pidFile);
   const v6 = await ipv6Enabled();
   let created = false;
@@ -113,7 +112,7 @@ export async function openHostNetwork(
           process.kill(pid, "SIGTERM");
         } catch {}
       }
-      if (created) await execa("ip", ["netns", "delete", name], { reject: false });
+      if (created) await runHostTool("ip", ["netns", "delete", name]).catch(() => {});
       debug("host network closed", name);
     })();
     return closed;
@@ -121,16 +120,27 @@ export async function openHostNetwork(
   try {
     for (const argv of commands) {
       if (!v6 && argv.includes("-6")) continue;
-      const r = await execa(argv[0]!, argv.slice(1), { reject: false });
-      if (argv[1] === "netns" && argv[2] === "add" && r.exitCode === 0) created = true;
-      if (r.exitCode === 0) continue;
-      const missing = (r as { code?: string }).code === "ENOENT";
-      if (argv[0] === "pasta" && /bind|in use/i.test(r.stderr))
+      const failed = await runHostTool(argv[0]!, argv.slice(1)).then(
+        () => undefined,
+        (e: unknown) => {
+          if (e instanceof HostToolError || e instanceof HostToolMissingError) return e;
+          throw e;
+        },
+      );
+      if (!failed) {
+        if (argv[1] === "netns" && argv[2] === "add") created = true;
+        continue;
+      }
+      if (
+        argv[0] === "pasta" &&
+        failed instanceof HostToolError &&
+        /bind|in use/i.test(failed.tail)
+      )
         throw new QemuPortInUseError(sshPort, attempt);
       throw new QemuNetworkSandboxError(
-        missing
+        failed instanceof HostToolMissingError
           ? `${argv[0]} is needed for a step with (network host): install the Debian packages passt and iproute2`
-          : `setting up the network namespace for (network host) failed: ${argv.join(" ")}: ${r.stderr.trim() || `exit code ${r.exitCode}`}`,
+          : `setting up the network namespace for (network host) failed: ${argv.join(" ")}: ${failed.tail.trim() || `exit code ${failed.exitCode}`}`,
       );
     }
   } catch (err) {

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { boundTail } from "@strata/host-tool";
 import createDebug from "debug";
 // execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import { chooseAccelerator } from "./accel.js";
@@ -12,7 +13,7 @@ import {
   type NetworkMode,
 } from "./argv.js";
 import { readFileTail } from "./console-log.js";
-import { boundTail, QemuCancelledError, QemuPortInUseError, QemuStartError } from "./errors.js";
+import { QemuCancelledError, QemuPortInUseError, QemuStartError } from "./errors.js";
 import { type HostNetwork, openHostNetwork } from "./host-network.js";
 import { type ImageManifest, loadImageManifest } from "./manifest.js";
 import { withParentDeath } from "./parent-death.js";
@@ -183,6 +184,9 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
   }
   const spawnArgv = net ? net.wrap(argv) : argv;
   debug("spawn", spawnArgv.join(" "));
+  // QEMU's own process is the one host program not run through @strata/host-tool: it lives as
+  // long as the VM (QMP, console, pause and resume, its death watched), not until it exits, so
+  // its lifecycle is this file's. execa is loaded on first use.
   const { execa } = await import("execa");
   // Behind setpriv --pdeathsig: QEMU dies with us even when we are SIGKILLed (the flag survives
   // nsenter's exec into a host network's namespace).

@@ -1,13 +1,9 @@
 import { rm } from "node:fs/promises";
+import { MAX_TAIL_BYTES } from "@strata/host-tool";
 import createDebug from "debug";
 import type { Accelerator } from "./argv.js";
 import { readFileTail } from "./console-log.js";
-import {
-  MAX_TAIL_BYTES,
-  QemuBootTimeoutError,
-  QemuCancelledError,
-  QemuExitedError,
-} from "./errors.js";
+import { QemuBootTimeoutError, QemuCancelledError, QemuExitedError } from "./errors.js";
 import type { ImageManifest } from "./manifest.js";
 import type { QmpClient } from "./qmp.js";
 

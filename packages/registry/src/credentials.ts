@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { boundTail } from "@strata/host-tool";
 import { CredentialHelperError, RegistryError } from "./errors.js";
 
 /** What the client sends when a registry asks: a user and password (or an identity token). */
@@ -165,7 +166,7 @@ export async function runCredentialHelper(
     throw new CredentialHelperError(
       helper,
       registry,
-      `exit ${code}: ${(stderr || stdout).trim().slice(-300)}`,
+      `exit ${code}: ${boundTail((stderr || stdout).trim(), 300)}`,
     );
   }
   let parsed: { Username?: string; Secret?: string };

@@ -1,4 +1,4 @@
-import { boundTail } from "@strata/qemu-runner/internal";
+import { boundTail } from "@strata/host-tool";
 
 export type SshErrorCode =
   | "SSH_INVALID_OPTIONS"

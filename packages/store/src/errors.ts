@@ -1,3 +1,5 @@
+import type { HostToolFailure } from "@strata/host-tool";
+
 /** Stable codes of every error the store throws; callers branch on these, never on messages. */
 export type StoreErrorCode =
   | "STORE_OPTIONS"
@@ -187,18 +189,18 @@ export class StepWaitTimeoutError extends StoreError {
 /** `qemu-img` failed; the message carries its command line and the tail of its stderr. */
 export class QemuImgError extends StoreError {
   readonly command: string;
+  /** The end of its output, bounded by the host-tool runner. */
   readonly stderr: string;
   readonly exitCode: number | undefined;
-  constructor(command: string, exitCode: number | undefined, stderr: string, cause?: unknown) {
-    const tail = stderr.trim().split("\n").slice(-10).join("\n");
+  constructor(failure: HostToolFailure, tail: string) {
     super(
       "QEMU_IMG_FAILED",
-      `\`${command}\` failed${exitCode === undefined ? "" : ` with exit code ${exitCode}`}: ${tail}`,
-      { cause },
+      `\`${failure.command}\` failed${failure.exitCode === undefined ? "" : ` with exit code ${failure.exitCode}`}: ${tail}`,
+      { cause: failure },
     );
-    this.command = command;
+    this.command = failure.command;
     this.stderr = tail;
-    this.exitCode = exitCode;
+    this.exitCode = failure.exitCode;
   }
 }
 

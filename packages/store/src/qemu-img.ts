@@ -1,4 +1,4 @@
-// execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
+import { HostToolError, runHostTool } from "@strata/host-tool";
 import { QemuImgError } from "./errors.js";
 
 /** What `qemu-img info --output=json` reports about one image of a chain. */
@@ -22,24 +22,15 @@ interface QemuImgOptions {
 const DEFAULT_QEMU_IMG_TIMEOUT_MS = 60 * 60 * 1000;
 
 async function runQemuImg(args: string[], options: QemuImgOptions = {}): Promise<string> {
-  const { execa } = await import("execa");
-  const result = await execa("qemu-img", args, {
-    reject: false,
-    cancelSignal: options.signal,
-    timeout: options.timeoutMs ?? DEFAULT_QEMU_IMG_TIMEOUT_MS,
-    stdin: "ignore",
-  });
-  if (result.failed) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    const stderr = result.timedOut ? `timed out\n${result.stderr}` : result.stderr;
-    throw new QemuImgError(
-      result.command,
-      result.exitCode,
-      stderr || (result.message ?? ""),
-      result,
-    );
+  try {
+    return await runHostTool("qemu-img", args, {
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? DEFAULT_QEMU_IMG_TIMEOUT_MS,
+    });
+  } catch (error) {
+    if (!(error instanceof HostToolError)) throw error;
+    throw new QemuImgError(error, error.timedOut ? "timed out" : error.tail);
   }
-  return result.stdout;
 }
 
 /**

@@ -3,9 +3,6 @@ import {
   type Accelerator,
   assertSshAccess,
   type ImageManifest,
-  INCOMING_ARGS,
-  pauseVm,
-  resumeVmState,
   startVm,
   type Vm,
   type VmEvent,
@@ -15,6 +12,9 @@ import {
   hotAddDrive,
   hotplugPortArgs,
   hotRemoveDrive,
+  INCOMING_ARGS,
+  pauseVm,
+  resumeVmState,
 } from "@strata/qemu-runner/internal";
 import { type SshSession, waitForSsh } from "@strata/ssh-transport";
 import { GuestQuiesceError, GuestShutdownError } from "./errors.js";

@@ -1,6 +1,6 @@
 import { rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { continueVm, saveVmState, snapshotRootDisk } from "@strata/qemu-runner";
+import { continueVm, saveVmState, snapshotRootDisk } from "@strata/qemu-runner/internal";
 import type { Store } from "@strata/store";
 import type { BuildEventListener } from "./events.js";
 import type { Guest } from "./guest.js";

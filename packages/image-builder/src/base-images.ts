@@ -1,7 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { runHostTool } from "@strata/host-tool";
-import { openStore } from "@strata/store";
 import { parseBackingPath, storeLayout } from "@strata/store/layout";
 import { ImageBuildError } from "./errors.js";
 import { assertImageExists, imageFileNames, readManifestJson, removeFiles } from "./image-files.js";
@@ -84,6 +83,9 @@ export interface BaseImageUsers {
  * `result-tmp/` whose overlay is backed by it (a build's first step, still running).
  */
 export async function findBaseImageUsers(storeRoot: string, name: string): Promise<BaseImageUsers> {
+  // Loaded here, not at the top: the store's database (native sqlite) is needed only to find
+  // the layers built on an image; everything else in this package names files only.
+  const { openStore } = await import("@strata/store");
   await using store = await openStore({ root: storeRoot });
   const layers = store
     .list()

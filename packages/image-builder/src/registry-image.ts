@@ -26,7 +26,7 @@ import {
   RegistryError,
   RegistryNotFoundError,
 } from "@strata/registry";
-import { baseImageIdentity, writeBaseImageIdentity } from "@strata/store";
+import { baseImageIdentity, writeBaseImageIdentity } from "@strata/store/layout";
 import { ImageInputError } from "./errors.js";
 import {
   assertImageAbsent,

@@ -1,7 +1,12 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { reapStaleVms } from "@strata/qemu-runner";
-import { currentProcess, isProcessAlive, type ProcessIdentity, storeLayout } from "@strata/store";
+import {
+  currentProcess,
+  isProcessAlive,
+  type ProcessIdentity,
+  storeLayout,
+} from "@strata/store/layout";
 
 /** The record in a work directory that names the process building there. */
 export const WORK_OWNER_FILE = ".owner.json";

@@ -30,7 +30,6 @@ export {
   QmpClosedError,
   QmpCommandError,
 } from "./errors.js";
-export { continueVm, pauseVm, snapshotRootDisk } from "./live-snapshot.js";
 export {
   type MachineDefinition,
   type MachineProblem,
@@ -81,4 +80,3 @@ export {
   type VmExit,
   type WaitUntilReadyOptions,
 } from "./vm.js";
-export { DEFAULT_STATE_TIMEOUT_MS, INCOMING_ARGS, resumeVmState, saveVmState } from "./vm-state.js";

@@ -7,4 +7,8 @@ export {
   hotplugPortArgs,
   hotRemoveDrive,
 } from "./hotplug.js";
+// A live VM's pause, disk snapshot and saved state: the builder's warm starts. Another tool
+// drives a VM through Vm and its QMP client; these follow strata's own state files.
+export { continueVm, pauseVm, snapshotRootDisk } from "./live-snapshot.js";
 export { createOwnedTempDir } from "./stale.js";
+export { INCOMING_ARGS, resumeVmState, saveVmState } from "./vm-state.js";

@@ -4,7 +4,7 @@ import { QemuStateError } from "./errors.js";
 import type { Vm } from "./vm.js";
 
 /** Time to write or load a saved state. @default 300_000 */
-export const DEFAULT_STATE_TIMEOUT_MS = 300_000;
+const DEFAULT_STATE_TIMEOUT_MS = 300_000;
 
 /** QEMU's `-incoming defer`: start paused, waiting for {@link resumeVmState}. */
 export const INCOMING_ARGS: readonly string[] = ["-incoming", "defer"];

@@ -14,6 +14,8 @@ const TOOL_PACKAGES: Record<string, string> = {
   zstd: "zstd",
   lz4: "lz4",
   tar: "tar",
+  "qemu-aarch64": "qemu-user-static",
+  "qemu-riscv64": "qemu-user-static",
   fakeroot: "fakeroot",
   newuidmap: "uidmap",
   mcopy: "mtools",
@@ -37,10 +39,12 @@ export class HostToolMissingError extends HostToolBaseError {
   readonly code = "HOST_TOOL_MISSING";
   readonly tool: string;
   readonly debianPackage: string;
-  constructor(tool: string, options?: { cause?: unknown }) {
+  /** `options.message`: what is missing and how to fix it, where "install it" is not all. */
+  constructor(tool: string, options?: { cause?: unknown; message?: string }) {
     const debianPackage = packageOf(tool);
     super(
-      `${tool} is not installed; install it with: apt-get install -y ${debianPackage}`,
+      options?.message ??
+        `${tool} is not installed; install it with: apt-get install -y ${debianPackage}`,
       options,
     );
     this.name = "HostToolMissingError";

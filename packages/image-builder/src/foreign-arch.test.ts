@@ -19,7 +19,7 @@ describe("checkForeignArch", () => {
 
   it("refuses a foreign build without an enabled qemu-user entry, saying what to install and run", async () => {
     const missing = checkForeignArch(foreign, "/nonexistent");
-    await expect(missing).rejects.toMatchObject({ code: "IMAGE_TOOL_MISSING" });
+    await expect(missing).rejects.toMatchObject({ code: "HOST_TOOL_MISSING" });
     await expect(missing).rejects.toThrow(/binfmt_misc is not mounted on \/nonexistent/);
     await expect(missing).rejects.toThrow(
       new RegExp(`qemu-user-static and binfmt-support .* update-binfmts --enable qemu-${foreign}`),

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { HostToolMissingError } from "@strata/host-tool";
 import { hostGuestArch } from "@strata/qemu-runner";
 import { type DebianArch, debianArch } from "./debian-recipe.js";
-import { ImageBuildError } from "./errors.js";
 
 /** Where the kernel lists the interpreters it runs foreign binaries through. */
 const BINFMT_DIR = "/proc/sys/fs/binfmt_misc";
@@ -28,10 +28,10 @@ export async function checkForeignArch(arch: DebianArch, binfmtDir = BINFMT_DIR)
           ? undefined
           : `${entry} is disabled`;
   if (problem === undefined) return;
-  throw new ImageBuildError(
-    "IMAGE_TOOL_MISSING",
-    `building a ${debianArch(arch).debian} image on this ${host ?? process.arch} host runs its programs through qemu-user, but ${problem}. ` +
+  throw new HostToolMissingError(`qemu-${arch}`, {
+    message:
+      `building a ${debianArch(arch).debian} image on this ${host ?? process.arch} host runs its programs through qemu-user, but ${problem}. ` +
       `Install qemu-user-static and binfmt-support (scripts/setup.sh does), then run: ` +
       `mount -t binfmt_misc binfmt_misc ${binfmtDir} (if not mounted) and update-binfmts --enable qemu-${arch}`,
-  );
+  });
 }

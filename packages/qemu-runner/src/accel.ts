@@ -137,7 +137,11 @@ export async function hostAccelKey(qemuBinary = "qemu-system-x86_64"): Promise<s
   } catch (error) {
     if (!(error instanceof HostToolError || error instanceof HostToolMissingError)) throw error;
     throw new QemuStartError(
-      { argv: [qemuBinary, "--version"], exitCode: error instanceof HostToolError ? error.exitCode : undefined, stderrTail: error instanceof HostToolError ? error.tail : error.message },
+      {
+        argv: [qemuBinary, "--version"],
+        exitCode: error instanceof HostToolError ? error.exitCode : undefined,
+        stderrTail: error instanceof HostToolError ? error.tail : error.message,
+      },
       { cause: error },
     );
   }

@@ -45,7 +45,7 @@ export { DEFAULT_FIRST_BOOT_TIMEOUT_MS, firstBootManifest, runFirstBoot } from "
 export type { SavedImage } from "./image-files.js";
 export type { InstalledImage, InstalledSsh, InstallImageOptions } from "./install.js";
 export { DEFAULT_INSTALL_TIMEOUT_MS, INSTALL_CD_LABEL, installImage } from "./install.js";
-export type { ImageProgress, ImageProgressListener } from "./progress.js";
+export type { ImageProgress, ImageProgressListener, ImageStage } from "./progress.js";
 export type {
   PullBaseImageOptions,
   PulledBaseImage,

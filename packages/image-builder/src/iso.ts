@@ -50,7 +50,7 @@ export async function writeIso(options: WriteIsoOptions): Promise<void> {
     const roots = [options.sourceDir, staging].filter((d): d is string => d !== undefined);
     await mkdir(dirname(options.outPath), { recursive: true });
     await rm(options.outPath, { force: true });
-    const run = { stage: "iso", signal: options.signal };
+    const run = { stage: "iso" as const, signal: options.signal };
     if (await hasTool("xorriso")) {
       // -as mkisofs takes several source directories and merges them at the root.
       await runTool(

@@ -1,10 +1,10 @@
 import { HostToolError, runHostTool } from "@strata/host-tool";
 import { ImageCommandError } from "./errors.js";
-import type { ImageProgressListener } from "./progress.js";
+import type { ImageProgressListener, ImageStage } from "./progress.js";
 import { classifyToolLine } from "./tool-progress.js";
 
 interface RunToolOptions {
-  stage: string;
+  stage: ImageStage;
   onProgress?: ImageProgressListener | undefined;
   signal?: AbortSignal | undefined;
   cwd?: string;

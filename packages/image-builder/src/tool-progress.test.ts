@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { IMAGE_STAGES } from "./progress.js";
 import { classifyToolLine } from "./tool-progress.js";
 
 describe("classifyToolLine", () => {
@@ -19,5 +21,17 @@ describe("classifyToolLine", () => {
     expect(
       classifyToolLine("mmdebstrap", "Get:1 http://deb.debian.org bookworm InRelease"),
     ).toMatchObject({ type: "output" });
+  });
+});
+
+describe("IMAGE_STAGES", () => {
+  it("docs/cli.md lists every stage a --json consumer can meet, and no other", async () => {
+    const doc = await readFile(new URL("../../../docs/cli.md", import.meta.url), "utf8");
+    const section = doc.slice(doc.indexOf("## Image progress"), doc.indexOf("## `strata`"));
+    const listed = section
+      .slice(section.indexOf("The stages"))
+      .match(/`[a-z-]+`/g)
+      ?.map((w) => w.slice(1, -1));
+    expect(listed).toEqual([...IMAGE_STAGES]);
   });
 });

@@ -1,4 +1,4 @@
-import type { ImageProgress } from "./progress.js";
+import type { ImageProgress, ImageStage } from "./progress.js";
 
 /** mmdebstrap's own stage lines (`I: downloading packages with apt...`), worth a heading each. */
 const MMDEBSTRAP_STAGES =
@@ -9,7 +9,7 @@ const MMDEBSTRAP_STAGES =
  * counter `(12.34/100%)` becomes a percentage, mmdebstrap's stage lines become stages, the rest
  * stays output.
  */
-export function classifyToolLine(stage: string, line: string): ImageProgress {
+export function classifyToolLine(stage: ImageStage, line: string): ImageProgress {
   const percent = /^\s*\((\d+(?:\.\d+)?)\/100%\)\s*$/.exec(line);
   if (percent) return { type: "percent", stage, percent: Number(percent[1]) };
   if (MMDEBSTRAP_STAGES.test(line))

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -40,5 +40,16 @@ describe("README.md", () => {
     } finally {
       await rm(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe("test/README.md", () => {
+  it("has a row for every end-to-end test file, and none for a file that is gone", async () => {
+    const doc = await readFile(join(REPO_ROOT, "test/README.md"), "utf8");
+    const rows = [...doc.matchAll(/^\| `([\w-]+\.test\.ts)`/gm)].map((m) => m[1]).sort();
+    const files = (await readdir(join(REPO_ROOT, "test")))
+      .filter((f) => f.endsWith(".test.ts"))
+      .sort();
+    expect(rows).toEqual(files);
   });
 });

@@ -8,26 +8,33 @@ import { join } from "node:path";
 import { loadImageManifest, startVm } from "../packages/qemu-runner/dist/index.js";
 import { waitForSsh } from "../packages/ssh-transport/dist/index.js";
 
-/** The test image directory: $STRATA_TEST_IMAGE_DIR, else the newest cached debian-bookworm-*. */
-export function imageDir() {
-  if (process.env.STRATA_TEST_IMAGE_DIR) return process.env.STRATA_TEST_IMAGE_DIR;
+/**
+ * The directory of a cached test image (`NAME-<recipe key>`, built by test/support/base-image.mjs):
+ * for the default image $STRATA_TEST_IMAGE_DIR if set, else the newest cached one.
+ */
+export function imageDir(name = "debian-bookworm") {
+  if (name === "debian-bookworm" && process.env.STRATA_TEST_IMAGE_DIR)
+    return process.env.STRATA_TEST_IMAGE_DIR;
   const root = join(
     process.env.XDG_CACHE_HOME || join(homedir(), ".cache"),
     "strata",
     "base-images",
   );
   const dirs = readdirSync(root)
-    .filter((d) => d.startsWith("debian-bookworm-"))
+    .filter((d) => d.startsWith(`${name}-`) && /^[0-9a-f]{16}$/.test(d.slice(name.length + 1)))
     .map((d) => join(root, d))
     .filter((d) => {
       try {
-        return statSync(join(d, "debian-bookworm.qcow2")).isFile();
+        return statSync(join(d, `${name}.qcow2`)).isFile();
       } catch {
         return false;
       }
     })
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (!dirs[0]) throw new Error("no test image: run `node test/support/base-image.mjs` first");
+  if (!dirs[0])
+    throw new Error(
+      `no ${name} test image: run \`node test/support/base-image.mjs ${name}\` first`,
+    );
   return dirs[0];
 }
 
@@ -42,8 +49,8 @@ export function freshStore(prefix) {
 }
 
 /** Boots, waits for SSH; returns { vm, ssh, manifest, dir, bootMs, sshMs, close }. */
-export async function bootDebian() {
-  const base = join(imageDir(), "debian-bookworm.qcow2");
+export async function bootDebian(name = "debian-bookworm") {
+  const base = join(imageDir(name), `${name}.qcow2`);
   const dir = await mkdtemp(join(tmpdir(), "strata-bench-"));
   const overlay = join(dir, "overlay.qcow2");
   execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base, overlay]);

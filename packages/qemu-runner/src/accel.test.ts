@@ -12,7 +12,7 @@ import {
 } from "./accel.js";
 import { QemuOptionsError, QemuStartError } from "./errors.js";
 
-describe("accelerator probe", () => {
+describe("accelerator probe (real QEMU: KVM where usable, else TCG)", () => {
   let dir = "";
   afterEach(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });

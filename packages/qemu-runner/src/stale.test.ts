@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { listenQmp } from "./qmp.js";
 import { createOwnedTempDir, OWNER_PID_FILE, reapStaleVms } from "./stale.js";
 
-describe("reapStaleVms", () => {
+describe("reapStaleVms (real QEMU processes, no guest)", () => {
   let base = "";
   let child: ReturnType<typeof execa> | undefined;
   afterEach(async () => {

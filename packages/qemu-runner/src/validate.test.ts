@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { QemuOptionsError } from "./errors.js";
 import { startVm } from "./start-vm.js";
 
-describe("startVm option checks", () => {
+describe("startVm option checks (real QEMU, no guest)", () => {
   it("lists every problem before starting anything", async () => {
     const error = await startVm({
       image: "",

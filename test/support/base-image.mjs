@@ -100,7 +100,8 @@ async function buildInto(dir, recipe, log) {
     publicKey: readFileSync(`${keyPath}.pub`, "utf8"),
     privateKeyPath: keyPath,
     onProgress: (e) => {
-      if (e.type === "stage") log(`  ${e.stage}: ${e.message}`);
+      if (e.type === "stage")
+        log(`  [+${Math.round((Date.now() - started) / 1000)} s] ${e.stage}: ${e.message}`);
     },
   });
   log(`test base image ${recipe.name} ready in ${Math.round((Date.now() - started) / 1000)} s`);

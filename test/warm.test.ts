@@ -62,6 +62,7 @@ describe("warm starts", () => {
     store: TestStore,
     text: string,
     extra: { warm?: "auto" | "off"; memoryMiB?: number } = {},
+    hook: (e: BuildEvent) => void = () => {},
   ): Promise<Built> {
     const events: BuildEvent[] = [];
     const savedImages = new Map<string, string>();
@@ -74,6 +75,7 @@ describe("warm starts", () => {
       onEvent: (e) => {
         events.push(e);
         if (e.type === "saved") savedImages.set(e.id, imageDigest(store, e.id));
+        hook(e);
       },
       // A loaded shared machine can take minutes to boot the guest under TCG.
       bootTimeoutMs: 900_000,
@@ -133,6 +135,28 @@ describe("warm starts", () => {
     expect(starts(b)).toEqual(["resumed", "continued"]);
     expect(b.output).toContain("one");
     expect(b.output).toContain("deep");
+  });
+
+  it("sets the clock after a long pause and sees a user the step before added", async () => {
+    const next = SPEC.replace(
+      /\)\n$/,
+      `\n (run (shell "useradd -u 1234 -U bob"))\n (user (name bob))\n (run (shell "echo ids=$(id -u):$(id -g); echo now=$(date +%s.%N)")))\n`,
+    );
+    const PAUSE_MS = 8_000;
+    let saved = 0;
+    let now = 0;
+    const b = await build(warm, next, {}, (e) => {
+      // The useradd step is parked (its guest paused) before it is reported saved: holding
+      // the build here keeps the guest paused, and its clock stopped, for PAUSE_MS.
+      if (e.type === "saved" && ++saved === 1)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PAUSE_MS);
+      if (e.type === "output" && e.chunk.toString().includes("now=")) now = Date.now() / 1000;
+    });
+    expect(starts(b)).toEqual(["resumed", "continued"]);
+    expect(b.output).toContain("ids=1234:1234");
+    const guest = Number(/now=([\d.]+)/.exec(b.output)?.[1]);
+    // Unset, the guest's clock would lag by the whole pause.
+    expect(Math.abs(guest - now)).toBeLessThan(3);
   });
 
   it("leaves no partial layer and no VM when cancelled mid-step", async () => {

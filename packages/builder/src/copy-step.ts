@@ -5,9 +5,9 @@ import { buildCopyManifest } from "./copy-manifest.js";
 import { packCopyManifest, splitGuestRoot } from "./copy-tar.js";
 import { BuildError } from "./errors.js";
 import type { Guest } from "./guest.js";
-import { resolveGuestUser } from "./guest-user.js";
+import { prepareGuest } from "./guest-user.js";
 import { copyLayerId } from "./layer-id.js";
-import { GUEST_ROOT, POSIX_SH } from "./posix.js";
+import { GUEST_ROOT } from "./posix.js";
 import { createScratchOverlay } from "./scratch-overlay.js";
 import type { StepEnv } from "./step-env.js";
 import { buildStepLayer, finishStepGuest, startStepGuest } from "./step-guest.js";
@@ -48,7 +48,7 @@ export async function copyStep(
         await guest.ssh.putTar(packCopyManifest(manifest, GUEST_ROOT), splitGuestRoot(dst).root);
         return;
       }
-      const owner = await resolveGuestUser(guest.ssh, ctx.user);
+      const owner = await prepareGuest(guest, { user: ctx.user });
       // Extracted by root, so tar keeps the owners and modes the stream carries.
       await guest.ssh.putTar(packCopyManifest(manifest, owner), "/", { user: GUEST_ROOT });
     };
@@ -109,11 +109,8 @@ export async function copyFromStageDisk(guest: Guest, o: CopyFromStageDiskOption
     await scratch[Symbol.asyncDispose]();
   });
   await guest.attachDrives([{ path: scratch.path, serial: SOURCE_SERIAL }]);
-  const owner = await resolveGuestUser(guest.ssh, o.user);
-  const r = await guest.ssh.exec(copyFromStageScript(o.op, o.dst, owner), {
-    user: GUEST_ROOT,
-    shell: POSIX_SH,
-  });
+  const owner = await prepareGuest(guest, { user: o.user });
+  const r = await guest.runAsRoot(copyFromStageScript(o.op, o.dst, owner));
   if (r.exitCode !== 0)
     throw new BuildError(
       "COPY_FAILED",

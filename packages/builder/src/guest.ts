@@ -19,6 +19,7 @@ import {
 import { type SshSession, waitForSsh } from "@strata/ssh-transport";
 import { GuestQuiesceError, GuestShutdownError } from "./errors.js";
 import { GUEST_ROOT, POSIX_SH } from "./posix.js";
+import { type RootResult, RootShell } from "./root-shell.js";
 
 /** How every VM of a build is started; fixed for the whole build. */
 export interface MachineOptions {
@@ -62,6 +63,12 @@ export class Guest implements AsyncDisposable {
   readonly #cleanups: (() => Promise<void>)[] = [];
   /** Root ports in use, and the serial of the disk in each. */
   readonly #plugged = new Map<number, string>();
+  #root: RootShell | undefined;
+  /**
+   * The guest was paused (a continued step): its clock stood still meanwhile and lags the
+   * host's. The step's first root script sets it (see `prepareGuest`) and clears this.
+   */
+  clockBehind = false;
 
   constructor(
     readonly vm: Vm,
@@ -121,18 +128,24 @@ export class Guest implements AsyncDisposable {
     const script =
       this.os === "linux" ? "sync && fsfreeze --freeze / && fsfreeze --unfreeze /" : "sync";
     // A guest whose disk is stuck never answers: fail the step rather than wait forever.
-    const r = await this.ssh
-      .exec(script, {
-        user: GUEST_ROOT,
-        shell: POSIX_SH,
-        signal: AbortSignal.timeout(QUIESCE_TIMEOUT_MS),
-      })
-      .catch((err: unknown) => {
+    const r = await this.runAsRoot(script, AbortSignal.timeout(QUIESCE_TIMEOUT_MS)).catch(
+      (err: unknown) => {
         throw new GuestQuiesceError(null, `no answer within ${QUIESCE_TIMEOUT_MS / 1000} s`, {
           cause: err,
         });
-      });
-    if (r.exitCode !== 0) throw new GuestQuiesceError(r.exitCode ?? null, r.stderr);
+      },
+    );
+    if (r.exitCode !== 0) throw new GuestQuiesceError(r.exitCode, r.stderr);
+  }
+
+  /**
+   * Runs one of strata's own short scripts as root in a POSIX guest, through the guest's root
+   * shell (one `sudo` per connection instead of one per script, see {@link RootShell}); resolves
+   * with its exit status and output. No stdin: scripts that stream data use `ssh.exec`.
+   */
+  runAsRoot(script: string, signal?: AbortSignal): Promise<RootResult> {
+    if (!this.#root?.alive) this.#root = new RootShell(this.ssh);
+    return this.#root.run(script, signal);
   }
 
   /**
@@ -168,17 +181,6 @@ export class Guest implements AsyncDisposable {
   /** Takes a parked guest back: disposing it stops it again. */
   unpark(): void {
     this.#parked = false;
-  }
-
-  /** Sets the guest's clock to the host's (after a resume or a long pause). */
-  async setClock(): Promise<void> {
-    if (this.os === "windows") return;
-    const now = (Date.now() / 1000).toFixed(3);
-    await this.ssh.exec(`date -u -s @${now} >/dev/null`, {
-      user: GUEST_ROOT,
-      shell: POSIX_SH,
-      check: true,
-    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -12,7 +12,6 @@ interface Parked {
   layer: string;
   /** Save the layer's memory for later warm starts (`--warm-keep` keeps it). */
   keepState: boolean;
-  pausedAt: number;
   /** Quiescing, unplugging and pausing it at the end of its step. */
   parkMs: number;
 }
@@ -53,8 +52,7 @@ export class LiveSession implements AsyncDisposable {
     await this.release();
     const t = Date.now();
     await guest.park();
-    const pausedAt = Date.now();
-    this.#parked = { guest, layer, keepState: this.#keepsState(), pausedAt, parkMs: pausedAt - t };
+    this.#parked = { guest, layer, keepState: this.#keepsState(), parkMs: Date.now() - t };
   }
 
   /**
@@ -84,8 +82,8 @@ export class LiveSession implements AsyncDisposable {
       if (p.keepState) await this.#saveState(p.guest, this.o.store.layerDir(p.layer), p.layer);
       const stateMs = p.keepState ? Date.now() - t : 0;
       await continueVm(p.guest.vm);
-      // The guest's clock stood still while it was paused.
-      if (Date.now() - p.pausedAt > 1000) await p.guest.setClock();
+      // Its clock stood still while it was paused: the step's first root script sets it.
+      p.guest.clockBehind = true;
       return { guest: p.guest, timings: { parkMs: p.parkMs, snapshotMs, stateMs } };
     } catch (err) {
       await p.guest[Symbol.asyncDispose]();

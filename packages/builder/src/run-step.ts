@@ -1,13 +1,12 @@
 import type { CacheEvent } from "@strata/cache-sync";
 import { openCaches } from "@strata/cache-sync";
-import { quotePosix } from "@strata/shell-quote";
 import type { RunOp } from "@strata/spec-parser";
 import type { BuildContext } from "./build-context.js";
 import { BuildStepFailedError, SecretLeakError, StepTimeoutError } from "./errors.js";
 import type { CacheProgressEvent } from "./events.js";
-import { resolveGuestUser } from "./guest-user.js";
+import { prepareGuest } from "./guest-user.js";
 import { runLayerId } from "./layer-id.js";
-import { GUEST_ROOT, POSIX_SH } from "./posix.js";
+import { GUEST_ROOT } from "./posix.js";
 import { installSecrets } from "./secret-install.js";
 import { ensureSecretKey } from "./secret-key.js";
 import { createRedactor, guardedValues } from "./secret-redact.js";
@@ -68,16 +67,12 @@ export async function runStep(
       drives: caches.drives,
       signal: layer.signal,
     });
-    const posix = env.manifest.os !== "windows";
-    const user = posix ? await resolveGuestUser(guest.ssh, ctx.user) : undefined;
+    // Clock, workdir (created by root when missing, as Docker's WORKDIR) and user: one script.
+    const user =
+      env.manifest.os !== "windows"
+        ? await prepareGuest(guest, { user: ctx.user, workdir: ctx.workdir })
+        : undefined;
     const removeSecrets = await installSecrets(guest, secrets, user ?? GUEST_ROOT);
-    // As with Docker's WORKDIR, the directory is created (by root) when it is missing.
-    if (posix)
-      await guest.ssh.exec(`mkdir -p -- ${quotePosix(ctx.workdir)}`, {
-        user: GUEST_ROOT,
-        shell: POSIX_SH,
-        check: true,
-      });
     await caches.attach(guest.ssh);
     const timeout = env.stepTimeoutMs ? AbortSignal.timeout(env.stepTimeoutMs) : undefined;
     const signal = timeout ? AbortSignal.any([layer.signal, timeout]) : layer.signal;

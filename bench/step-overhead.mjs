@@ -3,7 +3,7 @@
 // step from the parent's saved state); a 1-step spec beside the N-step one; and the disk the
 // saved states take. `node bench/step-overhead.mjs [STEPS]` (default 10). Needs `pnpm build`
 // and the test image (`node test/support/base-image.mjs`). Takes minutes under TCG.
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runBuild } from "../packages/builder/dist/index.js";
 import { spec } from "../packages/spec-parser/dist/index.js";
@@ -65,6 +65,9 @@ async function inFreshStore(fn) {
 }
 
 const tag = () => `${Date.now()}`;
+// The figures depend on the machine's load: say what it was (1, 5, 15-minute averages).
+const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const loadBefore = load();
 const cold = await inFreshStore((root) => build(root, { warm: "off", steps: STEPS, tag: tag() }));
 const warm = await inFreshStore(async (root) => {
   const t = tag();
@@ -105,7 +108,7 @@ function split(b) {
   const state = avg(cont.map((e) => e.stateMs ?? 0));
   const start = avg(cont.map((e) => e.ms));
   const step = avg(times);
-  return `step ${step.toFixed(0)} ms = park (sync+fsfreeze, unplug, pause) ${park.toFixed(0)} + snapshot ${snapshot.toFixed(0)} + state save ${state.toFixed(0)} + cont and clock ${(start - snapshot - state).toFixed(0)} + exec round trip and store ${(step - start - park).toFixed(0)}`;
+  return `step ${step.toFixed(0)} ms = park (sync+fsfreeze, unplug, pause) ${park.toFixed(0)} + snapshot ${snapshot.toFixed(0)} + state save ${state.toFixed(0)} + cont ${(start - snapshot - state).toFixed(0)} + exec round trip (clock, workdir, user, command) and store ${(step - start - park).toFixed(0)}`;
 }
 console.log(`  continued split (states kept):  ${split(warm)}`);
 console.log(`  continued split (warmKeep 0):   ${split(bare)}   total ${bare.total.toFixed(1)} s`);
@@ -115,3 +118,4 @@ console.log(
 console.log(
   `disk used by saved states: ${(warm.bytes / 2 ** 20).toFixed(0)} MiB (${(warm.bytes / 2 ** 20 / STEPS).toFixed(0)} MiB a layer)`,
 );
+console.log(`load average at the start ${loadBefore}, at the end ${load()}`);

@@ -54,13 +54,19 @@ export interface PullFileChunksOptions {
   readonly signal?: AbortSignal;
   /** Called with blob bytes as they arrive. */
   readonly onProgress?: ProgressFn;
+  /**
+   * Downloads by digest, shared between calls (a pull's layers): a blob two chunks name is
+   * downloaded once, never by two requests appending to one file.
+   */
+  readonly started?: Map<string, Promise<string>>;
 }
 
 /**
  * Starts downloading every chunk's blob into `downloadDir/<hex>` (resuming what a killed pull
  * left), each verified against its digest by the client, as many at once as the client
- * allows. Returns one promise per chunk, for its blob's path; a failure is reported by its
- * promise only (none is left unhandled), so the caller may await them in any order.
+ * allows, each blob once (chunks with the same bytes share it). Returns one promise per
+ * chunk, for its blob's path; a failure is reported by its promise only (none is left
+ * unhandled), so the caller may await them in any order.
  */
 export function startDownloads(
   client: RegistryClient,
@@ -68,7 +74,10 @@ export function startDownloads(
   chunks: readonly PlannedChunk[],
   options: PullFileChunksOptions,
 ): Promise<string>[] {
+  const started = options.started ?? new Map<string, Promise<string>>();
   return chunks.map(({ descriptor }) => {
+    const already = started.get(descriptor.digest);
+    if (already) return already;
     const path = join(options.downloadDir, descriptor.digest.slice("sha256:".length));
     const download = client
       .pullBlob(repository, descriptor.digest, path, {
@@ -78,6 +87,7 @@ export function startDownloads(
       })
       .then(() => path);
     download.catch(() => undefined);
+    started.set(descriptor.digest, download);
     return download;
   });
 }
@@ -110,7 +120,7 @@ export async function assembleChunks(
   compressed: boolean,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  if (compressed) return decompressChunksInto(chunks, blobs, target, signal);
+  if (compressed) return (await decompressChunksInto(chunks, blobs, target, signal)).problem;
   const file = await open(target, "w", 0o644);
   try {
     for (const [i, chunk] of chunks.entries()) {

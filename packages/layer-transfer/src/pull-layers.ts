@@ -1,7 +1,8 @@
 import { setMaxListeners } from "node:events";
 import { mkdir, open, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
+  type Descriptor,
   parseOciManifest,
   type RegistryClient,
   RegistryError,
@@ -23,7 +24,7 @@ import { LAYER_ARTIFACT } from "./media-types.js";
 import { assembleChunks, removeDownloads, startDownloads } from "./pull-chunks.js";
 import type { StateFiles } from "./push-layers.js";
 import { readQcow2Header } from "./qcow2-header.js";
-import { decompressChunksInto } from "./zstd.js";
+import { type Decompressed, decompressChunksInto } from "./zstd.js";
 
 const debug = createDebug("strata:layer-transfer");
 
@@ -73,15 +74,12 @@ export async function pullLayers(
   }
   // The base image must be here before anything is downloaded (it is not a layer).
   store.findBaseImage(plan[0]!.record.base);
-  const blobs = plan.flatMap((p) => [
-    ...p.artifact.disk.map((c) => c.descriptor.size),
-    p.artifact.log.size,
-    ...(options.states && p.artifact.state
-      ? p.artifact.state.chunks.map((c) => c.descriptor.size)
-      : []),
-  ]);
+  // A blob several chunks name downloads once (see startDownloads); each log is read apart.
+  const blobs = new Map(
+    plan.flatMap((p) => chunkBlobs(p, options).map((d) => [d.digest, d.size] as const)),
+  );
   const progress = progressReporter(
-    blobs.reduce((a, b) => a + b, 0),
+    [...blobs.values(), ...plan.map((p) => p.artifact.log.size)].reduce((a, b) => a + b, 0),
     options.onEvent,
   );
   const downloadDir = store.downloadDir;
@@ -95,7 +93,13 @@ export async function pullLayers(
     : stop.signal;
   // Every request of the chain listens to it: many listeners are expected.
   setMaxListeners(0, downloadSignal);
-  const dl = { downloadDir, compressed: true, onProgress: progress, signal: downloadSignal };
+  const dl = {
+    downloadDir,
+    compressed: true,
+    onProgress: progress,
+    signal: downloadSignal,
+    started: new Map<string, Promise<string>>(),
+  };
   const downloads = plan.map(({ artifact }) => ({
     disk: startDownloads(client, repository, artifact.disk, dl),
     state:
@@ -110,10 +114,10 @@ export async function pullLayers(
   const disks = plan.map(({ id, artifact }, at) => {
     const path = join(downloadDir, `${id}.qcow2`);
     const disk = (async () => {
-      let bad: string | undefined;
+      let decompressed: Decompressed;
       {
         using _slot = await slots.acquire(downloadSignal);
-        bad = await decompressChunksInto(
+        decompressed = await decompressChunksInto(
           artifact.disk,
           downloads[at]!.disk,
           path,
@@ -122,9 +126,9 @@ export async function pullLayers(
         );
       }
       debug("layer %s: disk decompressed and checked", id);
-      if (!bad) await syncFile(path);
+      if (!decompressed.problem) await syncFile(path);
       debug("layer %s: disk synced", id);
-      return { path, bad };
+      return { path, ...decompressed };
     })();
     disk.catch(() => undefined);
     return { path, disk };
@@ -145,7 +149,7 @@ export async function pullLayers(
 /** A layer's disk decompressed beside the downloads: its path, or why its bytes are wrong. */
 interface AssembledDisk {
   readonly path: string;
-  readonly disk: Promise<{ path: string; bad: string | undefined }>;
+  readonly disk: Promise<{ readonly path: string } & Decompressed>;
 }
 
 /** Each planned layer through `store.build`, first layer first, from its started downloads. */
@@ -179,6 +183,9 @@ async function writeLayers(
     return { log, meta };
   });
   const pulled: string[] = [];
+  // The sha256 of the disk this pull put in the store for each layer, so a child's check
+  // against its parent's disk needs no second pass over it.
+  const pulledDisks = new Map<string, string>();
   for (const [at, layer] of plan.entries()) {
     const { artifact, record } = layer;
     const log = await small[at]!.log;
@@ -202,7 +209,8 @@ async function writeLayers(
     if (
       record.parent &&
       store.lookup(record.parent)?.parent !== undefined &&
-      (await layerDiskDigest(store, record.parent)) !== record.parentDisk
+      (pulledDisks.get(record.parent) ?? (await layerDiskDigest(store, record.parent))) !==
+        record.parentDisk
     ) {
       await refused(
         new ArtifactRefusedError(
@@ -211,6 +219,7 @@ async function writeLayers(
         ),
       );
     }
+    let pulledDisk: string | undefined;
     const result = await store
       .build(
         layer.id,
@@ -229,8 +238,9 @@ async function writeLayers(
             );
           }
           debug("layer %s: store ready, waiting for its disk", layer.id);
-          const { path: pulledImage, bad } = await disks[at]!.disk;
-          if (bad) throw new ArtifactRefusedError(reference, `its disk is corrupt (${bad})`);
+          const { path: pulledImage, problem, digest } = await disks[at]!.disk;
+          if (problem)
+            throw new ArtifactRefusedError(reference, `its disk is corrupt (${problem})`);
           const header = await readQcow2Header(pulledImage);
           if (typeof header === "string")
             throw new ArtifactRefusedError(reference, `its disk is ${header}`);
@@ -247,6 +257,7 @@ async function writeLayers(
             );
           }
           await rename(pulledImage, build.image);
+          pulledDisk = digest;
           build.log(log);
           if (state && wantState) {
             const bad = await assembleChunks(
@@ -263,11 +274,24 @@ async function writeLayers(
       )
       .catch(refused);
     debug("layer %s %s", layer.id, result.cached ? "was built meanwhile" : "pulled");
-    await removeDownloads(await paths());
+    if (pulledDisk) pulledDisks.set(layer.id, pulledDisk);
+    // A blob a later layer names too stays until that layer is in.
+    const needed = new Set(
+      plan
+        .slice(at + 1)
+        .flatMap((p) => chunkBlobs(p, options).map((d) => d.digest.slice("sha256:".length))),
+    );
+    await removeDownloads((await paths()).filter((p) => !needed.has(basename(p))));
     pulled.push(layer.id);
     options.onEvent?.({ type: "item", id: layer.id, action: "pulled" });
   }
   return pulled;
+}
+
+/** The descriptors of the chunk blobs a pull downloads for `layer` (disk, and state if asked). */
+function chunkBlobs(layer: PlannedLayer, options: PullLayersOptions): Descriptor[] {
+  const { disk, state } = layer.artifact;
+  return [...disk, ...(options.states && state ? state.chunks : [])].map((c) => c.descriptor);
 }
 
 /** The paths of the downloads that succeeded. */

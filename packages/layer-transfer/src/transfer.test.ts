@@ -215,6 +215,26 @@ describe("layers through a real registry", () => {
     await client.putManifest("hostile", tag, encodeManifest(manifest), OCI_MANIFEST);
   }
 
+  it("refuses, in the pull that brought its parent, a layer built on another disk of it", async () => {
+    // The pulled parent's disk digest comes from the pass that checked its chunks: a child
+    // naming other bytes is refused all the same, after its ancestors went in whole. Its disk
+    // is chain[0]'s: one blob that two layers of the pull name, downloaded once.
+    await pushLayers(a, client, "hostile", chain.at(-1)!);
+    const id = hex("other-parent-disk");
+    await pushCrafted(id, {
+      record: (r) => {
+        r.parent = chain[2]!;
+        r.parentDisk = digestOf("another disk of the parent");
+      },
+    });
+    await using d = await newStore(dir, "d");
+    const error = await pullLayers(d, client, "hostile", id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactRefusedError);
+    expect((error as Error).message).toMatch(/built on another disk of its parent/);
+    await storeIsClean(d, id);
+    expect(chain.map((c) => d.lookup(c) !== undefined)).toEqual([true, true, true]);
+  });
+
   it("refuses a config whose names point outside the store", async () => {
     const id = hex("path-like");
     await pushCrafted(id, { record: (r) => (r.base = "../../other-store/base-image/x") });

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
+import { createDigester } from "@strata/registry";
 import { TransferError } from "./errors.js";
 import { hashFileRange } from "./file-range.js";
 import { type ProcessEnd, processEnded, runPiped } from "./piped-processes.js";
@@ -63,16 +64,22 @@ export interface ChunkTarget {
   readonly rawDigest: string;
 }
 
+/** What {@link decompressChunksInto} found: why the bytes are wrong, or the whole file's sha256. */
+export type Decompressed =
+  | { readonly problem: string; readonly digest?: undefined }
+  | { readonly problem?: undefined; readonly digest: string };
+
 /**
  * Decompresses consecutive chunk blobs (zstd frames; `blobs[i]` may still be downloading,
  * each verified before it is read) into `target`: one `zstd -d` per chunk, reading its blob
  * file and writing straight into the target (the bytes never pass through this process), the
  * chunks one after the other through one shared file position, while this process hashes
- * each finished chunk's range back from the page cache beside the next chunk's zstd. Each
- * zstd runs under `prlimit --fsize=<end of its chunk + 1>`, so a frame that inflates past
- * its declaration is stopped by the kernel at one byte more. Returns a reason when the bytes
- * do not match the chunks (the caller discards the target). The target is fsynced unless
- * `sync` is false (the caller then syncs it itself, e.g. outside a CPU-bound slot).
+ * each finished chunk's range back from the page cache beside the next chunk's zstd (in file
+ * order, so the same pass gives the whole file's digest). Each zstd runs under
+ * `prlimit --fsize=<end of its chunk + 1>`, so a frame that inflates past its declaration is
+ * stopped by the kernel at one byte more. Returns a problem when the bytes do not match the
+ * chunks (the caller discards the target). The target is fsynced unless `sync` is false (the
+ * caller then syncs it itself, e.g. outside a CPU-bound slot).
  */
 export async function decompressChunksInto(
   chunks: readonly ChunkTarget[],
@@ -80,10 +87,16 @@ export async function decompressChunksInto(
   target: string,
   signal?: AbortSignal,
   sync = true,
-): Promise<string | undefined> {
+): Promise<Decompressed> {
   const size = chunks.reduce((sum, c) => sum + c.length, 0);
   const file = await open(target, "w+", 0o644);
-  const hashes: Promise<string | undefined>[] = [];
+  const whole = createDigester();
+  // The chunks' hashes, one after the other (each waits for the one before it).
+  let hashed: Promise<string | undefined> = Promise.resolve(undefined);
+  const bad = async (problem: string): Promise<Decompressed> => {
+    await hashed.catch(() => undefined);
+    return { problem };
+  };
   try {
     for (const [i, chunk] of chunks.entries()) {
       const end = chunk.offset + chunk.length;
@@ -92,7 +105,7 @@ export async function decompressChunksInto(
         path = await blobs[i]!;
       } catch (cause) {
         // A blob that failed to download (or its digest) fails the pull with its own error.
-        await Promise.allSettled(hashes);
+        await hashed.catch(() => undefined);
         throw cause;
       }
       signal?.throwIfAborted();
@@ -100,32 +113,30 @@ export async function decompressChunksInto(
       if (signal?.aborted) throw signal.reason;
       const written = (await file.stat()).size;
       if (ending.signal === "SIGXFSZ" || written > end) {
-        await Promise.allSettled(hashes);
-        return i === chunks.length - 1
-          ? `the chunks hold more than the ${size} bytes declared`
-          : `chunk ${i} holds more than its ${chunk.length} bytes`;
+        return bad(
+          i === chunks.length - 1
+            ? `the chunks hold more than the ${size} bytes declared`
+            : `chunk ${i} holds more than its ${chunk.length} bytes`,
+        );
       }
       failIfBad(ending, `zstd could not decompress chunk ${i} of ${target}`);
-      if (written !== end) {
-        await Promise.allSettled(hashes);
-        return `chunk ${i} holds ${written - chunk.offset} bytes, not ${chunk.length}`;
-      }
-      const hash = hashFileRange(file, chunk.offset, chunk.length, signal).then((raw) =>
-        raw.length !== chunk.length || raw.digest !== chunk.rawDigest
+      if (written !== end)
+        return bad(`chunk ${i} holds ${written - chunk.offset} bytes, not ${chunk.length}`);
+      hashed = hashed.then(async (problem) => {
+        if (problem) return problem;
+        const raw = await hashFileRange(file, chunk.offset, chunk.length, signal, whole);
+        return raw.length !== chunk.length || raw.digest !== chunk.rawDigest
           ? `chunk ${i}'s bytes do not match their digest`
-          : undefined,
-      );
-      hash.catch(() => undefined);
-      hashes.push(hash);
+          : undefined;
+      });
+      hashed.catch(() => undefined);
     }
-    for (const hash of hashes) {
-      const problem = await hash;
-      if (problem) return problem;
-    }
+    const problem = await hashed;
+    if (problem) return { problem };
     if (sync) await file.sync();
-    return undefined;
+    return { digest: whole.digest() };
   } finally {
-    await Promise.allSettled(hashes);
+    await hashed.catch(() => undefined);
     await file.close();
   }
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient } from "./client.js";
 import { digestOf } from "./digest.js";
-import { InsecureRegistryError } from "./errors.js";
+import { DigestMismatchError, InsecureRegistryError } from "./errors.js";
 
 // Blob downloads go through undici's request API (not fetch): these tests hold its auth,
 // redirect, resume and write-as-it-arrives behaviour against small scripted servers.
@@ -119,5 +119,20 @@ describe("blob downloads", () => {
     await expect(pull).rejects.toThrow();
     expect(size).toBe(SENT);
     expect((await readFile(target)).equals(blob.subarray(0, SENT))).toBe(true);
+  });
+
+  it("refuses a body longer than the descriptor's size before writing past it", async () => {
+    const registry = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": String(blob.length + 4096) });
+      res.end(Buffer.concat([blob, randomBytes(4096)]));
+    });
+    const client = new RegistryClient({ registry, credentials: anonymous });
+    const target = join(dir, "too-long");
+    const error = await client
+      .pullBlob("x", digest, target, { size: blob.length })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DigestMismatchError);
+    expect((error as Error).message).toContain("longer than its descriptor's");
+    expect((await stat(target)).size).toBeLessThanOrEqual(blob.length);
   });
 });

@@ -112,7 +112,13 @@ export async function pullBlobToFile(
   return { size: offset, resumedFrom, resumes };
 }
 
-async function appendBody(
+/**
+ * Appends the body to the file as it arrives: the chunks undici hands over (its `data` events,
+ * never concatenated) are collected while a write runs and go out in the next `writev`; each
+ * is hashed once written. Past {@link PENDING_BYTES} waiting, the body is paused. Settles only
+ * once no write is running, so `position` is what the file holds.
+ */
+function appendBody(
   response: StreamAnswer,
   file: FileHandle,
   digester: ReturnType<typeof createDigester>,
@@ -120,35 +126,91 @@ async function appendBody(
   options: PullBlobOptions,
   digest: string,
 ): Promise<void> {
-  // A paused Node stream's `read()` returns all it holds at once: one write per batch.
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    if (options.size !== undefined && position.offset + chunk.byteLength > options.size) {
-      throw new DigestMismatchError(
-        `Blob ${digest} is longer than its descriptor's ${options.size} bytes`,
-        digest,
-        "(too long)",
+  const body = response.body;
+  return new Promise<void>((resolve, reject) => {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    /** Bytes of the write running, 0 when none is. */
+    let writing = 0;
+    let ended = false;
+    let failure: { error: unknown } | undefined;
+    const settle = () => {
+      if (writing > 0) return;
+      if (failure) reject(failure.error);
+      else if (ended && pending.length === 0) resolve();
+    };
+    const fail = (error: unknown) => {
+      failure ??= { error };
+      body.destroy();
+      settle();
+    };
+    const flush = () => {
+      if (writing > 0 || failure || pending.length === 0) return settle();
+      const batch = pending;
+      const bytes = pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      writing = bytes;
+      writevAll(file, batch, bytes).then(
+        () => {
+          writing = 0;
+          // Hash only what reached the file, so a resume continues the same hash.
+          for (const chunk of batch) digester.update(chunk);
+          position.offset += bytes;
+          options.onProgress?.(bytes);
+          if (!ended && !failure) body.resume();
+          flush();
+        },
+        (cause: unknown) => {
+          writing = 0;
+          fail(new WriteFailed(cause));
+        },
       );
-    }
-    // Hash only what reached the file, so a resume continues the same hash.
-    await writeAll(file, chunk).catch((cause: unknown) => {
-      throw new WriteFailed(cause);
+    };
+    body.on("data", (chunk: Buffer) => {
+      const received = position.offset + writing + pendingBytes + chunk.byteLength;
+      if (options.size !== undefined && received > options.size) {
+        fail(
+          new DigestMismatchError(
+            `Blob ${digest} is longer than its descriptor's ${options.size} bytes`,
+            digest,
+            "(too long)",
+          ),
+        );
+        return;
+      }
+      pending.push(chunk);
+      pendingBytes += chunk.byteLength;
+      if (pendingBytes >= PENDING_BYTES) body.pause();
+      flush();
     });
-    digester.update(chunk);
-    position.offset += chunk.byteLength;
-    options.onProgress?.(chunk.byteLength);
-  }
+    body.once("end", () => {
+      ended = true;
+      flush();
+    });
+    body.once("error", fail);
+    body.once("close", () => {
+      if (!ended) fail(new Error("the body closed before its end"));
+    });
+  });
 }
+
+/** Bytes received and not yet written before the body is paused. */
+const PENDING_BYTES = 2 * 1024 * 1024;
 
 /** The file refused a write (see {@link pullBlobToFile}'s resume rule). */
 class WriteFailed {
   constructor(readonly cause: unknown) {}
 }
 
-/** Appends all of `data` (a write may take less than it is given). */
-async function writeAll(file: FileHandle, data: Buffer): Promise<void> {
-  for (let at = 0; at < data.length; ) {
-    const { bytesWritten } = await file.write(data, at, data.length - at);
-    at += bytesWritten;
+/** Appends all of `chunks` (`bytes` in all; a write may take less than it is given). */
+async function writevAll(file: FileHandle, chunks: Buffer[], bytes: number): Promise<void> {
+  let { bytesWritten } = await file.writev(chunks);
+  while (bytesWritten < bytes) {
+    const rest = Buffer.concat(chunks).subarray(bytesWritten);
+    chunks = [rest];
+    bytes = rest.length;
+    ({ bytesWritten } = await file.writev(chunks));
   }
 }
 

@@ -1,13 +1,7 @@
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  fsyncSync,
-  openSync,
-  renameSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, createReadStream, existsSync, fsync, renameSync, writeSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { findBaseImage } from "./base-image.js";
 import { buildLockPath } from "./claim.js";
 import { removeTree, type StoreContext, trashPath } from "./context.js";
@@ -76,14 +70,17 @@ interface StepSpec {
   provideImage?: boolean;
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, "r");
+/** fsyncs a file or directory, in the thread pool: the event loop (downloads, logs) runs on. */
+async function fsyncPath(path: string): Promise<void> {
+  const file = await open(path, "r");
   try {
-    fsyncSync(fd);
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
+
+const fsyncFd = promisify(fsync);
 
 async function createImage(
   ctx: StoreContext,
@@ -166,7 +163,7 @@ export async function runOwnedStep(
         run.log(data);
       },
     });
-    fsyncSync(claim.logFd);
+    await fsyncFd(claim.logFd);
     closeSync(claim.logFd);
     logOpen = false;
     if (spec.provideImage && !existsSync(image)) {
@@ -174,7 +171,7 @@ export async function runOwnedStep(
         `build ${id}: with \`provideImage\`, the step must write the layer's image at \`layer.image\`.`,
       );
     }
-    fsyncPath(image);
+    await fsyncPath(image);
     const meta = {
       id,
       ...(spec.parent === undefined ? {} : { parent: spec.parent }),
@@ -184,9 +181,12 @@ export async function runOwnedStep(
       depth: created.depth,
       bytes: await allocatedBytes(tmp),
     };
-    writeLayerMeta(join(tmp, LAYER_META), meta);
-    fsyncPath(join(tmp, "rootfs"));
-    fsyncPath(tmp);
+    await Promise.all([
+      writeLayerMeta(join(tmp, LAYER_META), meta),
+      fsyncPath(join(tmp, "rootfs")),
+    ]);
+    // Every file and entry is durable before the directory is renamed in.
+    await fsyncPath(tmp);
     const replaced = ctx.mutex(`saving layer ${id}`, () => {
       // The old layer may have been removed meanwhile (strata rm): then there is nothing to replace.
       const replaces = claim.replaces && selectLayer(ctx.db, id) !== undefined;
@@ -196,7 +196,7 @@ export async function runOwnedStep(
       releaseLockFile(lockPath, claim.owner);
       return old;
     });
-    fsyncPath(ctx.layout.resultDir);
+    await fsyncPath(ctx.layout.resultDir);
     await Promise.all(replaced.map(removeTree));
     onSettled();
     run.succeed();

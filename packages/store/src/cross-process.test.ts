@@ -142,4 +142,32 @@ describe("builds across processes", () => {
     expect(existsSync(join(dir.path, "result", id2))).toBe(false);
     expect((await store.check()).problems).toEqual([]);
   });
+
+  it("a process killed at any point of its commit leaves the layer whole or absent", async () => {
+    // The commit's fsyncs run in the thread pool (the event loop goes on meanwhile): the kill
+    // lands between them, before or after the rename, depending on the delay.
+    const seen: boolean[] = [];
+    for (const delayMs of [0, 1, 3, 10, 30, 2000]) {
+      const id = layerId(`commit-${delayMs}`);
+      const victim = spawnChild({ id, mode: "die-in-commit", delayMs });
+      expect((await victim.child).signal).toBe("SIGKILL");
+      store.close();
+      store = await openStore({ root: dir.path });
+      expect(readdirSync(join(dir.path, "result-tmp"))).toEqual([]);
+      expect((await store.check()).problems).toEqual([]);
+      const kept = store.lookup(id) !== undefined;
+      expect(existsSync(join(dir.path, "result", id))).toBe(kept);
+      seen.push(kept);
+      // Either way the step is usable: a cache hit, or built again here.
+      const again = await store.build(
+        id,
+        { base: "test-base", description: "again" },
+        async (layer) => layer.log("rebuilt\n"),
+      );
+      expect(again.cached).toBe(kept);
+    }
+    // At once: before the rename (several fsyncs come first); two seconds later: committed.
+    expect(seen[0]).toBe(false);
+    expect(seen.at(-1)).toBe(true);
+  }, 120_000);
 });

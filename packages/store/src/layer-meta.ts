@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import type { LayerRow } from "./database.js";
 import { isLayerId } from "./layer-id.js";
 
@@ -17,13 +18,14 @@ interface LayerMeta {
   bytes: number;
 }
 
-export function writeLayerMeta(path: string, meta: LayerMeta): void {
-  const fd = openSync(path, "w", 0o644);
+/** Writes and fsyncs `meta.json` (off the event loop: a commit's fsyncs take milliseconds each). */
+export async function writeLayerMeta(path: string, meta: LayerMeta): Promise<void> {
+  const file = await open(path, "w", 0o644);
   try {
-    writeSync(fd, `${JSON.stringify(meta, null, 2)}\n`);
-    fsyncSync(fd);
+    await file.writeFile(`${JSON.stringify(meta, null, 2)}\n`);
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 

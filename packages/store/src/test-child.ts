@@ -10,10 +10,12 @@ interface ChildConfig {
   parent?: string;
   /**
    * hang: write, say "ready", wait to be killed; cancel: say "ready", then our only client
-   * cancels (on SIGUSR2); slow: log `lines` lines then succeed; fail: log them, then fail.
+   * cancels (on SIGUSR2); slow: log `lines` lines then succeed; fail: log them, then fail;
+   * die-in-commit: finish the step, and be SIGKILLed `delayMs` after, while the store commits.
    */
-  mode: "hang" | "cancel" | "slow" | "fail";
+  mode: "hang" | "cancel" | "slow" | "fail" | "die-in-commit";
   lines?: number;
+  delayMs?: number;
 }
 
 const config = JSON.parse(process.env.STRATA_TEST_CHILD ?? "{}") as ChildConfig;
@@ -49,6 +51,9 @@ try {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       if (config.mode === "fail") throw new Error("child step failed on purpose");
+      if (config.mode === "die-in-commit") {
+        setTimeout(() => process.kill(process.pid, "SIGKILL"), config.delayMs ?? 0);
+      }
     },
   );
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);

@@ -58,7 +58,7 @@ export async function runPiped(
 }
 
 /** How `child` ends, with the end of its stderr (when piped). */
-export function processEnded(child: ChildProcess): Promise<ProcessEnd> {
+function processEnded(child: ChildProcess): Promise<ProcessEnd> {
   let stderr = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (text: string) => {

@@ -120,7 +120,8 @@ export async function assembleChunks(
   compressed: boolean,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  if (compressed) return (await decompressChunksInto(chunks, blobs, target, signal)).problem;
+  if (compressed)
+    return (await decompressChunksInto(chunks, blobs, target, signalOf(signal))).problem;
   const file = await open(target, "w", 0o644);
   try {
     for (const [i, chunk] of chunks.entries()) {

@@ -7,13 +7,13 @@ import {
   type RegistryClient,
   RegistryError,
   RegistryNotFoundError,
-  Semaphore,
 } from "@strata/registry";
 import type { Store } from "@strata/store";
 import createDebug from "debug";
 import { layerDiskDigest } from "./disk-digest.js";
 import { ArtifactNotFoundError, ArtifactRefusedError } from "./errors.js";
 import { progressReporter, type TransferEventListener } from "./events.js";
+import { InflateShells } from "./inflate-shell.js";
 import {
   checkLayerManifest,
   checkLayerRecord,
@@ -108,23 +108,20 @@ export async function pullLayers(
         : undefined,
   }));
   // Each disk is decompressed and checked against its chunk digests as soon as its blobs are
-  // here, beside the downloads (not in the store), while earlier layers are committed. The
-  // slot covers the CPU-bound part only: the disk's fsync runs after it, beside the next.
-  const slots = new Semaphore(DISKS_AT_ONCE);
+  // here, beside the downloads (not in the store), while earlier layers are committed. A disk
+  // holds one of the shells that start the zstd processes (as many as DISKS_AT_ONCE, for the
+  // whole chain) for the CPU-bound part only: its fsync runs after, beside the next disk's.
+  const shells = new InflateShells(DISKS_AT_ONCE);
   const disks = plan.map(({ id, artifact }, at) => {
     const path = join(downloadDir, `${id}.qcow2`);
     const disk = (async () => {
-      let decompressed: Decompressed;
-      {
-        using _slot = await slots.acquire(downloadSignal);
-        decompressed = await decompressChunksInto(
-          artifact.disk,
-          downloads[at]!.disk,
-          path,
-          downloadSignal,
-          false,
-        );
-      }
+      const decompressed = await shells.use(downloadSignal, (shell) =>
+        decompressChunksInto(artifact.disk, downloads[at]!.disk, path, {
+          signal: downloadSignal,
+          sync: false,
+          shell,
+        }),
+      );
       debug("layer %s: disk decompressed and checked", id);
       if (!decompressed.problem) await syncFile(path);
       debug("layer %s: disk synced", id);
@@ -137,9 +134,11 @@ export async function pullLayers(
     return await writeLayers(store, client, repository, plan, downloads, disks, progress, options);
   } finally {
     stop.abort();
+    const closed = shells.close();
     await Promise.allSettled([
       ...downloads.flatMap((d) => [...d.disk, ...(d.state ?? [])]),
       ...disks.map((d) => d.disk),
+      closed,
     ]);
     // Disks not moved into the store (a failure, or a layer built meanwhile) are scratch.
     await Promise.all(disks.map((d) => rm(d.path, { force: true })));

@@ -1,10 +1,13 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { getEventListeners } from "node:events";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { digestOf } from "@strata/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InflateShell } from "./inflate-shell.js";
 import { compressRange, decompressChunksInto } from "./zstd.js";
 
 describe("zstd chunks", () => {
@@ -66,7 +69,7 @@ describe("zstd chunks", () => {
       chunks,
       chunks.map((_, i) => late.then((blobs) => blobs[i]!)),
       target,
-      signal,
+      { signal },
     );
     expect(result.problem).toBeUndefined();
     expect((await readFile(target)).equals(data)).toBe(true);
@@ -127,5 +130,63 @@ describe("zstd chunks", () => {
     await expect(decompressChunksInto(chunks, [chunks[0]!.blob, gone], target)).rejects.toBe(
       failure,
     );
+  });
+
+  it("fails on a chunk zstd cannot read, and the same shell inflates the next disk", async () => {
+    const chunks = await compressAll(2 << 20);
+    const garbage = join(dir, "garbage.zst");
+    await writeFile(garbage, randomBytes(4096));
+    const shell = new InflateShell();
+    try {
+      const error = await decompressChunksInto(
+        chunks,
+        chunks.map((c, i) => (i === 1 ? garbage : c.blob)),
+        join(dir, "garbage-out"),
+        { shell },
+      ).catch((e: unknown) => e);
+      expect((error as { code?: string }).code).toBe("TRANSFER_ZSTD");
+      expect((error as Error).message).toMatch(/zstd could not decompress chunk 1 of .*: .+/);
+      const next = join(dir, "after-garbage");
+      const result = await decompressChunksInto(
+        chunks,
+        chunks.map((c) => c.blob),
+        next,
+        { shell },
+      );
+      expect(result).toEqual({ digest: digestOf(data) });
+      expect((await readFile(next)).equals(data)).toBe(true);
+    } finally {
+      await shell.close();
+    }
+  });
+
+  it("kills the shell and its zstd when the signal aborts", async () => {
+    // The blob is a FIFO this test holds open and never writes: zstd waits on it for ever.
+    const fifo = join(dir, "never.zst");
+    await promisify(execFile)("mkfifo", [fifo]);
+    const shell = new InflateShell();
+    await shell.open("/dev/null");
+    const stop = new AbortController();
+    const inflating = shell.inflate(fifo, 2 ** 40, stop.signal);
+    const writer = await open(fifo, "w"); // returns once the shell's child opened it to read
+    try {
+      stop.abort(new Error("stopped"));
+      const end = await inflating;
+      expect(end.signal).toBe("SIGKILL");
+      // Nothing of its process group runs any more (a killed zstd may linger as a zombie
+      // until init reaps it).
+      const running = async () => {
+        const { stdout } = await promisify(execFile)("ps", ["-eo", "pgid=,stat="]);
+        return stdout
+          .split("\n")
+          .map((line) => line.trim().split(/\s+/))
+          .filter(([group, state]) => Number(group) === shell.pid && !state?.startsWith("Z"))
+          .length;
+      };
+      await expect.poll(running).toBe(0);
+      expect((await shell.inflate(fifo, 2 ** 40)).error?.message).toMatch(/shell exited/);
+    } finally {
+      await writer.close();
+    }
   });
 });

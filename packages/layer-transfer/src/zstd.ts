@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
 import { createDigester } from "@strata/registry";
 import { TransferError } from "./errors.js";
 import { hashFileRange } from "./file-range.js";
-import { type ProcessEnd, processEnded, runPiped } from "./piped-processes.js";
+import { InflateShell } from "./inflate-shell.js";
+import { type ProcessEnd, runPiped } from "./piped-processes.js";
 
 /**
  * zstd level for disk chunks. Level 1 compresses about 1.6x faster than level 3 (zstd's
@@ -69,27 +69,37 @@ export type Decompressed =
   | { readonly problem: string; readonly digest?: undefined }
   | { readonly problem?: undefined; readonly digest: string };
 
+/** Options of {@link decompressChunksInto}. */
+export interface DecompressOptions {
+  readonly signal?: AbortSignal;
+  /** fsync the target. False when the caller syncs it itself (outside a CPU-bound slot). @default true */
+  readonly sync?: boolean;
+  /** The shell that starts the zstd processes (one is started for this call without it). */
+  readonly shell?: InflateShell;
+}
+
 /**
  * Decompresses consecutive chunk blobs (zstd frames; `blobs[i]` may still be downloading,
- * each verified before it is read) into `target`: one `zstd -d` per chunk, reading its blob
- * file and writing straight into the target (the bytes never pass through this process), the
- * chunks one after the other through one shared file position, while this process hashes
- * each finished chunk's range back from the page cache beside the next chunk's zstd (in file
- * order, so the same pass gives the whole file's digest). Each zstd runs under
- * `prlimit --fsize=<end of its chunk + 1>`, so a frame that inflates past its declaration is
- * stopped by the kernel at one byte more. Returns a problem when the bytes do not match the
- * chunks (the caller discards the target). The target is fsynced unless `sync` is false (the
- * caller then syncs it itself, e.g. outside a CPU-bound slot).
+ * each verified before it is read) into `target`: one `zstd -d` per chunk, started by a small
+ * shell ({@link InflateShell}), reading its blob file and writing straight into the target
+ * (the bytes never pass through this process), the chunks one after the other through the
+ * shell's one file position, while this process hashes each finished chunk's range back from
+ * the page cache beside the next chunk's zstd (in file order, so the same pass gives the whole
+ * file's digest). Each zstd runs under `prlimit --fsize=<end of its chunk + 1>`, so a frame
+ * that inflates past its declaration is stopped by the kernel at one byte more. Returns a
+ * problem when the bytes do not match the chunks (the caller discards the target).
  */
 export async function decompressChunksInto(
   chunks: readonly ChunkTarget[],
   blobs: readonly (string | Promise<string>)[],
   target: string,
-  signal?: AbortSignal,
-  sync = true,
+  options: DecompressOptions = {},
 ): Promise<Decompressed> {
+  const { signal, sync = true } = options;
   const size = chunks.reduce((sum, c) => sum + c.length, 0);
   const file = await open(target, "w+", 0o644);
+  const own = options.shell ? undefined : new InflateShell();
+  const shell = options.shell ?? own!;
   const whole = createDigester();
   // The chunks' hashes, one after the other (each waits for the one before it).
   let hashed: Promise<string | undefined> = Promise.resolve(undefined);
@@ -98,6 +108,7 @@ export async function decompressChunksInto(
     return { problem };
   };
   try {
+    await shell.open(target);
     for (const [i, chunk] of chunks.entries()) {
       const end = chunk.offset + chunk.length;
       let path: string;
@@ -109,7 +120,7 @@ export async function decompressChunksInto(
         throw cause;
       }
       signal?.throwIfAborted();
-      const ending = await inflate(path, file.fd, end + 1, signal);
+      const ending = await shell.inflate(path, end + 1, signal);
       if (signal?.aborted) throw signal.reason;
       const written = (await file.stat()).size;
       if (ending.signal === "SIGXFSZ" || written > end) {
@@ -136,28 +147,9 @@ export async function decompressChunksInto(
     if (sync) await file.sync();
     return { digest: whole.digest() };
   } finally {
+    await own?.close();
     await hashed.catch(() => undefined);
     await file.close();
-  }
-}
-
-/** Runs `zstd -d` from the file at `blob` to `out` (an open fd, at its current position). */
-async function inflate(
-  blob: string,
-  out: number,
-  maxFileBytes: number,
-  signal: AbortSignal | undefined,
-): Promise<ProcessEnd> {
-  const input = await open(blob, "r");
-  try {
-    const child = spawn("prlimit", [`--fsize=${maxFileBytes}`, "zstd", "-q", "-d", "-c"], {
-      stdio: [input.fd, out, "pipe"],
-      env: { ...process.env, LC_ALL: "C" },
-      ...(signal ? { signal } : {}),
-    });
-    return await processEnded(child);
-  } finally {
-    await input.close();
   }
 }
 

@@ -1,3 +1,4 @@
+import { readFile, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { quotePosix } from "@strata/shell-quote";
 import { QemuStateError } from "./errors.js";
@@ -78,17 +79,52 @@ export async function saveVmState(
   path: string,
   timeoutMs = DEFAULT_STATE_TIMEOUT_MS,
 ): Promise<void> {
-  await whileRunning(
-    vm,
-    `saving its state to ${path}`,
-    (async () => {
-      await vm.qmp.execute("stop");
-      // The default bandwidth cap (128 MiB/s) only makes sense across a network.
-      await vm.qmp.execute("migrate-set-parameters", { "max-bandwidth": 64 * 2 ** 30 });
-      await vm.qmp.execute("migrate", { uri: `exec:zstd -q -1 -T0 -f -o ${quotePosix(path)}` });
-      await pollMigration(vm, "saving the VM state", timeoutMs, (i) => i.status === "completed");
-    })(),
-  );
+  const deadline = Date.now() + timeoutMs;
+  // QEMU reports the migration complete once it has written the stream, which may be before
+  // zstd has written its last bytes: zstd writes `.part`, renames it to `path` when it exits 0,
+  // and the status of the two lands in `.status`, which is waited for.
+  const part = `${path}.part`;
+  const status = `${path}.status`;
+  const leftovers = () => Promise.all([rm(part, { force: true }), rm(status, { force: true })]);
+  await leftovers();
+  try {
+    await whileRunning(
+      vm,
+      `saving its state to ${path}`,
+      (async () => {
+        await vm.qmp.execute("stop");
+        // The default bandwidth cap (128 MiB/s) only makes sense across a network.
+        await vm.qmp.execute("migrate-set-parameters", { "max-bandwidth": 64 * 2 ** 30 });
+        const [p, f, s] = [part, path, status].map(quotePosix);
+        await vm.qmp.execute("migrate", {
+          uri: `exec:zstd -q -1 -T0 -f -o ${p} && mv -f -T ${p} ${f}; echo $? >${s}`,
+        });
+        await pollMigration(vm, "saving the VM state", timeoutMs, (i) => i.status === "completed");
+        // zstd has had QEMU's last bytes: it needs moments to end, not the whole timeout.
+        const exit = await waitForStatus(status, Math.min(deadline, Date.now() + ZSTD_END_MS));
+        if (exit !== 0)
+          throw new QemuStateError(`saving the VM state failed: zstd or mv exited ${exit}`);
+      })(),
+    );
+  } finally {
+    await leftovers();
+  }
+}
+
+/** How long zstd may take to end after QEMU reports the migration complete. */
+const ZSTD_END_MS = 30_000;
+
+/** The exit status the save's pipeline wrote to `file` (a line, once it has ended). */
+async function waitForStatus(file: string, deadline: number): Promise<number> {
+  for (;;) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    if (text.endsWith("\n")) return Number(text.trim());
+    if (Date.now() > deadline)
+      throw new QemuStateError(
+        `saving the VM state: zstd did not end within ${ZSTD_END_MS / 1000} s of QEMU's last byte`,
+      );
+    await sleep(20);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { QmpCommandError } from "./errors.js";
 import { listenQmp, type QmpEvent } from "./qmp.js";
+import { startBareQemu } from "./test-support.js";
 
 describe("QmpClient against a real QEMU", () => {
   let dir = "";
@@ -18,23 +19,9 @@ describe("QmpClient against a real QEMU", () => {
   it("negotiates, runs commands by id, reports errors and the SHUTDOWN event on quit", async () => {
     dir = await mkdtemp(join(tmpdir(), "strata-qmp-"));
     const path = join(dir, "qmp.sock");
-    const listener = await listenQmp(path);
-    child = execa(
-      "qemu-system-x86_64",
-      [
-        "-machine",
-        "none",
-        "-nodefaults",
-        "-display",
-        "none",
-        "-chardev",
-        `socket,id=q,path=${path}`,
-        "-mon",
-        "chardev=q,mode=control",
-      ],
-      { reject: false, stdin: "ignore" },
-    );
-    const qmp = await listener.accept({ timeoutMs: 10_000 });
+    const started = await startBareQemu(path, ["-machine", "none"]);
+    child = started.child;
+    const qmp = started.qmp;
     const [status, version] = await Promise.all([
       qmp.execute<{ status: string; running: boolean }>("query-status"),
       qmp.execute<{ qemu: { major: number } }>("query-version"),

@@ -2,10 +2,10 @@ import { execFileSync } from "node:child_process";
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
+import type { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
-import { listenQmp } from "./qmp.js";
 import { createOwnedTempDir, OWNER_PID_FILE, reapStaleVms } from "./stale.js";
+import { startBareQemu } from "./test-support.js";
 
 describe("reapStaleVms (real QEMU processes, no guest)", () => {
   let base = "";
@@ -30,24 +30,10 @@ describe("reapStaleVms (real QEMU processes, no guest)", () => {
     await writeFile(join(ownedDir, "owner.pid"), `${process.pid}\n`);
     await writeFile(join(ownedDir, "qemu.pid"), `${process.pid}\n`);
     const sock = join(base, "qmp.sock");
-    const listener = await listenQmp(sock);
     const pidFile = join(orphanDir, "qemu.pid");
-    child = execa(
-      "qemu-system-x86_64",
-      [
-        "-machine",
-        "none",
-        "-nodefaults",
-        "-display",
-        "none",
-        "-pidfile",
-        pidFile,
-        "-qmp",
-        `unix:${sock}`,
-      ],
-      { reject: false, stdin: "ignore" },
-    );
-    const qmp = await listener.accept({ timeoutMs: 10_000 }); // connected: the pid file exists
+    const started = await startBareQemu(sock, ["-machine", "none", "-pidfile", pidFile]);
+    child = started.child;
+    const qmp = started.qmp; // connected: the pid file exists
     expect(Number(await readFile(pidFile, "utf8"))).toBe(child.pid);
     expect(await reapStaleVms(base)).toEqual([child.pid]);
     expect((await child).signal).toBe("SIGKILL");

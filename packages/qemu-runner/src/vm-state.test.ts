@@ -2,10 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
+import type { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { QemuStateError } from "./errors.js";
-import { listenQmp } from "./qmp.js";
+import { startBareQemu } from "./test-support.js";
 import type { Vm } from "./vm.js";
 import { saveVmState } from "./vm-state.js";
 
@@ -22,24 +22,17 @@ describe("saveVmState (real QEMU, no guest)", () => {
   async function startQemu(): Promise<Vm> {
     dir = await mkdtemp(join(tmpdir(), "strata-vmstate-"));
     const sock = join(dir, "qmp.sock");
-    const listener = await listenQmp(sock);
-    child = execa(
-      "qemu-system-x86_64",
-      [
-        "-machine",
-        "q35",
-        "-accel",
-        "tcg",
-        "-m",
-        "64",
-        "-nodefaults",
-        "-display",
-        "none",
-        "-S",
-      ].concat(["-chardev", `socket,id=q,path=${sock}`, "-mon", "chardev=q,mode=control"]),
-      { reject: false, stdin: "ignore" },
-    );
-    const qmp = await listener.accept({ timeoutMs: 10_000 });
+    const started = await startBareQemu(sock, [
+      "-machine",
+      "q35",
+      "-accel",
+      "tcg",
+      "-m",
+      "64",
+      "-S",
+    ]);
+    child = started.child;
+    const { qmp } = started;
     const abort = new AbortController();
     const exited = child.then(() => abort.abort(new Error("QEMU exited")));
     return { qmp, exited, signal: abort.signal } as unknown as Vm;

@@ -100,6 +100,24 @@ export async function pullLayers(
     signal: downloadSignal,
     started: new Map<string, Promise<string>>(),
   };
+  // The small blobs (logs, state metadata) of every layer are asked for first, ahead of the
+  // disks in the client's queue, so committing a layer never waits on a request.
+  const small = plan.map(({ artifact }) => {
+    const log = client.readBlob(repository, artifact.log.digest, {
+      maxBytes: artifact.log.size,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const wantState = options.states ? artifact.state : undefined;
+    const meta = wantState
+      ? client.readBlob(repository, wantState.meta.digest, {
+          maxBytes: wantState.meta.size,
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+      : undefined;
+    log.catch(() => undefined);
+    meta?.catch(() => undefined);
+    return { log, meta };
+  });
   const downloads = plan.map(({ artifact }) => ({
     disk: startDownloads(client, repository, artifact.disk, dl),
     state:
@@ -131,7 +149,17 @@ export async function pullLayers(
     return { path, disk };
   });
   try {
-    return await writeLayers(store, client, repository, plan, downloads, disks, progress, options);
+    return await writeLayers(
+      store,
+      client,
+      repository,
+      plan,
+      small,
+      downloads,
+      disks,
+      progress,
+      options,
+    );
   } finally {
     stop.abort();
     const closed = shells.close();
@@ -157,30 +185,13 @@ async function writeLayers(
   client: RegistryClient,
   repository: string,
   plan: readonly PlannedLayer[],
+  small: readonly { log: Promise<Buffer>; meta: Promise<Buffer> | undefined }[],
   downloads: readonly { disk: Promise<string>[]; state: Promise<string>[] | undefined }[],
   disks: readonly AssembledDisk[],
   progress: (bytes: number) => void,
   options: PullLayersOptions,
 ): Promise<string[]> {
   const signal = options.signal ? { signal: options.signal } : {};
-  // The small blobs (logs, state metadata) of every layer are fetched at once up front, so
-  // committing a layer never waits on a request.
-  const small = plan.map(({ artifact }) => {
-    const log = client.readBlob(repository, artifact.log.digest, {
-      maxBytes: artifact.log.size,
-      ...signal,
-    });
-    const wantState = options.states ? artifact.state : undefined;
-    const meta = wantState
-      ? client.readBlob(repository, wantState.meta.digest, {
-          maxBytes: wantState.meta.size,
-          ...signal,
-        })
-      : undefined;
-    log.catch(() => undefined);
-    meta?.catch(() => undefined);
-    return { log, meta };
-  });
   const pulled: string[] = [];
   // The sha256 of the disk this pull put in the store for each layer, so a child's check
   // against its parent's disk needs no second pass over it.

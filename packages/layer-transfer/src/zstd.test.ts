@@ -57,6 +57,18 @@ describe("zstd chunks", () => {
     expect((await readFile(target)).equals(data)).toBe(true);
   });
 
+  it("gives a disk of one chunk its chunk's digest, once that chunk's bytes matched it", async () => {
+    const [chunk] = await compressAll(data.length);
+    const target = join(dir, "single");
+    expect(await decompressChunksInto([chunk!], [chunk!.blob], target)).toEqual({
+      digest: digestOf(data),
+    });
+    const lying = { ...chunk!, rawDigest: digestOf(Buffer.from("other bytes")) };
+    expect(await decompressChunksInto([lying], [lying.blob], target)).toEqual({
+      problem: "chunk 0's bytes do not match their digest",
+    });
+  });
+
   it("leaves no abort listener on the caller's signal however long it waits for blobs", async () => {
     const chunks = await compressAll(2 << 20);
     // The blobs arrive late (once the output file was polled ~50 times, when it was polled).

@@ -231,6 +231,34 @@ describe("RegistryClient against a real docker-registry", () => {
     expect(results.map((r) => r.outcome)).toEqual(blobs.map(() => "uploaded"));
     expect(peak).toBe(2);
   });
+
+  it("bounds the blob downloads in flight until each has ended", async () => {
+    const blobs = Array.from({ length: 6 }, () => blobOf(2 * 1024 * 1024));
+    await Promise.all(blobs.map((blob) => client.pushBlob("strata/d", blob)));
+    const narrow = new RegistryClient({
+      registry: registry.registry,
+      credentials: anonymous,
+      concurrency: 2,
+    });
+    // A download counts from its first bytes to its end; a slot freed when it only started
+    // would let all six receive at once.
+    const receiving = new Set<number>();
+    let peak = 0;
+    await Promise.all(
+      blobs.map((blob, i) =>
+        narrow
+          .pullBlob("strata/d", blob.digest, join(dir, `bounded-${i}`), {
+            size: blob.size,
+            onProgress: () => {
+              receiving.add(i);
+              peak = Math.max(peak, receiving.size);
+            },
+          })
+          .then(() => receiving.delete(i)),
+      ),
+    );
+    expect(peak).toBe(2);
+  });
 });
 
 describe("RegistryClient with the token flow", () => {

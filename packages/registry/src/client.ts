@@ -215,7 +215,8 @@ export class RegistryClient {
   ): Promise<PullBlobResult> {
     assertDigest(digest);
     using _slot = await this.#slots.acquire(options.signal);
-    return pullBlobToFile(this.#http, repository, digest, path, options);
+    // Awaited here: the slot is held until the download ends, not only until it starts.
+    return await pullBlobToFile(this.#http, repository, digest, path, options);
   }
 
   /** Reads a small blob (a config) into memory, verified. */

@@ -1,7 +1,6 @@
-import { closeSync, createReadStream, existsSync, fsync, renameSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, renameSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { findBaseImage } from "./base-image.js";
 import { buildLockPath } from "./claim.js";
 import { removeTree, type StoreContext, trashPath } from "./context.js";
@@ -21,6 +20,7 @@ import {
   LAYER_IMAGE,
   LAYER_LOG,
   LAYER_META,
+  LAYER_ROOTFS,
   parentBackingPath,
 } from "./layout.js";
 import { type Lease, takeLease } from "./leases.js";
@@ -79,8 +79,6 @@ async function fsyncPath(path: string): Promise<void> {
     await file.close();
   }
 }
-
-const fsyncFd = promisify(fsync);
 
 async function createImage(
   ctx: StoreContext,
@@ -163,7 +161,6 @@ export async function runOwnedStep(
         run.log(data);
       },
     });
-    await fsyncFd(claim.logFd);
     closeSync(claim.logFd);
     logOpen = false;
     if (spec.provideImage && !existsSync(image)) {
@@ -171,7 +168,6 @@ export async function runOwnedStep(
         `build ${id}: with \`provideImage\`, the step must write the layer's image at \`layer.image\`.`,
       );
     }
-    await fsyncPath(image);
     const meta = {
       id,
       ...(spec.parent === undefined ? {} : { parent: spec.parent }),
@@ -181,11 +177,14 @@ export async function runOwnedStep(
       depth: created.depth,
       bytes: await allocatedBytes(tmp),
     };
+    // Every file at once (concurrent fsyncs share the filesystem's journal commits: one wait,
+    // not one per file), then the directory's entries: all durable before the rename.
     await Promise.all([
+      fsyncPath(join(tmp, LAYER_LOG)),
+      fsyncPath(image),
       writeLayerMeta(join(tmp, LAYER_META), meta),
-      fsyncPath(join(tmp, "rootfs")),
+      fsyncPath(join(tmp, LAYER_ROOTFS)),
     ]);
-    // Every file and entry is durable before the directory is renamed in.
     await fsyncPath(tmp);
     const replaced = ctx.mutex(`saving layer ${id}`, () => {
       // The old layer may have been removed meanwhile (strata rm): then there is nothing to replace.

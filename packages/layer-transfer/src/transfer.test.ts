@@ -1,7 +1,7 @@
 // Layers move between two real stores through a real registry (Debian's docker-registry), with
 // real qemu-img images; and hostile artifacts are refused with nothing added to the store.
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -233,6 +233,28 @@ describe("layers through a real registry", () => {
     expect((error as Error).message).toMatch(/built on another disk of its parent/);
     await storeIsClean(d, id);
     expect(chain.map((c) => d.lookup(c) !== undefined)).toEqual([true, true, true]);
+  });
+
+  it("refuses a bad layer in the middle of a chain: the layers below it in, nothing of it or above", async () => {
+    // mid's disk is chain[0]'s, whose backing file is the base image, not chain[0]: refused
+    // once chain[0] is in; top, on mid, downloads beside it and is never written.
+    await pushLayers(a, client, "hostile", chain[0]!);
+    const parentDisk = digestOf(await readFile(a.layerImage(chain[0]!)));
+    const mid = hex("bad-middle");
+    await pushCrafted(mid, { record: (r) => Object.assign(r, { parent: chain[0]!, parentDisk }) });
+    const top = hex("above-bad-middle");
+    await pushCrafted(top, {
+      record: (r) => Object.assign(r, { parent: mid, parentDisk: digestOf("mid's disk") }),
+    });
+    await using fresh = await newStore(dir, "e");
+    const error = await pullLayers(fresh, client, "hostile", top).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactRefusedError);
+    expect((error as Error).message).toContain(`hostile:${mid}`);
+    expect((error as Error).message).toContain("backing file");
+    expect(fresh.lookup(chain[0]!)).toBeDefined();
+    await storeIsClean(fresh, mid);
+    await storeIsClean(fresh, top);
+    expect((await fresh.check()).problems).toEqual([]);
   });
 
   it("refuses a config whose names point outside the store", async () => {

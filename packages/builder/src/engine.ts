@@ -21,6 +21,7 @@ import { type BuildRegistryOptions, RegistryLink } from "./registry-link.js";
 import { runStep } from "./run-step.js";
 import { checkSecrets, type SecretValues } from "./secrets.js";
 import { selectStages } from "./select-stages.js";
+import { StateWriter } from "./state-writer.js";
 import type { StepEnv } from "./step-env.js";
 import { machineIdentity } from "./warm-state.js";
 
@@ -96,10 +97,20 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
   const children = selectStages(o.spec, o.target);
   await checkGuestArch(o, [...children.map((c) => c.spec), ...(o.target ? [] : [o.spec])]);
   const leases: Lease[] = [];
+  // Saved states still being compressed when the build ends are waited for (or, cancelled, gone).
+  const states = new StateWriter(emit);
   try {
     const stages = new Map<string, StageResult>();
     const registry = o.registry ? new RegistryLink(o.registry, o.store, emit, o.signal) : undefined;
-    const run: StageRun = { secrets, emit, registry, leases, steps: 0, built: new Set() };
+    const run: StageRun = {
+      secrets,
+      emit,
+      registry,
+      leases,
+      states,
+      steps: 0,
+      built: new Set(),
+    };
     for (const child of children) {
       const id = await runStage(o, child.spec, child.name, stages, run);
       stages.set(child.name, { id, image: o.store.layerImage(id) });
@@ -108,9 +119,11 @@ export async function runBuild(o: RunBuildOptions): Promise<string> {
       o.target === undefined
         ? await runStage(o, o.spec, undefined, stages, run)
         : stages.get(o.target)!.id;
+    await states.settle();
     emit({ type: "done", id });
     return id;
   } finally {
+    await states.settle();
     for (const lease of leases) lease.release();
   }
 }
@@ -139,6 +152,8 @@ interface StageRun {
   registry: RegistryLink | undefined;
   /** Leases on every layer the build reached; released when it ends. */
   leases: Lease[];
+  /** Saved VM states being finished beside the build. */
+  states: StateWriter;
   /** Steps announced so far (the next step's index). */
   steps: number;
   /** Layers this build ran, in every stage (see StepEnv.built). */
@@ -182,7 +197,7 @@ async function runStage(
   stages: ReadonlyMap<string, StageResult>,
   run: StageRun,
 ): Promise<string> {
-  const { secrets, emit, registry, leases } = run;
+  const { secrets, emit, registry, leases, states } = run;
   const base = o.store.findBaseImage(spec.from);
   const manifest = await loadManifest(o, base.image, spec.from, base.manifestPath !== undefined);
   const privateKeyPath =
@@ -197,8 +212,9 @@ async function runStage(
   await using live = new LiveSession({
     store: o.store,
     identity,
-    emit,
     warmKeep: o.warmKeep,
+    states,
+    signal: o.signal,
   });
   const env: StepEnv = {
     store: o.store,
@@ -217,6 +233,7 @@ async function runStage(
     noCache: o.noCache ?? false,
     built: run.built,
     live,
+    states,
     identity,
   };
   let ctx: BuildContext = initialContext(manifest.os, manifest.shell);

@@ -1,9 +1,15 @@
-import { rename, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { continueVm, saveVmState, snapshotRootDisk } from "@strata/qemu-runner/internal";
+import {
+  compressVmState,
+  continueVm,
+  dumpVmState,
+  rawStatePath,
+  snapshotRootDisk,
+} from "@strata/qemu-runner/internal";
 import type { Store } from "@strata/store";
-import type { BuildEventListener } from "./events.js";
 import type { Guest } from "./guest.js";
+import type { StateWriter } from "./state-writer.js";
 import { type MachineIdentity, STATE_FILE, writeWarmMeta } from "./warm-state.js";
 
 /** A paused guest whose root disk is exactly a finished layer, waiting for the next step. */
@@ -22,16 +28,22 @@ interface ContinueTimings {
   parkMs: number;
   /** Moving the root disk onto the new layer's overlay (QMP). */
   snapshotMs: number;
-  /** Saving the previous layer's memory with the guest paused, 0 when not kept. */
+  /**
+   * Writing the previous layer's memory with the guest paused, 0 when not kept (its
+   * compression runs beside the step, see {@link StateWriter}).
+   */
   stateMs: number;
 }
 
 interface LiveSessionOptions {
   store: Store;
   identity: () => Promise<MachineIdentity>;
-  emit: BuildEventListener;
   /** Keep saved states only on the last N layers of a chain. @default all */
   warmKeep: number | undefined;
+  /** Finishes saved states beside the build (one for all its stages). */
+  states: StateWriter;
+  /** The build's: cancels the states still being finished. */
+  signal: AbortSignal | undefined;
 }
 
 /**
@@ -78,7 +90,7 @@ export class LiveSession implements AsyncDisposable {
       const snapshotMs = Date.now() - t;
       t = Date.now();
       // The guest has not run since it was paused: its memory still matches the parent's disk.
-      // Saved with the guest paused; `cont` below gives the disks back (see saveVmState).
+      // Written with the guest paused; `cont` below gives the disks back (see dumpVmState).
       if (p.keepState) await this.#saveState(p.guest, this.o.store.layerDir(p.layer), p.layer);
       const stateMs = p.keepState ? Date.now() - t : 0;
       await continueVm(p.guest.vm);
@@ -115,7 +127,8 @@ export class LiveSession implements AsyncDisposable {
     try {
       await guest.park();
       guest.unpark();
-      if (this.#keepsState()) await this.#saveState(guest, dir, undefined);
+      // `dir` is renamed into the store once this step returns: the state is finished first.
+      if (this.#keepsState()) await this.#saveState(guest, dir, undefined, { wait: true });
     } finally {
       guest.unpark();
       await guest[Symbol.asyncDispose]();
@@ -127,24 +140,34 @@ export class LiveSession implements AsyncDisposable {
   }
 
   /**
-   * Saves `guest`'s state (paused, see saveVmState) into `dir` (a temp name, then renamed), with
-   * the machine identity beside it; `layer`, when the layer is already in the store, is measured
-   * again. A failure is a warning: the layer is good, only later warm starts lose it.
+   * Saves `guest`'s state (paused, see dumpVmState) into `dir`, with the machine identity beside
+   * it; `layer`, when the layer is already in the store, is measured again. Only the raw state is
+   * written here: its compression and the rest run beside the build (see StateWriter), or before
+   * returning with `wait`. A failure is a warning: the layer is good, only later warm starts
+   * lose it. The state takes its name only when whole: a killed build leaves none.
    */
-  async #saveState(guest: Guest, dir: string, layer: string | undefined): Promise<void> {
+  async #saveState(
+    guest: Guest,
+    dir: string,
+    layer: string | undefined,
+    o: { wait?: boolean } = {},
+  ): Promise<void> {
     const path = join(dir, STATE_FILE);
-    // Written aside and renamed: a killed build leaves no half state under the real name.
-    try {
-      await saveVmState(guest.vm, `${path}.tmp`);
-      await rename(`${path}.tmp`, path);
+    const raw = rawStatePath(path);
+    const what = basename(dir).slice(0, 12);
+    const finish = async () => {
+      await compressVmState(raw, path, this.o.signal);
       await writeWarmMeta(dir, await this.o.identity());
       if (layer) await this.o.store.remeasure(layer);
+    };
+    try {
+      await this.o.states.room();
+      await dumpVmState(guest.vm, raw);
+      if (o.wait) await finish();
+      else this.o.states.add(dir, what, finish, this.o.signal);
     } catch (err) {
-      await rm(`${path}.tmp`, { force: true });
-      this.o.emit({
-        type: "warning",
-        message: `could not save the VM state of ${basename(dir).slice(0, 12)} for later warm starts: ${(err as Error).message}`,
-      });
+      await rm(raw, { force: true });
+      this.o.states.warn(what, err);
     }
   }
 

@@ -4,6 +4,7 @@ import type { Store } from "@strata/store";
 import type { BuildEventListener } from "./events.js";
 import type { MachineOptions } from "./guest.js";
 import type { LiveSession } from "./live-session.js";
+import type { StateWriter } from "./state-writer.js";
 import type { RegistryLink } from "./registry-link.js";
 import type { SecretValues } from "./secrets.js";
 import type { MachineIdentity } from "./warm-state.js";
@@ -27,6 +28,8 @@ export interface StepEnv {
   readonly warmKeep: number | undefined;
   /** The stage's VM between steps (`warm: "auto"`). */
   readonly live: LiveSession;
+  /** Saved states still being finished: a resume waits for its layer's. */
+  readonly states: StateWriter;
   /** The machine a saved state must match, worked out once per build. */
   readonly identity: () => Promise<MachineIdentity>;
   /** The registry used as a shared cache (`--registry`), if any. */

@@ -37,6 +37,8 @@ export async function startStepGuest(env: StepEnv, o: StepGuestOptions): Promise
   }
   // --no-cache resumes only states this build saved (a continued VM above is always one).
   const resume = env.warm === "auto" && !mustRebuild(env, o.parent);
+  // This build may still be compressing the parent's state.
+  if (resume) await env.states.written(env.store.layerDir(o.parent));
   const start = await resumeOrBoot({
     ...env.machine,
     store: env.store,
@@ -128,8 +130,9 @@ async function trimWarmStates(env: StepEnv, id: string): Promise<void> {
   if (env.warmKeep === undefined) return;
   let current = env.store.lookup(id)?.parent;
   for (let depth = 1; current; depth++) {
-    if (depth >= env.warmKeep && (await dropWarmState(env.store.layerDir(current))))
-      await env.store.remeasure(current);
+    const dir = env.store.layerDir(current);
+    if (depth >= env.warmKeep) await env.states.written(dir);
+    if (depth >= env.warmKeep && (await dropWarmState(dir))) await env.store.remeasure(current);
     current = env.store.lookup(current)?.parent;
   }
 }

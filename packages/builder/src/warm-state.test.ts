@@ -70,4 +70,12 @@ describe("findWarmState", () => {
     expect(await readdir(dir)).toEqual(["log"]);
     expect(await dropWarmState(dir)).toBe(false);
   });
+
+  it("drops what a killed build left of a state being written", async () => {
+    await writeFile(join(dir, `${STATE_FILE}.raw`), "raw stream");
+    await writeFile(join(dir, `${STATE_FILE}.part`), "half compressed");
+    await writeFile(join(dir, "log"), "kept");
+    expect(await dropWarmState(dir)).toBe(false);
+    expect(await readdir(dir)).toEqual(["log"]);
+  });
 });

@@ -2,7 +2,7 @@ import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runHostTool } from "@strata/host-tool";
 import { type Accelerator, type ImageManifest, qemuBinary } from "@strata/qemu-runner";
-import { HOTPLUG_PORTS } from "@strata/qemu-runner/internal";
+import { HOTPLUG_PORTS, rawStatePath } from "@strata/qemu-runner/internal";
 import type { ColdBootReason } from "./events.js";
 
 /** Beside a layer: its VM's memory and devices, saved when the step ended (zstd). */
@@ -111,6 +111,8 @@ export async function writeWarmMeta(layerDir: string, identity: MachineIdentity)
 export async function dropWarmState(layerDir: string): Promise<boolean> {
   const had = (await stat(join(layerDir, STATE_FILE)).catch(() => undefined)) !== undefined;
   await rm(join(layerDir, STATE_META), { force: true });
-  await rm(join(layerDir, STATE_FILE), { force: true });
+  const path = join(layerDir, STATE_FILE);
+  // With what a killed build may have left of one being written.
+  for (const f of [path, rawStatePath(path), `${path}.part`]) await rm(f, { force: true });
   return had;
 }

@@ -11,4 +11,11 @@ export {
 // drives a VM through Vm and its QMP client; these follow strata's own state files.
 export { continueVm, pauseVm, snapshotRootDisk } from "./live-snapshot.js";
 export { createOwnedTempDir } from "./stale.js";
-export { INCOMING_ARGS, resumeVmState, saveVmState } from "./vm-state.js";
+export {
+  compressVmState,
+  dumpVmState,
+  INCOMING_ARGS,
+  rawStatePath,
+  resumeVmState,
+  saveVmState,
+} from "./vm-state.js";

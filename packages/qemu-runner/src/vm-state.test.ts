@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { execa } from "execa";
@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { QemuStateError } from "./errors.js";
 import { startBareQemu } from "./test-support.js";
 import type { Vm } from "./vm.js";
-import { saveVmState } from "./vm-state.js";
+import { compressVmState, dumpVmState, rawStatePath, saveVmState } from "./vm-state.js";
 
-describe("saveVmState (real QEMU, no guest)", () => {
+describe("saveVmState, dumpVmState, compressVmState (real QEMU, no guest)", () => {
   let dir = "";
   let child: ReturnType<typeof execa> | undefined;
   afterEach(async () => {
@@ -60,8 +60,48 @@ describe("saveVmState (real QEMU, no guest)", () => {
     // A directory holding a file where the state should go: the rename fails after the stream.
     const path = join(dir, "vmstate.zst");
     execFileSync("mkdir", ["-p", join(path, "x")]);
-    await expect(saveVmState(vm, path)).rejects.toThrow(/zstd or mv exited [1-9]/);
+    await expect(saveVmState(vm, path)).rejects.toThrow(/compressing the VM state .* failed/);
     expect((await readdir(dir)).filter((f) => !f.endsWith(".sock"))).toEqual(["vmstate.zst"]);
     expect(await readdir(path)).toEqual(["x"]);
+  });
+
+  it("a raw state that cannot take its name after the stream is a QemuStateError; nothing is left", async () => {
+    const vm = await startQemu();
+    const raw = join(dir, "vmstate.raw");
+    execFileSync("mkdir", ["-p", join(raw, "x")]);
+    await expect(dumpVmState(vm, raw)).rejects.toThrow(/writing .* exited [1-9]/);
+    expect((await readdir(dir)).filter((f) => !f.endsWith(".sock"))).toEqual(["vmstate.raw"]);
+    expect(await readdir(raw)).toEqual(["x"]);
+  });
+
+  it("compresses the dumped stream byte for byte into the state, apart from the guest, and removes the raw one", async () => {
+    const vm = await startQemu();
+    const path = join(dir, "vmstate.zst");
+    const raw = rawStatePath(path);
+    await dumpVmState(vm, raw);
+    // QEMU's stream: a migration header ("QEVM"), whole when the dump returns.
+    const stream = await readFile(raw);
+    expect(stream.subarray(0, 4).toString("latin1")).toBe("QEVM");
+    await copyFile(raw, join(dir, "copy"));
+    // The guest goes on meanwhile: the compression needs nothing from QEMU.
+    await vm.qmp.execute("cont");
+    await compressVmState(raw, path);
+    expect(execFileSync("zstd", ["-q", "-dc", path]).equals(stream)).toBe(true);
+    expect((await readdir(dir)).filter((f) => !f.endsWith(".sock")).sort()).toEqual([
+      "copy",
+      "vmstate.zst",
+    ]);
+  });
+
+  it("a cancelled compression leaves neither the state nor its raw stream", async () => {
+    const vm = await startQemu();
+    const path = join(dir, "vmstate.zst");
+    await dumpVmState(vm, rawStatePath(path));
+    const abort = new AbortController();
+    abort.abort(new Error("cancelled by the test"));
+    await expect(compressVmState(rawStatePath(path), path, abort.signal)).rejects.toThrow(
+      "cancelled by the test",
+    );
+    expect((await readdir(dir)).filter((f) => !f.endsWith(".sock"))).toEqual([]);
   });
 });

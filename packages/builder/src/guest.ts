@@ -16,9 +16,9 @@ import {
   pauseVm,
   resumeVmState,
 } from "@strata/qemu-runner/internal";
-import { type SshSession, waitForSsh } from "@strata/ssh-transport";
+import { SshCommandError, type SshSession, waitForSsh } from "@strata/ssh-transport";
 import { GuestQuiesceError, GuestShutdownError } from "./errors.js";
-import { GUEST_ROOT, POSIX_SH } from "./posix.js";
+import { POSIX_SH } from "./posix.js";
 import { type RootResult, RootShell } from "./root-shell.js";
 
 /** How every VM of a build is started; fixed for the whole build. */
@@ -235,13 +235,19 @@ export async function bootGuest(o: BootGuestOptions): Promise<Guest> {
     );
     try {
       if (o.resumeFrom && o.manifest.os !== "windows") {
+        // Through the guest's root shell, which the step's own root scripts then reuse (one
+        // `sudo` instead of two); the seed as printf's octal escapes, so nothing is spawned.
         const now = (Date.now() / 1000).toFixed(3);
-        await ssh.exec(`date -u -s @${now} >/dev/null && cat > /dev/urandom`, {
-          user: GUEST_ROOT,
-          shell: POSIX_SH,
-          stdin: randomBytes(512),
-          check: true,
-        });
+        const seed = [...randomBytes(512)].map((b) => `\\${b.toString(8)}`).join("");
+        const script = `date -u -s @${now} >/dev/null && printf '${seed}' >/dev/urandom`;
+        const r = await guest.runAsRoot(script);
+        if (r.exitCode !== 0)
+          throw new SshCommandError(
+            "setting the clock and reseeding entropy",
+            r.exitCode,
+            undefined,
+            r.stderr,
+          );
       }
       await guest.attachDrives(o.drives ?? []);
       return guest;

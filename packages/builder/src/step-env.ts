@@ -4,9 +4,9 @@ import type { Store } from "@strata/store";
 import type { BuildEventListener } from "./events.js";
 import type { MachineOptions } from "./guest.js";
 import type { LiveSession } from "./live-session.js";
-import type { StateWriter } from "./state-writer.js";
 import type { RegistryLink } from "./registry-link.js";
 import type { SecretValues } from "./secrets.js";
+import type { StateWriter } from "./state-writer.js";
 import type { MachineIdentity } from "./warm-state.js";
 
 /** What every step of one build shares. */

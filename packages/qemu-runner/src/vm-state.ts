@@ -1,6 +1,6 @@
 import { readFile, rename, rm } from "node:fs/promises";
-import { HostToolMissingError, runHostTool } from "@strata/host-tool";
 import { setTimeout as sleep } from "node:timers/promises";
+import { HostToolMissingError, runHostTool } from "@strata/host-tool";
 import { quotePosix } from "@strata/shell-quote";
 import { QemuStateError } from "./errors.js";
 import type { Vm } from "./vm.js";
@@ -149,16 +149,23 @@ export async function compressVmState(
   const part = `${path}.part`;
   try {
     // At the lowest priority, on one thread: the guest it runs beside comes first.
-    await runHostTool("nice", ["-n", "19", "zstd", "-q", "-1", "-T1", "-f", "-o", part, "--", raw], {
-      signal,
-    });
+    await runHostTool(
+      "nice",
+      ["-n", "19", "zstd", "-q", "-1", "-T1", "-f", "-o", part, "--", raw],
+      {
+        signal,
+      },
+    );
     await rename(part, path);
   } catch (error) {
     await rm(part, { force: true });
     if (error instanceof HostToolMissingError || signal?.aborted) throw error;
-    throw new QemuStateError(`compressing the VM state ${raw} failed: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new QemuStateError(
+      `compressing the VM state ${raw} failed: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     await rm(raw, { force: true }).catch(() => {});
   }

@@ -34,7 +34,8 @@ export type ColdBootReason =
  * How a step's VM started: `booted` cold (`reason`: why not resumed, when a resume was tried),
  * `resumed` from the parent layer's saved state, or `continued` (the stage's VM kept running:
  * paused at the end of the previous step in `parkMs`, the parent's disk cut by a live snapshot in
- * `snapshotMs`, its memory saved in `stateMs` when kept). `ms`: from the step's start until the
+ * `snapshotMs`, its memory written in `stateMs` when kept, then compressed beside the step).
+ * `ms`: from the step's start until the
  * guest was ready. `powered-off`: the VM was shut down without saving its state (`reason`
  * `secrets`: its RAM may hold them), in `ms`.
  */

@@ -90,17 +90,18 @@ describe("StateWriter", () => {
       },
       abort.signal,
     );
-    // Queued after the cancel: never started.
+    // Queued after the cancel: still run, to remove what it was given, and silent.
     w.add(
       "/d",
       "dddd",
       async () => {
         ran.push("d");
+        abort.signal.throwIfAborted();
       },
       abort.signal,
     );
     await w.settle();
-    expect(ran).toEqual(["b"]);
+    expect(ran).toEqual(["b", "d"]);
     expect(events).toEqual([
       {
         type: "warning",

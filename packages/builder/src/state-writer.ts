@@ -23,13 +23,14 @@ export class StateWriter {
     while (this.#jobs.size >= MAX_WAITING) await Promise.race(this.#jobs.values());
   }
 
-  /** Queues `finish` for the state of the layer in `dir`; `what` names it in a warning. */
+  /**
+   * Queues `finish` for the state of the layer in `dir`; `what` names it in a warning. Once
+   * `signal` is aborted its failure is not reported: `finish` sees the signal and cleans up.
+   */
   add(dir: string, what: string, finish: () => Promise<void>, signal?: AbortSignal): void {
+    // Run even when `signal` has cancelled the build: `finish` then removes what it was given.
     const job = this.#tail
-      .then(() => {
-        signal?.throwIfAborted();
-        return finish();
-      })
+      .then(finish)
       .catch((err: unknown) => {
         if (!signal?.aborted) this.warn(what, err);
       })

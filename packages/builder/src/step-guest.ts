@@ -130,9 +130,11 @@ async function trimWarmStates(env: StepEnv, id: string): Promise<void> {
   if (env.warmKeep === undefined) return;
   let current = env.store.lookup(id)?.parent;
   for (let depth = 1; current; depth++) {
-    const dir = env.store.layerDir(current);
-    if (depth >= env.warmKeep) await env.states.written(dir);
-    if (depth >= env.warmKeep && (await dropWarmState(dir))) await env.store.remeasure(current);
+    if (depth >= env.warmKeep) {
+      const dir = env.store.layerDir(current);
+      await env.states.written(dir);
+      if (await dropWarmState(dir)) await env.store.remeasure(current);
+    }
     current = env.store.lookup(current)?.parent;
   }
 }

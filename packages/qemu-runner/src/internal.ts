@@ -17,5 +17,4 @@ export {
   INCOMING_ARGS,
   rawStatePath,
   resumeVmState,
-  saveVmState,
 } from "./vm-state.js";

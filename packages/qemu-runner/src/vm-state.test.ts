@@ -7,9 +7,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { QemuStateError } from "./errors.js";
 import { startBareQemu } from "./test-support.js";
 import type { Vm } from "./vm.js";
-import { compressVmState, dumpVmState, rawStatePath, saveVmState } from "./vm-state.js";
+import { compressVmState, dumpVmState, rawStatePath } from "./vm-state.js";
 
-describe("saveVmState, dumpVmState, compressVmState (real QEMU, no guest)", () => {
+/** The builder's save, in one: the raw stream with the guest paused, then compressed. */
+async function saveVmState(vm: Vm, path: string): Promise<void> {
+  await dumpVmState(vm, rawStatePath(path));
+  await compressVmState(rawStatePath(path), path);
+}
+
+describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
   let dir = "";
   let child: ReturnType<typeof execa> | undefined;
   afterEach(async () => {
@@ -18,7 +24,7 @@ describe("saveVmState, dumpVmState, compressVmState (real QEMU, no guest)", () =
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** A QEMU with 64 MiB of RAM and no devices, as much of a Vm as saveVmState uses. */
+  /** A QEMU with 64 MiB of RAM and no devices, as much of a Vm as dumpVmState uses. */
   async function startQemu(): Promise<Vm> {
     dir = await mkdtemp(join(tmpdir(), "strata-vmstate-"));
     const sock = join(dir, "qmp.sock");

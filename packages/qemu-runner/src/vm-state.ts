@@ -65,22 +65,6 @@ async function pollMigration(
   }
 }
 
-/**
- * Pauses the guest and writes its memory and device state to `path`, zstd-compressed: a
- * {@link dumpVmState} then {@link compressVmState}. The VM stays paused with its disks handed
- * over: quit it after, or `cont` to let it run on (the disks come back). The disk is not in the
- * file: resume on an overlay of exactly the disk the VM had here.
- */
-export async function saveVmState(
-  vm: Vm,
-  path: string,
-  timeoutMs = DEFAULT_STATE_TIMEOUT_MS,
-): Promise<void> {
-  const raw = rawStatePath(path);
-  await dumpVmState(vm, raw, timeoutMs);
-  await compressVmState(raw, path);
-}
-
 /** Where {@link dumpVmState} writes the uncompressed state that becomes `path`. */
 export const rawStatePath = (path: string): string => `${path}.raw`;
 
@@ -89,7 +73,8 @@ export const rawStatePath = (path: string): string => `${path}.raw`;
  * QEMU's exec: migration, since QEMU 7.2 has no file: URI). The guest is paused only while the
  * page cache takes the stream (about 0.25 s for 200 MiB here, against 0.6-0.8 s through zstd),
  * and {@link compressVmState} then runs while the guest goes on. The VM stays paused with its
- * disks handed over (see {@link saveVmState}).
+ * disks handed over: quit it after, or `cont` to let it run on (the disks come back). The disk
+ * is not in the state: resume on an overlay of exactly the disk the VM had here.
  *
  * A plain migration of the paused guest, not QEMU's `background-snapshot`: that one lets the
  * guest run again as soon as it starts (even one paused before), so the disk goes on changing
@@ -188,8 +173,8 @@ async function waitForStatus(file: string, deadline: number): Promise<number> {
 }
 
 /**
- * Loads a state saved by {@link saveVmState} into a VM started with {@link INCOMING_ARGS} and the
- * same devices, and lets the guest continue. A corrupt or mismatched file makes QEMU exit: that
+ * Loads a state written by {@link dumpVmState} and {@link compressVmState} into a VM started
+ * with {@link INCOMING_ARGS} and the same devices, and lets the guest continue. A corrupt or mismatched file makes QEMU exit: that
  * is a {@link QemuStateError}, and the VM is gone.
  */
 export async function resumeVmState(

@@ -1,11 +1,13 @@
 import { type Descriptor, OCI_MANIFEST, type OciManifest } from "@strata/registry";
 import { isLayerId, validateBaseImageName } from "@strata/store";
 import {
+  ANNOTATION_ANCESTORS,
   ANNOTATION_CREATED,
   ANNOTATION_TITLE,
   DISK_CHUNK,
   LAYER_ARTIFACT,
   LAYER_CONFIG,
+  MAX_ANCESTOR_HINTS,
   STATE_CHUNK,
   STATE_META,
   STEP_LOG,
@@ -78,22 +80,41 @@ export interface LayerArtifact {
   readonly state?: { readonly chunks: PlannedChunk[]; readonly meta: Descriptor };
 }
 
-/** Builds a layer's manifest from its pushed parts. */
+/**
+ * Builds a layer's manifest from its pushed parts; `ancestors` (nearest first) become the
+ * {@link ANNOTATION_ANCESTORS} hint, the first {@link MAX_ANCESTOR_HINTS} of them.
+ */
 export function buildLayerManifest(
   record: LayerRecord,
   config: Descriptor,
   disk: readonly Descriptor[],
   log: Descriptor,
-  state?: { chunks: readonly Descriptor[]; meta: Descriptor },
+  state: { chunks: readonly Descriptor[]; meta: Descriptor } | undefined,
+  ancestors: readonly string[],
 ): OciManifest {
+  const hint = ancestors.slice(0, MAX_ANCESTOR_HINTS);
   return {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     artifactType: LAYER_ARTIFACT,
     config,
     layers: [...disk, log, ...(state ? [...state.chunks, state.meta] : [])],
-    annotations: { [ANNOTATION_CREATED]: new Date(record.created).toISOString() },
+    annotations: {
+      [ANNOTATION_CREATED]: new Date(record.created).toISOString(),
+      ...(hint.length > 0 ? { [ANNOTATION_ANCESTORS]: hint.join(",") } : {}),
+    },
   };
+}
+
+/**
+ * The ancestor IDs a pulled manifest names (see {@link ANNOTATION_ANCESTORS}), or none when
+ * the annotation is absent or not a list of layer IDs. Only a hint: nothing is trusted for it.
+ */
+export function ancestorHints(manifest: OciManifest): string[] {
+  const value = manifest.annotations?.[ANNOTATION_ANCESTORS];
+  if (value === undefined || value.length > MAX_ANCESTOR_HINTS * 65) return [];
+  const ids = value.split(",");
+  return ids.length <= MAX_ANCESTOR_HINTS && ids.every(isLayerId) ? ids : [];
 }
 
 /** Checks a pulled manifest against its record: types, and chunks that tile the declared sizes. */

@@ -23,6 +23,13 @@ export const ANNOTATION_RAW_DIGEST = "org.strata.chunk.digest";
 /** ORAS reads file names from this annotation. */
 export const ANNOTATION_TITLE = "org.opencontainers.image.title";
 export const ANNOTATION_CREATED = "org.opencontainers.image.created";
+/**
+ * On a layer's manifest: the IDs of its ancestors, nearest first, comma-separated (at most
+ * {@link MAX_ANCESTOR_HINTS}). A hint that lets a pull ask for a chain's manifests at once
+ * instead of one parent at a time; each record's `parent` still decides.
+ */
+export const ANNOTATION_ANCESTORS = "org.strata.layer.ancestors";
+export const MAX_ANCESTOR_HINTS = 64;
 /** Chunks of a base image's kernel and initrd (zstd), for images that boot a kernel directly. */
 export const KERNEL_CHUNK = "application/vnd.strata.kernel.chunk.v1+zstd";
 export const INITRD_CHUNK = "application/vnd.strata.initrd.chunk.v1+zstd";

@@ -15,6 +15,7 @@ import { ArtifactNotFoundError, ArtifactRefusedError } from "./errors.js";
 import { progressReporter, type TransferEventListener } from "./events.js";
 import { InflateShells } from "./inflate-shell.js";
 import {
+  ancestorHints,
   checkLayerManifest,
   checkLayerRecord,
   type LayerArtifact,
@@ -45,6 +46,8 @@ interface PlannedLayer {
   readonly id: string;
   readonly record: LayerRecord;
   readonly artifact: LayerArtifact;
+  /** The ancestors its manifest names (a hint, see {@link planChain}). */
+  readonly ancestors: readonly string[];
 }
 
 /**
@@ -62,12 +65,7 @@ export async function pullLayers(
   id: string,
   options: PullLayersOptions = {},
 ): Promise<string[]> {
-  const plan: PlannedLayer[] = [];
-  for (let at: string | undefined = id; at !== undefined && !store.lookup(at); ) {
-    const planned = await planLayer(client, repository, at, options.signal);
-    plan.unshift(planned);
-    at = planned.record.parent;
-  }
+  const plan = await planChain(store, client, repository, id, options.signal);
   if (plan.length === 0) {
     options.onEvent?.({ type: "item", id, action: "present" });
     return [];
@@ -310,6 +308,52 @@ async function settledPaths(downloads: readonly Promise<string>[]): Promise<stri
   return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
 }
 
+/**
+ * The layers to pull for `id`, first layer first: `id` and its ancestors down to the first
+ * this store has, each manifest and record checked. One parent at a time would cost two round
+ * trips a layer (its record names the next), so the ancestors a manifest names (the
+ * {@link ancestorHints}) are asked for at once, and kept only as far as each record's
+ * `parent` confirms the hint; a wrong or missing hint costs requests, never a wrong layer.
+ * A chain that reaches deeper than the store keeps overlays (or loops) is refused.
+ */
+async function planChain(
+  store: Store,
+  client: RegistryClient,
+  repository: string,
+  id: string,
+  signal: AbortSignal | undefined,
+): Promise<PlannedLayer[]> {
+  const plan: PlannedLayer[] = []; // `id` first, then its ancestors
+  const room = () => store.maxChainDepth - plan.length;
+  let at: string | undefined = id;
+  while (at !== undefined && !store.lookup(at)) {
+    if (room() <= 0) {
+      throw new ArtifactRefusedError(
+        `${client.registry}/${repository}:${id}`,
+        `its chain is deeper than the ${store.maxChainDepth} layers this store keeps as overlays`,
+      );
+    }
+    const layer = await planLayer(client, repository, at, signal);
+    plan.push(layer);
+    at = layer.record.parent;
+    const hinted: string[] = [];
+    for (const ancestor of layer.ancestors) {
+      if (hinted.length >= room() || store.lookup(ancestor)) break;
+      hinted.push(ancestor);
+    }
+    const fetched = await Promise.allSettled(
+      hinted.map((ancestor) => planLayer(client, repository, ancestor, signal)),
+    );
+    for (const f of fetched) {
+      if (at === undefined || store.lookup(at)) break;
+      if (f.status !== "fulfilled" || f.value.id !== at) break; // the next loop asks for `at`
+      plan.push(f.value);
+      at = f.value.record.parent;
+    }
+  }
+  return plan.reverse();
+}
+
 async function planLayer(
   client: RegistryClient,
   repository: string,
@@ -350,7 +394,7 @@ async function planLayer(
   if (typeof record === "string") throw new ArtifactRefusedError(reference, record);
   const artifact = checkLayerManifest(manifest, record);
   if (typeof artifact === "string") throw new ArtifactRefusedError(reference, artifact);
-  return { id, record, artifact };
+  return { id, record, artifact, ancestors: ancestorHints(manifest) };
 }
 
 function refuseOnProtocol<T>(reference: string, fn: () => T): T {

@@ -85,6 +85,7 @@ export async function pushLayers(
   const manifests = missing.map((layer) => {
     const blobs = pushLayerBlobs(store, client, repository, layer, {
       ...options,
+      ancestors: chain.slice(0, chain.indexOf(layer)).reverse(),
       signal: pushSignal,
       slots,
       onProgress: progress,
@@ -126,7 +127,12 @@ async function pushLayerBlobs(
   client: RegistryClient,
   repository: string,
   id: string,
-  options: PushLayersOptions & { onProgress: (bytes: number) => void; slots: Semaphore },
+  options: PushLayersOptions & {
+    onProgress: (bytes: number) => void;
+    slots: Semaphore;
+    /** The layer's ancestors, nearest first. */
+    ancestors: readonly string[];
+  },
 ): Promise<Uint8Array> {
   const info = store.lookup(id);
   if (!info) throw new LayerNotFoundError(id);
@@ -195,7 +201,7 @@ async function pushLayerBlobs(
   };
   const configBytes = Buffer.from(JSON.stringify(record));
   const config = await pushSmall(client, repository, configBytes, LAYER_CONFIG, undefined, signal);
-  return encodeManifest(buildLayerManifest(record, config, disk, log, state));
+  return encodeManifest(buildLayerManifest(record, config, disk, log, state, options.ancestors));
 }
 
 async function pushSmall(

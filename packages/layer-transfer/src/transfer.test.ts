@@ -20,7 +20,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArtifactNotFoundError, ArtifactRefusedError } from "./errors.js";
 import type { TransferEvent } from "./events.js";
 import { pushFileChunks } from "./file-chunks.js";
-import { DISK_CHUNK, LAYER_ARTIFACT, LAYER_CONFIG, STEP_LOG } from "./media-types.js";
+import {
+  ANNOTATION_ANCESTORS,
+  DISK_CHUNK,
+  LAYER_ARTIFACT,
+  LAYER_CONFIG,
+  STEP_LOG,
+} from "./media-types.js";
 import { pullLayers } from "./pull-layers.js";
 import { pushLayers } from "./push-layers.js";
 
@@ -28,9 +34,9 @@ const exec = promisify(execFile);
 const anonymous = async () => undefined;
 const hex = (label: string) => digestOf(label).slice(7);
 
-async function newStore(dir: string, name: string): Promise<Store> {
+async function newStore(dir: string, name: string, maxChainDepth?: number): Promise<Store> {
   const root = join(dir, name);
-  const store = await openStore({ root });
+  const store = await openStore({ root, ...(maxChainDepth ? { maxChainDepth } : {}) });
   await exec("qemu-img", [
     "create",
     "-q",
@@ -110,6 +116,13 @@ describe("layers through a real registry", () => {
     expect(last?.type === "progress" && last.done === last.total).toBe(true);
     const manifest = await client.getManifest("strata", chain[1]!);
     expect((manifest.json as OciManifest).artifactType).toBe(LAYER_ARTIFACT);
+    // Each manifest names its ancestors, nearest first: a pull asks for them at once.
+    const ancestors = async (id: string) =>
+      ((await client.getManifest("strata", id)).json as OciManifest).annotations?.[
+        ANNOTATION_ANCESTORS
+      ];
+    expect(await ancestors(chain[2]!)).toBe(`${chain[1]},${chain[0]}`);
+    expect(await ancestors(chain[0]!)).toBeUndefined();
     expect(await pushLayers(a, client, "strata", chain.at(-1)!)).toEqual([]);
   });
 
@@ -174,10 +187,13 @@ describe("layers through a real registry", () => {
       record?: (r: Record<string, unknown>) => void;
       image?: string;
       layers?: (l: OciManifest["layers"]) => OciManifest["layers"];
+      annotations?: Record<string, string>;
+      repository?: string;
     },
   ): Promise<void> {
+    const repository = edit.repository ?? "hostile";
     const source = edit.image ?? a.layerImage(chain[0]!);
-    const disk = await pushFileChunks(client, "hostile", source, {
+    const disk = await pushFileChunks(client, repository, source, {
       mediaType: DISK_CHUNK,
       title: "image.qcow2",
       compress: true,
@@ -193,9 +209,9 @@ describe("layers through a real registry", () => {
     };
     edit.record?.(record);
     const log = Buffer.from("log");
-    await client.pushBlob("hostile", { data: log, digest: digestOf(log), size: log.length });
+    await client.pushBlob(repository, { data: log, digest: digestOf(log), size: log.length });
     const config = Buffer.from(JSON.stringify(record));
-    await client.pushBlob("hostile", {
+    await client.pushBlob(repository, {
       data: config,
       digest: digestOf(config),
       size: config.length,
@@ -211,9 +227,41 @@ describe("layers through a real registry", () => {
       artifactType: LAYER_ARTIFACT,
       config: { mediaType: LAYER_CONFIG, digest: digestOf(config), size: config.length },
       layers,
+      ...(edit.annotations ? { annotations: edit.annotations } : {}),
     };
-    await client.putManifest("hostile", tag, encodeManifest(manifest), OCI_MANIFEST);
+    await client.putManifest(repository, tag, encodeManifest(manifest), OCI_MANIFEST);
   }
+
+  it("uses a manifest's ancestors only as far as each record's parent confirms them", async () => {
+    // The hint names layers of the repository that are not this layer's parents (and one
+    // that is nowhere): the pull brings the layer and its real parent, nothing else.
+    await pushLayers(a, client, "hints", chain.at(-1)!);
+    const parentDisk = digestOf(await readFile(a.layerImage(chain[0]!)));
+    const liar = hex("lying-ancestors");
+    for (const hint of [`${chain[2]},${chain[1]},${chain[0]}`, `${hex("nowhere")},${chain[0]}`]) {
+      await pushCrafted(liar, {
+        repository: "hints",
+        image: a.layerImage(chain[1]!), // a disk on chain[0], as the record says
+        record: (r) => Object.assign(r, { parent: chain[0]!, parentDisk }),
+        annotations: { [ANNOTATION_ANCESTORS]: hint },
+      });
+      await using fresh = await newStore(dir, `hints-${hint.length}`);
+      expect(await pullLayers(fresh, client, "hints", liar)).toEqual([chain[0], liar]);
+      expect(fresh.lookup(chain[1]!)).toBeUndefined();
+      expect(fresh.lookup(chain[2]!)).toBeUndefined();
+      expect(fresh.lookup(liar)?.parent).toBe(chain[0]);
+      expect((await fresh.check()).problems).toEqual([]);
+    }
+  });
+
+  it("refuses a chain deeper than the store keeps, before a blob moves", async () => {
+    await using shallow = await newStore(dir, "shallow", 2);
+    const error = await pullLayers(shallow, client, "strata", chain[2]!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactRefusedError);
+    expect((error as Error).message).toContain("deeper than the 2 layers");
+    for (const id of chain) await storeIsClean(shallow, id);
+    expect(await readdir(shallow.downloadDir).catch(() => [])).toEqual([]);
+  });
 
   it("refuses, in the pull that brought its parent, a layer built on another disk of it", async () => {
     // The pulled parent's disk digest comes from the pass that checked its chunks: a child

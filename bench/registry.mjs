@@ -54,6 +54,9 @@ function cpuSeconds() {
   return (f[11] + f[12] + f[13] + f[14]) / TICK;
 }
 const time = async (fn) => {
+  // Each measurement starts with no dirty data on the disk: otherwise the writeback of what an
+  // earlier one wrote (the registry's storage, a pulled image) runs inside this one.
+  execFileSync("sync");
   const cpu = cpuSeconds();
   const t = performance.now();
   const value = await fn();

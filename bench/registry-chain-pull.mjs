@@ -1,5 +1,5 @@
 // The chain pull of bench/registry.mjs alone, repeated: a 10-layer chain (16 MiB random writes
-// each) pushed once, then pulled RUNS times (default 3) into fresh stores, each beside the
+// each) pushed once, then pulled BENCH_RUNS times (default 3) into fresh stores, each beside the
 // same-work baseline (`curl | zstd -d > file`, sha256sum; all files at once). For profiling and
 // iterating on the pull; bench/registry.mjs remains the goal's judge. Run with load < 4.
 import { execFileSync, spawn } from "node:child_process";
@@ -15,7 +15,7 @@ import { imageDir } from "./vm-support.mjs";
 
 const LAYERS = 10;
 const LAYER_MIB = 16;
-const RUNS = Number(process.env.RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TICK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 function cpuSeconds() {
   const stat = readFileSync("/proc/self/stat", "utf8");

@@ -254,6 +254,18 @@ describe("layers through a real registry", () => {
     }
   });
 
+  it("refuses a layer that names itself as its parent instead of asking for it forever", async () => {
+    const loop = hex("its-own-parent");
+    await pushCrafted(loop, {
+      record: (r) => Object.assign(r, { parent: loop, parentDisk: digestOf("x") }),
+      annotations: { [ANNOTATION_ANCESTORS]: `${loop},${loop}` },
+    });
+    const error = await pullLayers(b, client, "hostile", loop).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactRefusedError);
+    expect((error as Error).message).toContain(`deeper than the ${b.maxChainDepth} layers`);
+    await storeIsClean(b, loop);
+  });
+
   it("refuses a chain deeper than the store keeps, before a blob moves", async () => {
     await using shallow = await newStore(dir, "shallow", 2);
     const error = await pullLayers(shallow, client, "strata", chain[2]!).catch((e: unknown) => e);

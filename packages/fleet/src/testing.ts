@@ -54,7 +54,11 @@ export async function startRedis(o: { password?: string } = {}): Promise<TestRed
   ];
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const c = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+    // `setpriv --pdeathsig` (util-linux): the kernel kills redis-server when this process
+    // dies, so a test killed mid-run leaves no server listening.
+    const c = spawn("setpriv", ["--pdeathsig", "SIGKILL", "--", "redis-server", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child = c;
     await new Promise<void>((resolve, reject) => {
       let out = "";

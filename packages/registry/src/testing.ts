@@ -112,9 +112,13 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   let stderr = "";
   const start = async () => {
     stderr = "";
-    const proc = spawn("docker-registry", ["serve", configPath], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    // Through `setpriv --pdeathsig` (util-linux): the kernel kills the registry when this
+    // process dies, so a test killed mid-run leaves no registry listening.
+    const proc = spawn(
+      "setpriv",
+      ["--pdeathsig", "SIGKILL", "--", "docker-registry", "serve", configPath],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     child = proc;
     proc.stderr?.setEncoding("utf8").on("data", (d: string) => {
       stderr = (stderr + d).slice(-4000);

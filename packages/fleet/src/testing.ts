@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { BuildEvent } from "@strata/builder";
+import { withParentDeath } from "@strata/host-tool";
 import { parseSpecOrThrow, type Spec } from "@strata/spec-parser";
 import { openStore, type Store } from "@strata/store";
 import { describeBaseImages } from "./base-info.js";
@@ -54,9 +55,8 @@ export async function startRedis(o: { password?: string } = {}): Promise<TestRed
   ];
   let child: ChildProcess | undefined;
   const launch = async () => {
-    // `setpriv --pdeathsig` (util-linux): the kernel kills redis-server when this process
-    // dies, so a test killed mid-run leaves no server listening.
-    const c = spawn("setpriv", ["--pdeathsig", "SIGKILL", "--", "redis-server", ...args], {
+    // Dies with this process (see withParentDeath): a test killed mid-run leaves no server.
+    const c = spawn(...withParentDeath(["redis-server", ...args]), {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child = c;

@@ -6,6 +6,7 @@ export {
   HostToolMissingError,
   packageOf,
 } from "./errors.js";
+export { parentDeathPrefix, withParentDeath } from "./parent-death.js";
 export {
   type HostToolOptions,
   type HostToolProcess,

@@ -112,9 +112,10 @@ export function buildLayerManifest(
  */
 export function ancestorHints(manifest: OciManifest): string[] {
   const value = manifest.annotations?.[ANNOTATION_ANCESTORS];
+  // 64 hex and a comma an ID: a longer value holds more IDs than allowed, or no IDs at all.
   if (value === undefined || value.length > MAX_ANCESTOR_HINTS * 65) return [];
   const ids = value.split(",");
-  return ids.length <= MAX_ANCESTOR_HINTS && ids.every(isLayerId) ? ids : [];
+  return ids.every(isLayerId) ? ids : [];
 }
 
 /** Checks a pulled manifest against its record: types, and chunks that tile the declared sizes. */

@@ -5,7 +5,7 @@ const debug = createDebug("strata:qemu");
 /**
  * Every live QEMU process is recorded here and SIGKILLed when this process exits or is told to
  * stop: no VM outlives its owner. A SIGKILLed owner runs none of this; for that case QEMU is
- * spawned behind `setpriv --pdeathsig KILL` (parent-death.ts).
+ * spawned behind `setpriv --pdeathsig KILL` (`withParentDeath` of @strata/host-tool).
  */
 const live = new Map<number, string>();
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;

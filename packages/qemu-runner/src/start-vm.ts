@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { boundTail } from "@strata/host-tool";
+import { boundTail, withParentDeath } from "@strata/host-tool";
 import createDebug from "debug";
 // execa is loaded on first use: it costs ~130 ms, and a fully cached build runs no process.
 import { chooseAccelerator } from "./accel.js";
@@ -16,7 +16,6 @@ import { readFileTail } from "./console-log.js";
 import { QemuCancelledError, QemuPortInUseError, QemuStartError } from "./errors.js";
 import { type HostNetwork, openHostNetwork } from "./host-network.js";
 import { type ImageManifest, loadImageManifest } from "./manifest.js";
-import { withParentDeath } from "./parent-death.js";
 import { findFreePort, isHostForwardFailure } from "./ports.js";
 import { listenQmp } from "./qmp.js";
 import { trackProcess } from "./registry.js";

@@ -134,23 +134,14 @@ export async function compressVmState(
   const part = `${path}.part`;
   try {
     // At the lowest priority, on one thread: the guest it runs beside comes first.
-    await runHostTool(
-      "nice",
-      ["-n", "19", "zstd", "-q", "-1", "-T1", "-f", "-o", part, "--", raw],
-      {
-        signal,
-      },
-    );
+    const zstd = ["-n", "19", "zstd", "-q", "-1", "-T1", "-f", "-o", part, "--", raw];
+    await runHostTool("nice", zstd, { signal });
     await rename(part, path);
   } catch (error) {
     await rm(part, { force: true });
     if (error instanceof HostToolMissingError || signal?.aborted) throw error;
-    throw new QemuStateError(
-      `compressing the VM state ${raw} failed: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    const why = (error as Error).message;
+    throw new QemuStateError(`compressing the VM state ${raw} failed: ${why}`, { cause: error });
   } finally {
     await rm(raw, { force: true }).catch(() => {});
   }

@@ -9,6 +9,7 @@ import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { withParentDeath } from "@strata/host-tool";
 
 /** Options of {@link startTestRegistry}. */
 export interface TestRegistryOptions {
@@ -112,13 +113,10 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   let stderr = "";
   const start = async () => {
     stderr = "";
-    // Through `setpriv --pdeathsig` (util-linux): the kernel kills the registry when this
-    // process dies, so a test killed mid-run leaves no registry listening.
-    const proc = spawn(
-      "setpriv",
-      ["--pdeathsig", "SIGKILL", "--", "docker-registry", "serve", configPath],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
+    // Dies with this process (see withParentDeath): a test killed mid-run leaves no registry.
+    const proc = spawn(...withParentDeath(["docker-registry", "serve", configPath]), {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     child = proc;
     proc.stderr?.setEncoding("utf8").on("data", (d: string) => {
       stderr = (stderr + d).slice(-4000);

@@ -1,14 +1,15 @@
 import { execFileSync } from "node:child_process";
 import createDebug from "debug";
 
-const debug = createDebug("strata:qemu");
+const debug = createDebug("strata:host-tool");
 
 /**
  * The command prefix that makes a child die with its parent. Node cannot set Linux's
  * PR_SET_PDEATHSIG itself, but util-linux's `setpriv --pdeathsig KILL` sets it and then execs the
- * real command, keeping the pid: a SIGKILLed owner (nothing of it can run then) takes its QEMU
- * with it within milliseconds. Empty where the platform or setpriv lacks it; the registry and
- * {@link reapStaleVms} then remain the safety nets.
+ * real command, keeping the pid: a SIGKILLed owner (nothing of it can run then) takes its child
+ * (QEMU, a test's registry or redis-server) with it within milliseconds. Empty where the
+ * platform or setpriv lacks it; for QEMU, qemu-runner's VM registry and stale-VM reaping then
+ * remain the safety nets.
  */
 export function parentDeathPrefix(): readonly string[] {
   if (prefix === undefined) prefix = probe();

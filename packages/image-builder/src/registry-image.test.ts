@@ -49,13 +49,17 @@ describe("base images through a registry", () => {
       name: "img",
     });
     const layers = (await client.getManifest("images", "img")).json as {
-      layers: { annotations?: Record<string, string> }[];
+      config: { data?: string };
+      layers: { annotations?: Record<string, string>; data?: string }[];
     };
     expect(layers.layers.map((l) => l.annotations?.["org.opencontainers.image.title"])).toEqual([
       "img.qcow2.000.zst",
       "img.vmlinuz.000.zst",
       "img.json",
     ]);
+    // The record and the image's manifest travel inside the OCI manifest (`data`): no request.
+    expect(JSON.parse(Buffer.from(layers.config.data!, "base64").toString())).toBeTypeOf("object");
+    expect(layers.layers.map((l) => l.data !== undefined)).toEqual([false, false, true]);
     const c = join(dir, "c");
     const pulled = await pullBaseImage({
       client,

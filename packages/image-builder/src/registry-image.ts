@@ -18,6 +18,7 @@ import {
 import {
   type Descriptor,
   digestOf,
+  embedData,
   encodeManifest,
   OCI_MANIFEST,
   type OciManifest,
@@ -159,12 +160,13 @@ async function pushSmall(
     { data, digest, size: data.length },
     o.signal ? { signal: o.signal } : {},
   );
-  return {
+  const descriptor = {
     mediaType,
     digest,
     size: data.length,
     ...(title ? { annotations: { [ANNOTATION_TITLE]: title } } : {}),
   };
+  return data.length <= mediaTypes.EMBED_MAX_BYTES ? embedData(descriptor, data) : descriptor;
 }
 
 /** Options of {@link pullBaseImage}. */
@@ -224,7 +226,7 @@ export async function pullBaseImage(o: PullBaseImageOptions): Promise<PulledBase
   const record = checkImageRecord(
     JSON.parse(
       (
-        await o.client.readBlob(o.repository, manifest.config.digest, {
+        await o.client.readDescribed(o.repository, manifest.config, {
           maxBytes: 65_536,
           ...signal,
         })
@@ -273,7 +275,7 @@ export async function pullBaseImage(o: PullBaseImageOptions): Promise<PulledBase
     const imageJson = manifests[0]
       ? parseJsonObject(
           (
-            await o.client.readBlob(o.repository, manifests[0].digest, {
+            await o.client.readDescribed(o.repository, manifests[0], {
               maxBytes: 65_536,
               ...signal,
             })

@@ -38,7 +38,7 @@ export interface LayerRecord {
 const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
 /** Largest log blob accepted. */
-const MAX_LOG_BYTES = 256 * 1024 * 1024;
+export const MAX_LOG_BYTES = 256 * 1024 * 1024;
 
 /** Validates a pulled config as the record of layer `id`; returns a reason when it is not. */
 export function checkLayerRecord(json: unknown, id: string): LayerRecord | string {

@@ -20,6 +20,7 @@ import {
   checkLayerRecord,
   type LayerArtifact,
   type LayerRecord,
+  MAX_LOG_BYTES,
 } from "./layer-artifact.js";
 import { LAYER_ARTIFACT } from "./media-types.js";
 import { assembleChunks, removeDownloads, startDownloads } from "./pull-chunks.js";
@@ -101,17 +102,10 @@ export async function pullLayers(
   // The small blobs (logs, state metadata) of every layer are asked for first, ahead of the
   // disks in the client's queue, so committing a layer never waits on a request.
   const small = plan.map(({ artifact }) => {
-    const log = client.readBlob(repository, artifact.log.digest, {
-      maxBytes: artifact.log.size,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const opts = { maxBytes: MAX_LOG_BYTES, ...(options.signal ? { signal: options.signal } : {}) };
+    const log = client.readDescribed(repository, artifact.log, opts);
     const wantState = options.states ? artifact.state : undefined;
-    const meta = wantState
-      ? client.readBlob(repository, wantState.meta.digest, {
-          maxBytes: wantState.meta.size,
-          ...(options.signal ? { signal: options.signal } : {}),
-        })
-      : undefined;
+    const meta = wantState ? client.readDescribed(repository, wantState.meta, opts) : undefined;
     log.catch(() => undefined);
     meta?.catch(() => undefined);
     return { log, meta };
@@ -196,21 +190,21 @@ async function writeLayers(
   const pulledDisks = new Map<string, string>();
   for (const [at, layer] of plan.entries()) {
     const { artifact, record } = layer;
-    const log = await small[at]!.log;
+    const disk = downloads[at]!.disk;
+    const reference = `${client.registry}/${repository}:${layer.id}`;
+    const paths = async () => settledPaths([...disk, ...(downloads[at]!.state ?? [])]);
+    const refused = async (error: unknown): Promise<never> => {
+      // Verified blobs of a refused artifact are of no use: only a killed pull keeps its blobs.
+      if (isRefusal(error)) await removeDownloads(await paths());
+      throw error;
+    };
+    const log = await small[at]!.log.catch(refused);
     progress(log.length);
     const wantState = options.states && artifact.state ? artifact.state : undefined;
     const state = wantState
-      ? { blobs: downloads[at]!.state!, meta: (await small[at]!.meta)! }
+      ? { blobs: downloads[at]!.state!, meta: (await small[at]!.meta!.catch(refused))! }
       : undefined;
-    const disk = downloads[at]!.disk;
     debug("layer %s: committing", layer.id);
-    const reference = `${client.registry}/${repository}:${layer.id}`;
-    const paths = async () => settledPaths([...disk, ...(state?.blobs ?? [])]);
-    const refused = async (error: unknown): Promise<never> => {
-      // Verified blobs of a refused artifact are of no use: only a killed pull keeps its blobs.
-      if (error instanceof ArtifactRefusedError) await removeDownloads(await paths());
-      throw error;
-    };
     // The parent is in the store by now (here already, or pulled just before): the layer is
     // garbage on any other disk that has the parent's ID. A first layer is an empty overlay of
     // the base image its ID names, whatever its bytes (qemu-img versions write other headers).
@@ -380,7 +374,7 @@ async function planLayer(
   }
   if (manifest.config.size > MAX_CONFIG_BYTES)
     throw new ArtifactRefusedError(reference, "its config is too large");
-  const configBytes = await client.readBlob(repository, manifest.config.digest, {
+  const configBytes = await client.readDescribed(repository, manifest.config, {
     maxBytes: MAX_CONFIG_BYTES,
     ...opts,
   });
@@ -395,6 +389,18 @@ async function planLayer(
   const artifact = checkLayerManifest(manifest, record);
   if (typeof artifact === "string") throw new ArtifactRefusedError(reference, artifact);
   return { id, record, artifact, ancestors: ancestorHints(manifest) };
+}
+
+/**
+ * Whether `error` condemns the artifact itself (refused, or bytes - a blob, embedded data - that
+ * are not what its manifest names), not the transfer: its downloaded blobs are then removed.
+ */
+function isRefusal(error: unknown): boolean {
+  return (
+    error instanceof ArtifactRefusedError ||
+    (error instanceof RegistryError &&
+      (error.code === "REGISTRY_DIGEST_MISMATCH" || error.code === "REGISTRY_PROTOCOL"))
+  );
 }
 
 function refuseOnProtocol<T>(reference: string, fn: () => T): T {

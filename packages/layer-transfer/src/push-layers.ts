@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   DEFAULT_CONCURRENCY,
   digestOf,
+  embedData,
   encodeManifest,
   OCI_MANIFEST,
   type RegistryClient,
@@ -14,7 +15,14 @@ import { layerDiskDigest } from "./disk-digest.js";
 import { progressReporter, type TransferEventListener } from "./events.js";
 import { pushFileChunks } from "./file-chunks.js";
 import { buildLayerManifest, type LayerRecord, titled } from "./layer-artifact.js";
-import { DISK_CHUNK, LAYER_CONFIG, STATE_CHUNK, STATE_META, STEP_LOG } from "./media-types.js";
+import {
+  DISK_CHUNK,
+  EMBED_MAX_BYTES,
+  LAYER_CONFIG,
+  STATE_CHUNK,
+  STATE_META,
+  STEP_LOG,
+} from "./media-types.js";
 
 /** File names of a layer's saved VM state (the builder's), to send with `--registry-states`. */
 export interface StateFiles {
@@ -213,7 +221,10 @@ async function pushSmall(
   signal: { signal?: AbortSignal },
 ) {
   const digest = digestOf(data);
+  // Pushed even when embedded: registries check that a manifest's blobs exist, and other
+  // clients (oras, crane) fetch them.
   await client.pushBlob(repository, { data, digest, size: data.length }, signal);
-  const descriptor = { mediaType, digest, size: data.length };
+  const plain = { mediaType, digest, size: data.length };
+  const descriptor = data.length <= EMBED_MAX_BYTES ? embedData(plain, data) : plain;
   return title ? titled(descriptor, title) : descriptor;
 }

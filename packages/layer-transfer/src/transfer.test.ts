@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import {
+  type Descriptor,
   digestOf,
+  embedData,
   encodeManifest,
   OCI_MANIFEST,
   type OciManifest,
@@ -123,6 +125,13 @@ describe("layers through a real registry", () => {
       ];
     expect(await ancestors(chain[2]!)).toBe(`${chain[1]},${chain[0]}`);
     expect(await ancestors(chain[0]!)).toBeUndefined();
+    // The config and the log travel inside the manifest too (OCI 1.1 `data`), and as blobs.
+    const m = manifest.json as OciManifest;
+    const log = m.layers.find((d) => d.mediaType === STEP_LOG)!;
+    expect(Buffer.from(log.data!, "base64").toString()).toBe("output of step 1\n");
+    expect(JSON.parse(Buffer.from(m.config.data!, "base64").toString()).id).toBe(chain[1]);
+    expect(await client.hasBlob("strata", log.digest)).toBe(log.size);
+    expect(await client.hasBlob("strata", m.config.digest)).toBe(m.config.size);
     expect(await pushLayers(a, client, "strata", chain.at(-1)!)).toEqual([]);
   });
 
@@ -187,6 +196,7 @@ describe("layers through a real registry", () => {
       record?: (r: Record<string, unknown>) => void;
       image?: string;
       layers?: (l: OciManifest["layers"]) => OciManifest["layers"];
+      config?: (d: Descriptor) => Descriptor;
       annotations?: Record<string, string>;
       repository?: string;
     },
@@ -225,7 +235,11 @@ describe("layers through a real registry", () => {
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       artifactType: LAYER_ARTIFACT,
-      config: { mediaType: LAYER_CONFIG, digest: digestOf(config), size: config.length },
+      config: (edit.config ?? ((d) => d))({
+        mediaType: LAYER_CONFIG,
+        digest: digestOf(config),
+        size: config.length,
+      }),
       layers,
       ...(edit.annotations ? { annotations: edit.annotations } : {}),
     };
@@ -330,6 +344,41 @@ describe("layers through a real registry", () => {
       /parent is not a layer ID/,
     );
     await storeIsClean(b, parent);
+  });
+
+  it("refuses embedded data that is not the blob its descriptor names, keeping nothing", async () => {
+    // A config that names a real parent in the data and the pushed record's digest and size; a
+    // log whose data is another log of the same length.
+    const lies: [string, string, Parameters<typeof pushCrafted>[1]][] = [
+      [
+        "REGISTRY_PROTOCOL",
+        hex("lying-config"),
+        {
+          config: (d) =>
+            embedData(
+              d,
+              Buffer.from(JSON.stringify({ id: hex("lying-config"), parent: chain[0] })),
+            ),
+        },
+      ],
+      [
+        "REGISTRY_DIGEST_MISMATCH",
+        hex("lying-log"),
+        {
+          layers: (l) =>
+            l.map((d) => (d.mediaType === STEP_LOG ? embedData(d, Buffer.from("LOG")) : d)),
+        },
+      ],
+    ];
+    for (const [code, id, edit] of lies) {
+      await pushCrafted(id, edit);
+      const error = await pullLayers(b, client, "hostile", id).catch((e: unknown) => e);
+      expect((error as { code?: string }).code).toBe(code);
+      expect((error as Error).message).toMatch(/data embedded for blob/i);
+      await storeIsClean(b, id);
+      expect(await readdir(b.downloadDir)).toEqual([]);
+    }
+    expect((await b.check()).problems).toEqual([]);
   });
 
   it("refuses chunks that do not tile the disk", async () => {

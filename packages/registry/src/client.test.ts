@@ -12,9 +12,10 @@ import {
   InsecureRegistryError,
   RegistryAuthError,
   RegistryNotFoundError,
+  RegistryProtocolError,
   RegistryUnreachableError,
 } from "./errors.js";
-import { encodeManifest } from "./manifest.js";
+import { embedData, encodeManifest } from "./manifest.js";
 import { OCI_EMPTY, OCI_MANIFEST, type OciManifest } from "./media-types.js";
 import { startTestRegistry, type TestRegistry } from "./testing.js";
 
@@ -326,9 +327,11 @@ describe("RegistryClient against a hostile server", () => {
   let dir: string;
   const good = blobOf(4096);
   const evil = randomBytes(4096);
+  let requests = 0;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "strata-registry-hostile-"));
     server = createServer((req, res) => {
+      requests++;
       if (req.url?.startsWith("/v2/x/blobs/")) {
         res.writeHead(200, { "content-length": String(evil.length) }).end(evil);
       } else if (req.url?.startsWith("/v2/x/manifests/")) {
@@ -363,6 +366,31 @@ describe("RegistryClient against a hostile server", () => {
     const client = new RegistryClient({ registry, credentials: anonymous });
     await expect(client.getManifest("x", good.digest)).rejects.toThrow(DigestMismatchError);
     await expect(client.getManifest("x", "tag")).rejects.toThrow(DigestMismatchError);
+  });
+
+  it("reads embedded data without a request, and refuses embedded data that does not match", async () => {
+    const client = new RegistryClient({ registry, credentials: anonymous });
+    const descriptor = { mediaType: "application/octet-stream", digest: good.digest, size: 4096 };
+    const before = requests;
+    expect(await client.readDescribed("x", embedData(descriptor, good.data))).toEqual(good.data);
+    expect(requests).toBe(before);
+    // Another blob's bytes under this digest; the same bytes in a non-canonical spelling; fewer
+    // bytes than declared; more than the caller reads into memory.
+    const lies = [
+      { ...descriptor, data: evil.toString("base64") },
+      { ...descriptor, data: `${good.data.toString("base64")}\n` },
+      { ...descriptor, data: good.data.subarray(0, 4000).toString("base64") },
+    ];
+    await expect(client.readDescribed("x", lies[0]!)).rejects.toThrow(DigestMismatchError);
+    await expect(client.readDescribed("x", lies[1]!)).rejects.toThrow(RegistryProtocolError);
+    await expect(client.readDescribed("x", lies[2]!)).rejects.toThrow(/not 4096 bytes of base64/);
+    await expect(
+      client.readDescribed("x", embedData(descriptor, good.data), { maxBytes: 1024 }),
+    ).rejects.toThrow(/more than the 1024 read into memory/);
+    expect(requests).toBe(before);
+    // Without data it is fetched (and this server's bytes are refused).
+    await expect(client.readDescribed("x", descriptor)).rejects.toThrow(DigestMismatchError);
+    expect(requests).toBe(before + 1);
   });
 
   it("never follows a redirect to plain HTTP on another host", async () => {

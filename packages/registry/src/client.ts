@@ -4,7 +4,7 @@ import { type CredentialResolver, dockerConfigCredentials } from "./credentials.
 import { digestOf } from "./digest.js";
 import { DigestMismatchError, RegistryProtocolError } from "./errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES, HttpSession } from "./http.js";
-import { MANIFEST_ACCEPT } from "./media-types.js";
+import { type Descriptor, MANIFEST_ACCEPT } from "./media-types.js";
 import { isDigest } from "./reference.js";
 import { Semaphore } from "./semaphore.js";
 
@@ -242,6 +242,43 @@ export class RegistryClient {
     const actual = digestOf(bytes);
     if (actual !== digest)
       throw new DigestMismatchError(`Blob ${digest} from ${repository}`, digest, actual);
+    return bytes;
+  }
+
+  /**
+   * Reads the small blob `descriptor` names (a config, a log) into memory, verified against
+   * its digest and size: from its embedded `data` when it has one (no request), else from the
+   * registry. Embedded data that is not canonical base64 or does not match is refused, not
+   * fetched instead: the manifest that carries it is not to be trusted.
+   */
+  async readDescribed(
+    repository: string,
+    descriptor: Descriptor,
+    options: CallOptions & { maxBytes?: number } = {},
+  ): Promise<Buffer> {
+    const { digest, size, data } = descriptor;
+    assertDigest(digest);
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    if (size > maxBytes) {
+      throw new RegistryProtocolError(
+        `Blob ${digest} in ${repository} is ${size} bytes, more than the ${maxBytes} read into memory.`,
+      );
+    }
+    if (data === undefined)
+      return this.readBlob(repository, digest, { ...options, maxBytes: size });
+    const bytes = Buffer.from(data, "base64");
+    if (bytes.toString("base64") !== data || bytes.length !== size) {
+      throw new RegistryProtocolError(
+        `The data embedded for blob ${digest} in ${repository} is not ${size} bytes of base64.`,
+      );
+    }
+    const actual = digestOf(bytes);
+    if (actual !== digest)
+      throw new DigestMismatchError(
+        `Data embedded for blob ${digest} in ${repository}`,
+        digest,
+        actual,
+      );
     return bytes;
   }
 

@@ -41,7 +41,7 @@ export {
   RegistryUnreachableError,
 } from "./errors.js";
 export { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES } from "./http.js";
-export { encodeManifest, parseOciManifest } from "./manifest.js";
+export { embedData, encodeManifest, parseOciManifest } from "./manifest.js";
 export type { Descriptor, OciManifest } from "./media-types.js";
 export {
   DOCKER_MANIFEST,

@@ -33,6 +33,11 @@ describe("parseOciManifest", () => {
     ["a negative size", { ...valid, config: { ...valid.config, size: -1 } }, "config.size"],
     ["a fractional size", { ...valid, config: { ...valid.config, size: 1.5 } }, "config.size"],
     ["non-string annotations", { ...valid, annotations: { a: 1 } }, "annotations"],
+    [
+      "embedded data that is not a string",
+      { ...valid, config: { ...valid.config, data: [1] } },
+      "config.data",
+    ],
   ])("refuses %s", (_label, json, where) => {
     expect(() => parseOciManifest(json)).toThrow(RegistryProtocolError);
     expect(() => parseOciManifest(json)).toThrow(where);

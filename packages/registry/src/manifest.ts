@@ -34,6 +34,7 @@ function checkDescriptor(value: unknown, where: string, fail: (reason: string) =
   if (typeof d.size !== "number" || !Number.isSafeInteger(d.size) || d.size < 0) {
     fail(`${where}.size is not a non-negative integer`);
   }
+  if (d.data !== undefined && typeof d.data !== "string") fail(`${where}.data is not a string`);
   if (d.annotations !== undefined) checkAnnotations(d.annotations, `${where}.annotations`, fail);
 }
 
@@ -43,6 +44,15 @@ function checkAnnotations(value: unknown, where: string, fail: (reason: string) 
   for (const v of Object.values(value as object)) {
     if (typeof v !== "string") fail(`${where} holds a value that is not a string`);
   }
+}
+
+/**
+ * `descriptor` with `bytes`, its content, embedded as its `data` (OCI image spec 1.1), so a
+ * reader of the manifest needs no request for it. For small blobs (configs, short logs): the
+ * manifest carries them base64, and registries cap a manifest's size (4 MiB in distribution).
+ */
+export function embedData<D extends Descriptor>(descriptor: D, bytes: Uint8Array): D {
+  return { ...descriptor, data: Buffer.from(bytes).toString("base64") };
 }
 
 /** Serialises a manifest as the exact bytes to push (and hash). */

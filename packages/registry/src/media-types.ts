@@ -23,6 +23,11 @@ export interface Descriptor {
   readonly size: number;
   readonly annotations?: Readonly<Record<string, string>>;
   readonly artifactType?: string;
+  /**
+   * The content itself, base64 (OCI image spec 1.1): a reader may use it instead of fetching
+   * the blob, once it matches `digest` and `size` (see {@link RegistryClient.readDescribed}).
+   */
+  readonly data?: string;
 }
 
 /** An OCI image manifest, the shape ORAS pushes for artifacts. */

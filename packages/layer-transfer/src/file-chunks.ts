@@ -1,12 +1,14 @@
+import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import {
   DEFAULT_CONCURRENCY,
   type Descriptor,
-  digestOf,
   type RegistryClient,
   Semaphore,
 } from "@strata/registry";
 import { type ChunkRange, DEFAULT_CHUNK_BYTES, planChunks } from "./chunks.js";
+import { hashFileRange } from "./file-range.js";
 import {
   ANNOTATION_LENGTH,
   ANNOTATION_OFFSET,
@@ -57,24 +59,20 @@ export async function pushFileChunks(
   return Promise.all(
     ranges.map(async (range) => {
       using _slot = await slots.acquire(options.signal);
-      const { data, rawDigest } = options.compress
+      const blob = options.compress
         ? await compressRange(path, range.offset, range.length, options.signal)
-        : await readRange(path, range);
-      const digest = digestOf(data);
-      await client.pushBlob(
-        repository,
-        { data, digest, size: data.length },
-        {
-          ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
-          ...signalOf(options.signal),
-        },
-      );
+        : await rangeOfFile(path, range, options.signal);
+      const { digest, size, rawDigest } = blob;
+      await client.pushBlob(repository, blob, {
+        ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
+        ...signalOf(options.signal),
+      });
       options.onProgress?.(range.length);
       const suffix = `.${String(range.index).padStart(width, "0")}${options.compress ? ".zst" : ""}`;
       return {
         mediaType: options.mediaType,
         digest,
-        size: data.length,
+        size,
         annotations: {
           [ANNOTATION_TITLE]: `${options.title}${suffix}`,
           [ANNOTATION_OFFSET]: String(range.offset),
@@ -86,19 +84,30 @@ export async function pushFileChunks(
   );
 }
 
-async function readRange(
+/**
+ * An uncompressed range as a blob: hashed first (through reused buffers), then streamed from
+ * the file by the upload, so no buffer of the range's size is taken.
+ */
+async function rangeOfFile(
   path: string,
   range: ChunkRange,
-): Promise<{ data: Buffer; rawDigest: string }> {
+  signal: AbortSignal | undefined,
+): Promise<{ digest: string; size: number; rawDigest: string; open: () => Readable }> {
   const file = await open(path, "r");
+  let raw: { digest: string; length: number };
   try {
-    const data = Buffer.alloc(range.length);
-    const { bytesRead } = await file.read(data, 0, range.length, range.offset);
-    if (bytesRead !== range.length) throw new Error(`${path} shrank while it was pushed`);
-    return { data, rawDigest: digestOf(data) };
+    raw = await hashFileRange(file, range.offset, range.length, signal);
   } finally {
     await file.close();
   }
+  if (raw.length !== range.length) throw new Error(`${path} shrank while it was pushed`);
+  const end = range.offset + range.length - 1;
+  return {
+    digest: raw.digest,
+    size: range.length,
+    rawDigest: raw.digest,
+    open: () => createReadStream(path, { start: range.offset, end }),
+  };
 }
 
 function signalOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {

@@ -18,8 +18,11 @@ export interface ProcessEnd {
 interface PipedResult {
   readonly first: ProcessEnd;
   readonly second: ProcessEnd;
-  /** The second process's stdout, when `collect` was asked. */
-  readonly stdout: Buffer;
+  /**
+   * The second process's stdout as it was read, when `collect` was asked: not joined, which
+   * would take as much fresh memory again (see `hashFileRange` on what that costs).
+   */
+  readonly stdout: Buffer[];
 }
 
 /**
@@ -54,7 +57,7 @@ export async function runPiped(
   b.stdout?.on("data", (chunk: Buffer) => parts.push(chunk));
   const bEnd = processEnded(b);
   const [firstEnd, secondEnd] = await Promise.all([aEnd, bEnd]);
-  return { first: firstEnd, second: secondEnd, stdout: Buffer.concat(parts) };
+  return { first: firstEnd, second: secondEnd, stdout: parts };
 }
 
 /** How `child` ends, with the end of its stderr (when piped). */

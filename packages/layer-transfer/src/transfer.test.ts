@@ -1,7 +1,8 @@
 // Layers move between two real stores through a real registry (Debian's docker-registry), with
 // real qemu-img images; and hostile artifacts are refused with nothing added to the store.
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -27,6 +28,8 @@ import {
   DISK_CHUNK,
   LAYER_ARTIFACT,
   LAYER_CONFIG,
+  STATE_CHUNK,
+  STATE_META,
   STEP_LOG,
 } from "./media-types.js";
 import { pullLayers } from "./pull-layers.js";
@@ -161,6 +164,33 @@ describe("layers through a real registry", () => {
     expect(b.lookup(chain[2]!)?.description).toBe('(run (shell "step 2"))');
     expect(await readdir(b.downloadDir)).toEqual([]);
     expect(await pullLayers(b, client, "strata", chain.at(-1)!)).toEqual([]);
+  });
+
+  it("carries a saved state only when asked, in uncompressed chunks that arrive whole", async () => {
+    await using s = await newStore(dir, "states-a");
+    const id = hex("with-state");
+    const state = randomBytes(3 * 2 ** 20 + 5);
+    const meta = '{"machine":"q35 1024 MiB"}';
+    await s.build(id, { base: "base", description: "a step with a state" }, async (layer) => {
+      layer.log("x\n");
+      await writeFile(join(layer.dir, "vmstate.zst"), state);
+      await writeFile(join(layer.dir, "vmstate.json"), meta);
+    });
+    const files = { state: "vmstate.zst", meta: "vmstate.json" };
+    await pushLayers(s, client, "states", id, { states: files, chunkBytes: 2 ** 20 });
+    const m = (await client.getManifest("states", id)).json as OciManifest;
+    expect(m.layers.filter((d) => d.mediaType === STATE_CHUNK)).toHaveLength(4);
+    const metaDescriptor = m.layers.find((d) => d.mediaType === STATE_META)!;
+    expect(Buffer.from(metaDescriptor.data!, "base64").toString()).toBe(meta);
+    await using without = await newStore(dir, "states-b");
+    expect(await pullLayers(without, client, "states", id)).toEqual([id]);
+    await expect(stat(join(without.layerDir(id), "vmstate.zst"))).rejects.toThrow(/ENOENT/);
+    await using withStates = await newStore(dir, "states-c");
+    expect(await pullLayers(withStates, client, "states", id, { states: files })).toEqual([id]);
+    expect((await readFile(join(withStates.layerDir(id), "vmstate.zst"))).equals(state)).toBe(true);
+    expect(await readFile(join(withStates.layerDir(id), "vmstate.json"), "utf8")).toBe(meta);
+    expect(await readdir(withStates.downloadDir)).toEqual([]);
+    expect((await withStates.check()).problems).toEqual([]);
   });
 
   it("says a layer is not in the registry", async () => {

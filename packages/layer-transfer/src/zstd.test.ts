@@ -29,7 +29,7 @@ describe("zstd chunks", () => {
     const chunks = [];
     for (let offset = 0; offset < data.length; offset += chunk) {
       const length = Math.min(chunk, data.length - offset);
-      const { data: zst, rawDigest } = await compressRange(source, offset, length);
+      const { parts: zst, rawDigest } = await compressRange(source, offset, length);
       const blob = join(dir, `blob-${chunk}-${offset}`);
       await writeFile(blob, zst);
       chunks.push({ offset, length, rawDigest, blob });
@@ -106,7 +106,7 @@ describe("zstd chunks", () => {
     const bomb = join(dir, "bomb.zst");
     const zeros = join(dir, "zeros");
     await writeFile(zeros, Buffer.alloc(16 << 20));
-    await writeFile(bomb, (await compressRange(zeros, 0, 16 << 20)).data);
+    await writeFile(bomb, (await compressRange(zeros, 0, 16 << 20)).parts);
     const target = join(dir, "bomb-out");
     const declared = 1 << 20;
     const { problem } = await decompressChunksInto(
@@ -122,7 +122,7 @@ describe("zstd chunks", () => {
     const chunks = await compressAll(2 << 20);
     // Chunk 0's blob is the 4 MiB frame of chunks 0 and 1 together: it overruns its 2 MiB.
     const double = join(dir, "double.zst");
-    await writeFile(double, (await compressRange(source, 0, 4 << 20)).data);
+    await writeFile(double, (await compressRange(source, 0, 4 << 20)).parts);
     const target = join(dir, "overrun");
     const { problem } = await decompressChunksInto(
       chunks,

@@ -14,6 +14,15 @@ export const ZSTD_LEVEL = 1;
 /** Block size of the `dd` that cuts a file range or places decompressed bytes. */
 const DD_BLOCK = "4M";
 
+/** A compressed range: its zstd bytes in the pieces they were read in, their size and sha256. */
+export interface CompressedRange {
+  readonly parts: Buffer[];
+  readonly size: number;
+  readonly digest: string;
+  /** sha256 of the uncompressed range. */
+  readonly rawDigest: string;
+}
+
 /**
  * Compresses `length` bytes of `path` from `offset` with the `zstd` program (single-threaded,
  * so the output depends only on the input and level; chunks run in parallel instead). `dd`
@@ -25,7 +34,7 @@ export async function compressRange(
   offset: number,
   length: number,
   signal?: AbortSignal,
-): Promise<{ data: Buffer; rawDigest: string }> {
+): Promise<CompressedRange> {
   const source = [
     "dd",
     `if=${path}`,
@@ -51,7 +60,10 @@ export async function compressRange(
         `${path} shrank while it was compressed; push again once nothing writes to it`,
       );
     }
-    return { data: piped.stdout, rawDigest: raw.digest };
+    const digester = createDigester();
+    for (const part of piped.stdout) digester.update(part);
+    const size = piped.stdout.reduce((sum, part) => sum + part.length, 0);
+    return { parts: piped.stdout, size, digest: digester.digest(), rawDigest: raw.digest };
   } finally {
     await file.close();
   }

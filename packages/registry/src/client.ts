@@ -40,6 +40,7 @@ export interface RegistryClientOptions {
 /** A blob to push: bytes in memory, or a stream opened on demand (once). */
 export type BlobSource =
   | { readonly digest: string; readonly size: number; readonly data: Uint8Array }
+  | { readonly digest: string; readonly size: number; readonly parts: readonly Uint8Array[] }
   | { readonly digest: string; readonly size: number; readonly open: () => Readable };
 
 /** Options of {@link RegistryClient.pushBlob}. */
@@ -419,7 +420,11 @@ function bodyStream(
   onProgress?: (bytes: number) => void,
 ): ReadableStream<Uint8Array> {
   const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
-    "data" in blob ? sliceBytes(blob.data) : (blob.open() as AsyncIterable<Uint8Array>);
+    "data" in blob
+      ? sliceBytes(blob.data)
+      : "parts" in blob
+        ? blob.parts
+        : (blob.open() as AsyncIterable<Uint8Array>);
   async function* counted(): AsyncGenerator<Uint8Array> {
     for await (const chunk of source) {
       onProgress?.(chunk.byteLength);

@@ -23,5 +23,5 @@ export type { PushLayersOptions, StateFiles } from "./push-layers.js";
 export { layerChain, pushLayers } from "./push-layers.js";
 export type { Qcow2Header } from "./qcow2-header.js";
 export { parseQcow2Header, QCOW2_HEADER_BYTES, readQcow2Header } from "./qcow2-header.js";
-export type { ChunkTarget, Decompressed, DecompressOptions } from "./zstd.js";
+export type { ChunkTarget, CompressedRange, Decompressed, DecompressOptions } from "./zstd.js";
 export { compressRange, decompressChunksInto, ZSTD_LEVEL } from "./zstd.js";

@@ -10,6 +10,7 @@ import {
   type PlannedChunk,
   progressReporter,
   pushFileChunks,
+  pushSmallBlob,
   readQcow2Header,
   removeDownloads,
   startDownloads,
@@ -17,8 +18,6 @@ import {
 } from "@strata/layer-transfer";
 import {
   type Descriptor,
-  digestOf,
-  embedData,
   encodeManifest,
   OCI_MANIFEST,
   type OciManifest,
@@ -42,7 +41,6 @@ import { createWorkDir } from "./work-dir.js";
 
 const {
   ANNOTATION_CREATED,
-  ANNOTATION_TITLE,
   BASE_IMAGE_ARTIFACT,
   BASE_IMAGE_CONFIG,
   DISK_CHUNK,
@@ -102,11 +100,10 @@ export async function pushBaseImage(o: PushBaseImageOptions): Promise<string> {
     sizeOf(files.initrd),
   ]);
   const progress = progressReporter(diskSize + kernelSize + initrdSize, o.onEvent);
-  const common = {
-    compress: true,
-    onProgress: progress,
-    ...(o.signal ? { signal: o.signal } : {}),
-  };
+  const signal = o.signal ? { signal: o.signal } : {};
+  const common = { compress: true, onProgress: progress, ...signal };
+  const small = (data: Buffer, mediaType: string, title?: string) =>
+    pushSmallBlob(o.client, o.repository, data, mediaType, title, signal);
   const push = (path: string, mediaType: string, title: string) =>
     pushFileChunks(o.client, o.repository, path, { mediaType, title, ...common });
   const disk = await push(image, DISK_CHUNK, `${o.name}.qcow2`);
@@ -117,7 +114,7 @@ export async function pushBaseImage(o: PushBaseImageOptions): Promise<string> {
     // The private key stays home: the pulling store is told how to give the image its key.
     const { privateKey: _dropped, ...ssh } = (json.ssh ?? {}) as Record<string, unknown>;
     const bytes = Buffer.from(JSON.stringify({ ...json, ssh }));
-    layers.push(await pushSmall(o, bytes, IMAGE_MANIFEST, `${o.name}.json`));
+    layers.push(await small(bytes, IMAGE_MANIFEST, `${o.name}.json`));
   }
   const record: BaseImageRecord = {
     schema: 1,
@@ -128,7 +125,7 @@ export async function pushBaseImage(o: PushBaseImageOptions): Promise<string> {
     ...(files.kernel ? { kernelSize } : {}),
     ...(files.initrd ? { initrdSize } : {}),
   };
-  const config = await pushSmall(o, Buffer.from(JSON.stringify(record)), BASE_IMAGE_CONFIG);
+  const config = await small(Buffer.from(JSON.stringify(record)), BASE_IMAGE_CONFIG);
   const manifest: OciManifest = {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
@@ -142,31 +139,10 @@ export async function pushBaseImage(o: PushBaseImageOptions): Promise<string> {
     tag,
     encodeManifest(manifest),
     OCI_MANIFEST,
-    o.signal ? { signal: o.signal } : {},
+    signal,
   );
   o.onEvent?.({ type: "item", id: o.name, action: "pushed" });
   return digest;
-}
-
-async function pushSmall(
-  o: { client: RegistryClient; repository: string; signal?: AbortSignal },
-  data: Buffer,
-  mediaType: string,
-  title?: string,
-): Promise<Descriptor> {
-  const digest = digestOf(data);
-  await o.client.pushBlob(
-    o.repository,
-    { data, digest, size: data.length },
-    o.signal ? { signal: o.signal } : {},
-  );
-  const descriptor = {
-    mediaType,
-    digest,
-    size: data.length,
-    ...(title ? { annotations: { [ANNOTATION_TITLE]: title } } : {}),
-  };
-  return data.length <= mediaTypes.EMBED_MAX_BYTES ? embedData(descriptor, data) : descriptor;
 }
 
 /** Options of {@link pullBaseImage}. */

@@ -4,6 +4,8 @@ import type { Readable } from "node:stream";
 import {
   DEFAULT_CONCURRENCY,
   type Descriptor,
+  digestOf,
+  embedData,
   type RegistryClient,
   Semaphore,
 } from "@strata/registry";
@@ -14,6 +16,7 @@ import {
   ANNOTATION_OFFSET,
   ANNOTATION_RAW_DIGEST,
   ANNOTATION_TITLE,
+  EMBED_MAX_BYTES,
 } from "./media-types.js";
 import { compressRange } from "./zstd.js";
 
@@ -112,4 +115,29 @@ async function rangeOfFile(
 
 function signalOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
+}
+
+/**
+ * Pushes a small blob (a config, a log, a JSON file) from memory; returns its descriptor, with
+ * the bytes embedded as `data` when at most {@link EMBED_MAX_BYTES} (a pull then needs no
+ * request for it) and `title` as its file name. Pushed even when embedded: registries check
+ * that a manifest's blobs exist, and other clients (oras, crane) fetch them.
+ */
+export async function pushSmallBlob(
+  client: RegistryClient,
+  repository: string,
+  data: Buffer,
+  mediaType: string,
+  title: string | undefined,
+  signal: { signal?: AbortSignal },
+): Promise<Descriptor> {
+  const digest = digestOf(data);
+  await client.pushBlob(repository, { data, digest, size: data.length }, signal);
+  const plain = {
+    mediaType,
+    digest,
+    size: data.length,
+    ...(title ? { annotations: { [ANNOTATION_TITLE]: title } } : {}),
+  };
+  return data.length <= EMBED_MAX_BYTES ? embedData(plain, data) : plain;
 }

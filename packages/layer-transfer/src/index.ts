@@ -5,7 +5,7 @@ export { ArtifactNotFoundError, ArtifactRefusedError, TransferError } from "./er
 export type { TransferEvent, TransferEventListener } from "./events.js";
 export { progressReporter } from "./events.js";
 export type { ProgressFn, PushFileChunksOptions } from "./file-chunks.js";
-export { pushFileChunks } from "./file-chunks.js";
+export { pushFileChunks, pushSmallBlob } from "./file-chunks.js";
 export type { LayerArtifact, LayerRecord } from "./layer-artifact.js";
 export { buildLayerManifest, checkLayerManifest, checkLayerRecord } from "./layer-artifact.js";
 export * as mediaTypes from "./media-types.js";

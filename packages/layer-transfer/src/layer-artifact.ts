@@ -3,7 +3,6 @@ import { isLayerId, validateBaseImageName } from "@strata/store";
 import {
   ANNOTATION_ANCESTORS,
   ANNOTATION_CREATED,
-  ANNOTATION_TITLE,
   DISK_CHUNK,
   LAYER_ARTIFACT,
   LAYER_CONFIG,
@@ -152,9 +151,4 @@ export function checkLayerManifest(
   const chunks = checkChunks(stateChunks, STATE_CHUNK, record.stateSize);
   if (typeof chunks === "string") return `state: ${chunks}`;
   return { disk, log, state: { chunks, meta: metas[0]! } };
-}
-
-/** The descriptor of a small JSON or text blob with an ORAS file name. */
-export function titled(descriptor: Descriptor, title: string): Descriptor {
-  return { ...descriptor, annotations: { ...descriptor.annotations, [ANNOTATION_TITLE]: title } };
 }

@@ -3,8 +3,6 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   DEFAULT_CONCURRENCY,
-  digestOf,
-  embedData,
   encodeManifest,
   OCI_MANIFEST,
   type RegistryClient,
@@ -13,16 +11,9 @@ import {
 import { LayerNotFoundError, type Store } from "@strata/store";
 import { layerDiskDigest } from "./disk-digest.js";
 import { progressReporter, type TransferEventListener } from "./events.js";
-import { pushFileChunks } from "./file-chunks.js";
-import { buildLayerManifest, type LayerRecord, titled } from "./layer-artifact.js";
-import {
-  DISK_CHUNK,
-  EMBED_MAX_BYTES,
-  LAYER_CONFIG,
-  STATE_CHUNK,
-  STATE_META,
-  STEP_LOG,
-} from "./media-types.js";
+import { pushFileChunks, pushSmallBlob } from "./file-chunks.js";
+import { buildLayerManifest, type LayerRecord } from "./layer-artifact.js";
+import { DISK_CHUNK, LAYER_CONFIG, STATE_CHUNK, STATE_META, STEP_LOG } from "./media-types.js";
 
 /** File names of a layer's saved VM state (the builder's), to send with `--registry-states`. */
 export interface StateFiles {
@@ -158,7 +149,7 @@ async function pushLayerBlobs(
     compress: true,
     ...common,
   });
-  const log = await pushSmall(
+  const log = await pushSmallBlob(
     client,
     repository,
     await readFile(store.layerLog(id)),
@@ -169,7 +160,7 @@ async function pushLayerBlobs(
   let state:
     | {
         chunks: Awaited<ReturnType<typeof pushFileChunks>>;
-        meta: Awaited<ReturnType<typeof pushSmall>>;
+        meta: Awaited<ReturnType<typeof pushSmallBlob>>;
       }
     | undefined;
   let stateSize: number | undefined;
@@ -190,7 +181,14 @@ async function pushLayerBlobs(
           compress: false,
           ...common,
         }),
-        meta: await pushSmall(client, repository, meta, STATE_META, options.states.meta, signal),
+        meta: await pushSmallBlob(
+          client,
+          repository,
+          meta,
+          STATE_META,
+          options.states.meta,
+          signal,
+        ),
       };
       stateSize = size;
     }
@@ -208,23 +206,13 @@ async function pushLayerBlobs(
     ...(stateSize === undefined ? {} : { stateSize }),
   };
   const configBytes = Buffer.from(JSON.stringify(record));
-  const config = await pushSmall(client, repository, configBytes, LAYER_CONFIG, undefined, signal);
+  const config = await pushSmallBlob(
+    client,
+    repository,
+    configBytes,
+    LAYER_CONFIG,
+    undefined,
+    signal,
+  );
   return encodeManifest(buildLayerManifest(record, config, disk, log, state, options.ancestors));
-}
-
-async function pushSmall(
-  client: RegistryClient,
-  repository: string,
-  data: Buffer,
-  mediaType: string,
-  title: string | undefined,
-  signal: { signal?: AbortSignal },
-) {
-  const digest = digestOf(data);
-  // Pushed even when embedded: registries check that a manifest's blobs exist, and other
-  // clients (oras, crane) fetch them.
-  await client.pushBlob(repository, { data, digest, size: data.length }, signal);
-  const plain = { mediaType, digest, size: data.length };
-  const descriptor = data.length <= EMBED_MAX_BYTES ? embedData(plain, data) : plain;
-  return title ? titled(descriptor, title) : descriptor;
 }

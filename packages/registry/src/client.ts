@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { type PullBlobOptions, type PullBlobResult, pullBlobToFile } from "./blob-pull.js";
 import { type CredentialResolver, dockerConfigCredentials } from "./credentials.js";
-import { digestOf } from "./digest.js";
+import { digestOf, verifyDigest } from "./digest.js";
 import { DigestMismatchError, RegistryProtocolError } from "./errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES, HttpSession } from "./http.js";
 import { type Descriptor, MANIFEST_ACCEPT } from "./media-types.js";
@@ -240,9 +240,7 @@ export class RegistryClient {
       options.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
       digest,
     );
-    const actual = digestOf(bytes);
-    if (actual !== digest)
-      throw new DigestMismatchError(`Blob ${digest} from ${repository}`, digest, actual);
+    verifyDigest(`Blob ${digest} from ${repository}`, bytes, digest);
     return bytes;
   }
 
@@ -273,13 +271,7 @@ export class RegistryClient {
         `The data embedded for blob ${digest} in ${repository} is not ${size} bytes of base64.`,
       );
     }
-    const actual = digestOf(bytes);
-    if (actual !== digest)
-      throw new DigestMismatchError(
-        `Data embedded for blob ${digest} in ${repository}`,
-        digest,
-        actual,
-      );
+    verifyDigest(`Data embedded for blob ${digest} in ${repository}`, bytes, digest);
     return bytes;
   }
 

@@ -4,11 +4,11 @@ import { rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { HostToolError, spawnHostTool } from "@strata/host-tool";
+import { readQcow2Backing } from "@strata/qemu-runner/internal";
 import tar from "tar-stream";
 import { ImageCommandError } from "./errors.js";
 import { assertImageExists, readManifestJson, renameManifestFiles } from "./image-files.js";
 import type { ImageProgressListener } from "./progress.js";
-import { readQcow2Backing } from "./qcow2-header.js";
 import { runTool } from "./run-tool.js";
 import { createWorkDir } from "./work-dir.js";
 
@@ -45,6 +45,7 @@ export async function exportImage(
   try {
     const files: string[] = [];
     let qcow2 = image;
+    // A chain (or, were it ever one, not a qcow2 at all: null) is converted into one file.
     if ((await readQcow2Backing(image)) !== undefined) {
       options.onProgress?.({
         type: "stage",

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HostToolError, spawnHostTool } from "@strata/host-tool";
+import { readQcow2Backing } from "@strata/qemu-runner/internal";
 import tar from "tar-stream";
 import { ARCHIVE_SUMS } from "./archive-export.js";
 import { parseSha256Sums } from "./download.js";
@@ -17,7 +18,7 @@ import {
   readManifestJson,
   renameManifestFiles,
 } from "./image-files.js";
-import { checkStandaloneQcow2, readQcow2Backing } from "./qcow2-header.js";
+import { checkStandaloneQcow2 } from "./qcow2-header.js";
 import { createWorkDir } from "./work-dir.js";
 
 /** Largest entry accepted. @default 1 TiB */
@@ -188,7 +189,8 @@ export async function importImage(
     const backing = await readQcow2Backing(join(work, `${from}.qcow2`)).catch((e: Error) => {
       throw new ArchiveError(`${options.archive}: ${e.message}`);
     });
-    if (backing !== undefined)
+    // Not a qcow2 at all (null): checkStandaloneQcow2 says so below.
+    if (typeof backing === "string")
       throw new ArchiveError(
         `${options.archive}: ${from}.qcow2 has a backing file ("${backing}"); only standalone images are imported`,
       );

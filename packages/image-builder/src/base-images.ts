@@ -1,10 +1,10 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { runHostTool } from "@strata/host-tool";
+import { readQcow2Backing } from "@strata/qemu-runner/internal";
 import { parseBackingPath, storeLayout } from "@strata/store/layout";
 import { ImageBuildError } from "./errors.js";
 import { assertImageExists, imageFileNames, readManifestJson, removeFiles } from "./image-files.js";
-import { readQcow2Backing } from "./qcow2-header.js";
 
 /** `result-tmp/<id>/` + this: a running step's overlay. */
 const LAYER_IMAGE = join("rootfs", "image.qcow2");
@@ -98,7 +98,7 @@ export async function findBaseImageUsers(storeRoot: string, name: string): Promi
   const tmp = storeLayout(storeRoot).resultTmpDir;
   for (const id of await readdir(tmp).catch(() => [] as string[])) {
     const backing = await readQcow2Backing(join(tmp, id, LAYER_IMAGE)).catch(() => undefined);
-    const target = backing === undefined ? undefined : parseBackingPath(backing);
+    const target = typeof backing === "string" ? parseBackingPath(backing) : undefined;
     if (target !== undefined && "base" in target && target.base === name)
       running.push(`a step being built (result-tmp/${id.slice(0, 12)})`);
   }

@@ -39,7 +39,7 @@ describe("buildQemuArgv", () => {
       "user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,restrict=on",
     ]);
     expect(values(argv, "-drive")).toEqual([
-      "file=/s/a,,b.qcow2,format=qcow2,auto-read-only=off,if=none,id=disk0,discard=unmap",
+      "file=/s/a,,b.qcow2,format=qcow2,auto-read-only=off,file.drop-cache=off,if=none,id=disk0,discard=unmap",
     ]);
     expect(values(argv, "-device")).toContain("virtio-blk-pci,drive=disk0");
     expect(values(argv, "-pidfile")).toEqual(["/run/x/qemu.pid"]);
@@ -111,7 +111,7 @@ describe("buildQemuArgv", () => {
       bootFromCdrom: true,
     });
     expect(values(argv, "-drive")).toEqual([
-      "file=/d.qcow2,format=qcow2,auto-read-only=off,if=none,id=disk0",
+      "file=/d.qcow2,format=qcow2,auto-read-only=off,file.drop-cache=off,if=none,id=disk0",
       "file=/c.raw,format=raw,readonly=on,if=none,id=disk1",
       "file=/seed.iso,media=cdrom,readonly=on,if=ide",
     ]);
@@ -176,6 +176,22 @@ describe("buildQemuArgv", () => {
   });
 });
 
+describe("page cache of a writable image's chain", () => {
+  it("keeps it on every file node down to the depth given, and leaves read-only drives alone", () => {
+    const argv = buildQemuArgv({
+      ...base,
+      disk: { ...base.disk, backingDepth: 2 },
+      drives: [{ path: "/layer.qcow2", readOnly: true }],
+    });
+    const [root, layer] = values(argv, "-drive");
+    expect(root).toContain(
+      ",auto-read-only=off,file.drop-cache=off,backing.file.drop-cache=off,backing.backing.file.drop-cache=off,",
+    );
+    expect(root).not.toContain("backing.backing.backing.");
+    expect(layer).not.toContain("drop-cache");
+  });
+});
+
 describe("drive serials", () => {
   it("creates the root disk's device before any extra disk's, so the root is /dev/vda", () => {
     const argv = buildQemuArgv({ ...base, drives: [{ path: "/src.qcow2", serial: "strata-src" }] });
@@ -196,7 +212,7 @@ describe("drive serials", () => {
     expect(argv.slice(i - 3, i - 1)).toEqual(["-drive", expect.stringMatching(/if=none,id=disk1/)]);
     expect(argv[i - 1]).toBe("-device");
     expect(argv[i - 2]).toMatch(
-      /^file=\/cache\.qcow2,format=qcow2,auto-read-only=off,if=none,id=disk1/,
+      /^file=\/cache\.qcow2,format=qcow2,auto-read-only=off,file\.drop-cache=off,if=none,id=disk1/,
     );
   });
 });

@@ -20,6 +20,12 @@ export interface DriveSpec {
   readOnly?: boolean;
   /** Disk serial the guest sees (virtio: /dev/disk/by-id/virtio-<serial>), so it can find the drive. */
   serial?: string;
+  /**
+   * How many backing files lie under a writable image (see backingChainDepth): each of their
+   * file nodes keeps its host page cache across a state save or load, as the image's own does.
+   * @default 0
+   */
+  backingDepth?: number;
 }
 
 /**
@@ -102,13 +108,28 @@ function cpuArgs(arch: GuestArch, accel: Accelerator): string[] {
   return arch === "aarch64" ? ["-cpu", "max,pauth-impdef=on"] : ["-cpu", "max"];
 }
 
+/**
+ * drop-cache=off on the image's file node and on each backing file's: when a migration ends
+ * (a state saved, the guest let run again; a state loaded) QEMU otherwise fsyncs every file of
+ * the chain and drops its host page cache, so that another host sharing the storage reads
+ * fresh data. Here the same host reads it, through the same page cache: the drop only made the
+ * guest's next reads, the store's and the next VM's go to the disk (a 1 GiB base image fell
+ * from 150 MiB cached to 86 KiB at every state save).
+ */
+function keepPageCache(depth: number): string {
+  let options = ",file.drop-cache=off";
+  for (let level = 1; level <= depth; level++)
+    options += `,${"backing.".repeat(level)}file.drop-cache=off`;
+  return options;
+}
+
 function driveArgs(drive: DriveSpec, iface: DiskInterface, id: string): string[] {
   // auto-read-only=off: -drive turns it on, and then QEMU reopens an image read-only *by its
   // path* once nothing writes it (a layer under a live snapshot, when a state save hands the
   // disks over); the store has renamed that layer's directory by then, so the reopen failed
   // and with it every state save (`bdrv_inactivate_all() failed`). The open descriptor stays.
   const base = `file=${escapeOptionValue(drive.path)},format=${drive.format ?? "qcow2"}${
-    drive.readOnly ? ",readonly=on" : ",auto-read-only=off"
+    drive.readOnly ? ",readonly=on" : `,auto-read-only=off${keepPageCache(drive.backingDepth ?? 0)}`
   }`;
   switch (iface) {
     case "virtio": {

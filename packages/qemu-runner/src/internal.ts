@@ -1,4 +1,5 @@
 // strata's own packages only; no promise of stability. The public surface is index.ts.
+export { backingChainDepth, readQcow2Backing } from "./backing-chain.js";
 export { readFileTail } from "./console-log.js";
 export {
   HOTPLUG_PORTS,

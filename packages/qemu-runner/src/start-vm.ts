@@ -12,6 +12,7 @@ import {
   type GuestForward,
   type NetworkMode,
 } from "./argv.js";
+import { backingChainDepth, KEEP_CACHE_MAX_DEPTH } from "./backing-chain.js";
 import { readFileTail } from "./console-log.js";
 import { QemuCancelledError, QemuPortInUseError, QemuStartError } from "./errors.js";
 import { type HostNetwork, openHostNetwork } from "./host-network.js";
@@ -98,6 +99,10 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     onWarning: (message) => emit({ type: "warning", code: "ACCEL_FALLBACK", message }),
   });
+  const backingDepth =
+    (options.imageFormat ?? "qcow2") === "qcow2"
+      ? await backingChainDepth(image, KEEP_CACHE_MAX_DEPTH)
+      : 0;
   const removeRunDir = options.runDir === undefined;
   const runDir = options.runDir ?? (await mkdtemp(join(tmpdir(), RUN_DIR_PREFIX)));
   await mkdir(runDir, { recursive: true });
@@ -110,6 +115,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
       try {
         return await launch(options, {
           image,
+          backingDepth,
           manifest,
           accel,
           runDir,
@@ -130,6 +136,7 @@ export async function startVm(options: StartVmOptions): Promise<Vm> {
 
 interface Resolved {
   image: string;
+  backingDepth: number;
   manifest: ImageManifest;
   accel: Accelerator;
   runDir: string;
@@ -150,7 +157,12 @@ async function launch(options: StartVmOptions, r: Resolved): Promise<Vm> {
     machine: options.machine,
     memoryMiB: options.memoryMiB ?? m.memoryMiB,
     cpus: options.cpus ?? m.cpus,
-    disk: { path: r.image, format: options.imageFormat ?? "qcow2", interface: m.disk.interface },
+    disk: {
+      path: r.image,
+      format: options.imageFormat ?? "qcow2",
+      interface: m.disk.interface,
+      backingDepth: r.backingDepth,
+    },
     drives: (options.drives ?? []).map((d) => ({ ...d, path: resolve(d.path) })),
     cdroms: (options.cdroms ?? []).map((p) => resolve(p)),
     bootFromCdrom: options.bootFromCdrom ?? false,

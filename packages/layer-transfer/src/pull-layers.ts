@@ -73,6 +73,8 @@ export async function pullLayers(
   }
   // The base image must be here before anything is downloaded (it is not a layer).
   store.findBaseImage(plan[0]!.record.base);
+  // `strata clean` leaves download/ alone while this is held.
+  using _downloads = store.holdDownloads();
   // A blob several chunks name downloads once (see startDownloads); each log is read apart.
   const blobs = new Map(
     plan.flatMap((p) => chunkBlobs(p, options).map((d) => [d.digest, d.size] as const)),

@@ -139,8 +139,15 @@ describe("layers through a real registry", () => {
   });
 
   it("pulls the chain into another store: same guest data, log replayed, atomically", async () => {
-    const pulled = await pullLayers(b, client, "strata", chain.at(-1)!);
+    // `strata clean` stays off download/ while the pull runs (its lease), and only then.
+    const heldDuring: string[][] = [];
+    const pulled = await pullLayers(b, client, "strata", chain.at(-1)!, {
+      onEvent: () => heldDuring.push([...b.leases().keys()]),
+    });
     expect(pulled).toEqual(chain);
+    expect(heldDuring.length).toBeGreaterThan(0);
+    for (const held of heldDuring) expect(held).toEqual(["downloads"]);
+    expect(b.leases().size).toBe(0);
     const compare = await exec("qemu-img", [
       "compare",
       "-f",

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
@@ -170,4 +170,36 @@ describe("builds across processes", () => {
     expect(seen[0]).toBe(false);
     expect(seen.at(-1)).toBe(true);
   }, 120_000);
+});
+
+describe("clean and the blobs of pulls in download/", () => {
+  it("leaves them while another process pulls, and removes them once it is gone", async () => {
+    const download = join(dir.path, "download");
+    mkdirSync(download, { recursive: true });
+    writeFileSync(join(download, "a".repeat(64)), "part of a blob");
+    writeFileSync(join(download, `${layerId("x")}.qcow2`), "a disk being checked");
+    const puller = spawnChild({ id: layerId("unused"), mode: "hold-downloads" });
+    await puller.waitFor(/ready\n/);
+    expect([...store.leases().values()]).toEqual([expect.stringMatching(/pid \d+/)]);
+    expect((await store.clean()).removedLeftovers).toBe(0);
+    expect(readdirSync(download)).toHaveLength(2);
+
+    puller.child.kill("SIGKILL");
+    await puller.child;
+    expect((await store.clean({ dryRun: true })).removedLeftovers).toBe(2);
+    expect(readdirSync(download)).toHaveLength(2);
+    expect((await store.clean()).removedLeftovers).toBe(2);
+    expect(readdirSync(download)).toEqual([]);
+  });
+
+  it("a pull in this process holds them the same way until it lets go", async () => {
+    const download = join(dir.path, "download");
+    mkdirSync(download, { recursive: true });
+    writeFileSync(join(download, "b".repeat(64)), "blob");
+    const hold = store.holdDownloads();
+    expect((await store.clean()).removedLeftovers).toBe(0);
+    hold.release();
+    expect((await store.clean()).removedLeftovers).toBe(1);
+    expect(readdirSync(download)).toEqual([]);
+  });
 });

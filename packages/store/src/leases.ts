@@ -7,6 +7,12 @@ import {
   type ProcessIdentity,
 } from "./process-identity.js";
 
+/**
+ * The lease a registry pull holds on the store's `download/` blobs (no layer has this ID: layer
+ * IDs are hex), so that `clean` leaves them to it.
+ */
+export const DOWNLOADS_LEASE = "downloads";
+
 /** Keeps a layer (and so its ancestors) from being deleted or pruned while it is held. */
 export interface Lease extends AsyncDisposable, Disposable {
   readonly id: string;
@@ -47,7 +53,7 @@ export function takeLease(db: Database.Database, id: string): Lease {
 }
 
 /**
- * Layer IDs held by live processes, each with who holds it. Leases of dead processes (killed
+ * Layer IDs (and {@link DOWNLOADS_LEASE}) held by live processes, each with who holds it. Leases of dead processes (killed
  * before they could release) are removed on the way. Run inside the store mutex.
  */
 export function liveLeases(db: Database.Database): Map<string, string> {

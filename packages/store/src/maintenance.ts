@@ -4,7 +4,7 @@ import { removeTree, type StoreContext, trashPath } from "./context.js";
 import { deleteLayerRow, type LayerRow, selectAllLayers, selectLayer } from "./database.js";
 import { filesystemSpace } from "./disk-usage.js";
 import { LayerInUseError, LayerNotFoundError, StoreOptionsError } from "./errors.js";
-import { liveLeases } from "./leases.js";
+import { DOWNLOADS_LEASE, liveLeases } from "./leases.js";
 import { type PruneCandidate, planPrune, subtreePostOrder } from "./prune-plan.js";
 import { collectLeftovers } from "./reconcile.js";
 
@@ -148,8 +148,10 @@ export interface CleanReport extends RemovalReport {
 }
 
 /**
- * Removes every layer no running build uses, and the leftovers of dead builders in `result-tmp/`
- * and `cache-tmp/`. Caches (`cache/`) and base images are kept.
+ * Removes every layer no running build uses, the leftovers of dead builders in `result-tmp/`
+ * and `cache-tmp/`, and, when no pull is under way, the blobs killed or refused pulls left in
+ * `download/` (kept until then so that a pull resumes). Caches (`cache/`) and base images are
+ * kept.
  */
 export async function cleanStore(
   ctx: StoreContext,
@@ -162,6 +164,8 @@ export async function cleanStore(
       ...collectLeftovers(ctx, ctx.layout.cacheTmpDir, dryRun),
     ];
     const pinned = new Set(liveLeases(ctx.db).keys());
+    if (!pinned.has(DOWNLOADS_LEASE))
+      leftovers.push(...collectLeftovers(ctx, ctx.layout.downloadDir, dryRun));
     const plan = planPrune(selectAllLayers(ctx.db).map(toCandidate), { pinned });
     return { plan, leftovers, ...(dryRun ? measureLayers(ctx, plan) : detachLayers(ctx, plan)) };
   });

@@ -32,7 +32,7 @@ import {
 import { type DiskUsage, inspectLayer, type LayerInspection, measureStore } from "./inspect.js";
 import { isLayerId, isLayerIdPrefix, matchLayerId, validateLayerId } from "./layer-id.js";
 import { LAYER_IMAGE, LAYER_LOG, storeLayout } from "./layout.js";
-import { type Lease, liveLeases, takeLease } from "./leases.js";
+import { DOWNLOADS_LEASE, type Lease, liveLeases, takeLease } from "./leases.js";
 import type { LockRules } from "./lock-file.js";
 import {
   type CleanOptions,
@@ -208,6 +208,14 @@ export class Store implements AsyncDisposable {
       if (!selectLayer(this.#ctx.db, id)) throw new LayerNotFoundError(id);
       return takeLease(this.#ctx.db, id);
     });
+  }
+
+  /**
+   * Keeps `strata clean` from removing the blobs in `download/` (see {@link StoreLayout}) while
+   * a pull is under way; release it when the pull ends, whole or not.
+   */
+  holdDownloads(): Lease {
+    return this.#ctx.mutex("holding downloads", () => takeLease(this.#ctx.db, DOWNLOADS_LEASE));
   }
 
   /** Layers held by live processes' leases (running builds, shells), each with its holder. */

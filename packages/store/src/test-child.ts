@@ -11,9 +11,10 @@ interface ChildConfig {
   /**
    * hang: write, say "ready", wait to be killed; cancel: say "ready", then our only client
    * cancels (on SIGUSR2); slow: log `lines` lines then succeed; fail: log them, then fail;
-   * die-in-commit: finish the step, and be SIGKILLed `delayMs` after, while the store commits.
+   * die-in-commit: finish the step, and be SIGKILLed `delayMs` after, while the store commits;
+   * hold-downloads: hold the download/ lease a pull takes, say "ready", wait to be killed.
    */
-  mode: "hang" | "cancel" | "slow" | "fail" | "die-in-commit";
+  mode: "hang" | "cancel" | "slow" | "fail" | "die-in-commit" | "hold-downloads";
   lines?: number;
   delayMs?: number;
 }
@@ -24,6 +25,11 @@ const cancel = new AbortController();
 process.on("SIGUSR2", () => cancel.abort());
 // Waiting on a promise alone does not keep Node running: without this, "hang" would just exit.
 const keepAlive = setInterval(() => {}, 1000);
+if (config.mode === "hold-downloads") {
+  store.holdDownloads();
+  process.stdout.write("ready\n");
+  await new Promise(() => {});
+}
 try {
   const result = await store.build(
     config.id,

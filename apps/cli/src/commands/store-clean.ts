@@ -7,8 +7,9 @@ export const cleanCommand = defineCommand({
   summary: "remove every cached layer not in use, and leftovers of dead builds",
   synopsis: "[--store=qemu:DIR] [--dry-run]",
   maxArguments: 0,
-  description: `Removes every cached layer that no running build uses, and what dead builds left in result-tmp/
-and cache-tmp/. Base images and caches (cache/) are kept.`,
+  description: `Removes every cached layer that no running build uses, what dead builds left in result-tmp/
+and cache-tmp/, and, when no pull runs, the blobs killed pulls left in download/ (kept until
+then for the next pull to resume). Base images and caches (cache/) are kept.`,
   options: {
     ...STORE_OPTION,
     "dry-run": { type: "boolean", help: "remove nothing; print what would be removed" },

@@ -65,7 +65,12 @@ give the key the image accepts with --ssh-key.`,
   async run({ values, positionals }, io) {
     const [ref, name] = positionals;
     const { client, reference } = openRegistry(ref!, { insecure: values["insecure-registry"] });
-    const layout = storeLayout(resolveStoreRoot(values.store, io.cwd, io.env));
+    const root = resolveStoreRoot(values.store, io.cwd, io.env);
+    const layout = storeLayout(root);
+    // The store's database is opened only to keep `strata clean` off download/ meanwhile.
+    const { openStore } = await import("@strata/store");
+    await using store = await openStore({ root, signal: io.signal });
+    using _downloads = store.holdDownloads();
     const pulled = await pullBaseImage({
       client,
       repository: reference.repository,

@@ -111,7 +111,7 @@ describe("a state save keeps the root disk chain's page cache (real QEMU, no gue
     child = started.child;
     const abort = new AbortController();
     const exited = child.then(() => abort.abort(new Error("QEMU exited")));
-    const vm = { qmp: started.qmp, exited, signal: abort.signal } as unknown as Vm;
+    const vm = { qmp: started.qmp, exited, signal: abort.signal, runDir: dir } as unknown as Vm;
 
     await dumpVmState(vm, join(dir, "one.raw"));
     await continueVm(vm);

@@ -3,11 +3,17 @@ import { copyFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { QemuStateError } from "./errors.js";
 import { startBareQemu } from "./test-support.js";
 import type { Vm } from "./vm.js";
-import { compressVmState, dumpVmState, rawStatePath } from "./vm-state.js";
+import {
+  compressVmState,
+  dumpVmState,
+  INCOMING_ARGS,
+  rawStatePath,
+  resumeVmState,
+} from "./vm-state.js";
 
 /** The builder's save, in one: the raw stream with the guest paused, then compressed. */
 async function saveVmState(vm: Vm, path: string): Promise<void> {
@@ -17,31 +23,33 @@ async function saveVmState(vm: Vm, path: string): Promise<void> {
 
 describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
   let dir = "";
-  let child: ReturnType<typeof execa> | undefined;
+  const children: ReturnType<typeof execa>[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "strata-vmstate-"));
+  });
   afterEach(async () => {
-    child?.kill("SIGKILL");
-    await child?.catch(() => {});
-    if (dir) await rm(dir, { recursive: true, force: true });
+    for (const child of children.splice(0)) {
+      child.kill("SIGKILL");
+      await child.catch(() => {});
+    }
+    await rm(dir, { recursive: true, force: true });
   });
 
   /** A QEMU with 64 MiB of RAM and no devices, as much of a Vm as dumpVmState uses. */
-  async function startQemu(): Promise<Vm> {
-    dir = await mkdtemp(join(tmpdir(), "strata-vmstate-"));
-    const sock = join(dir, "qmp.sock");
+  async function startQemu(extra: string[] = []): Promise<Vm> {
+    // Each QEMU its own run directory, as a Vm has (the migration socket lives there).
+    const runDir = await mkdtemp(join(dir, "run-"));
+    const sock = join(runDir, "qmp.sock");
     const started = await startBareQemu(sock, [
-      "-machine",
-      "q35",
-      "-accel",
-      "tcg",
-      "-m",
-      "64",
-      "-S",
+      ...["-machine", "q35", "-accel", "tcg", "-m", "64", "-S"],
+      ...extra,
     ]);
-    child = started.child;
+    children.push(started.child);
+    const child = started.child;
     const { qmp } = started;
     const abort = new AbortController();
     const exited = child.then(() => abort.abort(new Error("QEMU exited")));
-    return { qmp, exited, signal: abort.signal } as unknown as Vm;
+    return { qmp, exited, signal: abort.signal, runDir } as unknown as Vm;
   }
 
   it("returns only once zstd has written the whole file under its name; nothing else is left", async () => {
@@ -58,7 +66,7 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
     const vm = await startQemu();
     const path = join(dir, "missing-dir", "vmstate.zst");
     await expect(saveVmState(vm, path)).rejects.toBeInstanceOf(QemuStateError);
-    expect((await readdir(dir)).filter((f) => !f.endsWith(".sock"))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => !f.startsWith("run-"))).toEqual([]);
   });
 
   it("a file that cannot take its name after zstd ended is a QemuStateError too; the part is removed", async () => {
@@ -67,7 +75,7 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
     const path = join(dir, "vmstate.zst");
     execFileSync("mkdir", ["-p", join(path, "x")]);
     await expect(saveVmState(vm, path)).rejects.toThrow(/compressing the VM state .* failed/);
-    expect((await readdir(dir)).filter((f) => !f.endsWith(".sock"))).toEqual(["vmstate.zst"]);
+    expect((await readdir(dir)).filter((f) => !f.startsWith("run-"))).toEqual(["vmstate.zst"]);
     expect(await readdir(path)).toEqual(["x"]);
   });
 
@@ -75,8 +83,10 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
     const vm = await startQemu();
     const raw = join(dir, "vmstate.raw");
     execFileSync("mkdir", ["-p", join(raw, "x")]);
-    await expect(dumpVmState(vm, raw)).rejects.toThrow(/writing .* exited [1-9]/);
-    expect((await readdir(dir)).filter((f) => !f.endsWith(".sock"))).toEqual(["vmstate.raw"]);
+    const error = await dumpVmState(vm, raw).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QemuStateError);
+    expect((error as Error).message).toMatch(/^writing .*vmstate\.raw: EISDIR/);
+    expect((await readdir(dir)).filter((f) => !f.startsWith("run-"))).toEqual(["vmstate.raw"]);
     expect(await readdir(raw)).toEqual(["x"]);
   });
 
@@ -93,10 +103,31 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
     await vm.qmp.execute("cont");
     await compressVmState(raw, path);
     expect(execFileSync("zstd", ["-q", "-dc", path]).equals(stream)).toBe(true);
-    expect((await readdir(dir)).filter((f) => !f.endsWith(".sock")).sort()).toEqual([
+    expect((await readdir(dir)).filter((f) => !f.startsWith("run-")).sort()).toEqual([
       "copy",
       "vmstate.zst",
     ]);
+  });
+
+  it("a saved state loads into a QEMU started with -incoming defer, which then runs", async () => {
+    const source = await startQemu();
+    // Run first: a state saved before the machine ever ran loads as "prelaunch", never running.
+    await source.qmp.execute("cont");
+    const path = join(dir, "vmstate.zst");
+    await saveVmState(source, path);
+    const target = await startQemu([...INCOMING_ARGS]);
+    await resumeVmState(target, path);
+    expect((await target.qmp.execute<{ status: string }>("query-status")).status).toBe("running");
+    // Neither side left its migration socket behind.
+    for (const vm of [source, target]) expect(await readdir(vm.runDir)).not.toContain("migration.sock");
+  });
+
+  it("a state that is not a state is a QemuStateError, and that QEMU is gone", async () => {
+    const path = join(dir, "bad.zst");
+    execFileSync("sh", ["-c", `head -c 100000 /dev/urandom | zstd -q -o ${path}`]);
+    const target = await startQemu([...INCOMING_ARGS]);
+    await expect(resumeVmState(target, path, 20_000)).rejects.toBeInstanceOf(QemuStateError);
+    await target.exited;
   });
 
   it("a cancelled compression leaves neither the state nor its raw stream", async () => {
@@ -108,6 +139,6 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
     await expect(compressVmState(rawStatePath(path), path, abort.signal)).rejects.toThrow(
       "cancelled by the test",
     );
-    expect((await readdir(dir)).filter((f) => !f.endsWith(".sock"))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => !f.startsWith("run-"))).toEqual([]);
   });
 });

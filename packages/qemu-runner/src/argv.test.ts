@@ -1,26 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { buildQemuArgv, escapeOptionValue, type QemuArgvConfig } from "./argv.js";
+import { buildQemuArgv, escapeOptionValue } from "./argv.js";
+import { ARGV_CONFIG } from "./test-support.js";
 
-const base: QemuArgvConfig = {
-  arch: "x86_64",
-  accel: "tcg",
-  memoryMiB: 1024,
-  cpus: 2,
-  disk: { path: "/s/a,b.qcow2", interface: "virtio" },
-  drives: [],
-  cdroms: [],
-  bootFromCdrom: false,
-  boot: { mode: "disk" },
-  firmware: "bios",
-  hostSshPort: 40022,
-  guestSshPort: 22,
-  network: "restricted",
-  serialLogPath: "/run/x/console.log",
-  qmpSocketPath: "/run/x/qmp.sock",
-  pidFilePath: "/run/x/qemu.pid",
-  name: "debian",
-  extraArgs: [],
-};
+const base = ARGV_CONFIG;
 
 /** The value following `flag`, for every occurrence. */
 const values = (argv: string[], flag: string) =>

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildQemuArgv } from "./argv.js";
 import { backingChainDepth, readQcow2Backing } from "./backing-chain.js";
 import { continueVm, snapshotRootDisk } from "./live-snapshot.js";
-import { startBareQemu } from "./test-support.js";
+import { ARGV_CONFIG, startBareQemu } from "./test-support.js";
 import type { Vm } from "./vm.js";
 import { dumpVmState } from "./vm-state.js";
 
@@ -80,28 +80,12 @@ describe("a state save keeps the root disk chain's page cache (real QEMU, no gue
       execFileSync("qemu-io", ["-f", "qcow2", "-c", "write -P 0xab 0 8M", join(dir, f)]);
     // The root disk's -drive, from the real argv builder.
     const argv = buildQemuArgv({
-      arch: "x86_64",
-      accel: "tcg",
-      memoryMiB: 64,
-      cpus: 1,
+      ...ARGV_CONFIG,
       disk: {
         path: join(dir, "l2.qcow2"),
         interface: "virtio",
         backingDepth: await backingChainDepth(join(dir, "l2.qcow2"), 64),
       },
-      drives: [],
-      cdroms: [],
-      bootFromCdrom: false,
-      boot: { mode: "disk" },
-      firmware: "bios",
-      hostSshPort: 40022,
-      guestSshPort: 22,
-      network: "restricted",
-      serialLogPath: join(dir, "console.log"),
-      qmpSocketPath: join(dir, "unused.sock"),
-      pidFilePath: join(dir, "qemu.pid"),
-      name: "t",
-      extraArgs: [],
     });
     const drive = argv[argv.indexOf("-drive") + 1]!;
     const started = await startBareQemu(join(dir, "qmp.sock"), [

@@ -1,5 +1,6 @@
 // Helpers for this package's unit tests (excluded from the build).
 import { execa } from "execa";
+import type { QemuArgvConfig } from "./argv.js";
 import { listenQmp, type QmpClient } from "./qmp.js";
 
 /**
@@ -23,3 +24,25 @@ export async function startBareQemu(
     throw error;
   }
 }
+
+/** A whole QemuArgvConfig for argv tests: x86_64 under TCG, one virtio disk, nothing else. */
+export const ARGV_CONFIG: QemuArgvConfig = {
+  arch: "x86_64",
+  accel: "tcg",
+  memoryMiB: 1024,
+  cpus: 2,
+  disk: { path: "/s/a,b.qcow2", interface: "virtio" },
+  drives: [],
+  cdroms: [],
+  bootFromCdrom: false,
+  boot: { mode: "disk" },
+  firmware: "bios",
+  hostSshPort: 40022,
+  guestSshPort: 22,
+  network: "restricted",
+  serialLogPath: "/run/x/console.log",
+  qmpSocketPath: "/run/x/qmp.sock",
+  pidFilePath: "/run/x/qemu.pid",
+  name: "debian",
+  extraArgs: [],
+};

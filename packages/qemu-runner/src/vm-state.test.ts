@@ -119,7 +119,8 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
     await resumeVmState(target, path);
     expect((await target.qmp.execute<{ status: string }>("query-status")).status).toBe("running");
     // Neither side left its migration socket behind.
-    for (const vm of [source, target]) expect(await readdir(vm.runDir)).not.toContain("migration.sock");
+    for (const vm of [source, target])
+      expect(await readdir(vm.runDir)).not.toContain("migration.sock");
   });
 
   it("a state that is not a state is a QemuStateError, and that QEMU is gone", async () => {

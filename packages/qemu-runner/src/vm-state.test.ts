@@ -131,6 +131,23 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
     await target.exited;
   });
 
+  it("a zstd that cannot start is a QemuStateError at once (QEMU sees the stream end), not a wait", async () => {
+    const source = await startQemu();
+    await source.qmp.execute("cont");
+    const path = join(dir, "vmstate.zst");
+    await saveVmState(source, path);
+    const target = await startQemu([...INCOMING_ARGS]);
+    const PATH = process.env.PATH;
+    process.env.PATH = join(dir, "no-tools");
+    try {
+      const started = Date.now();
+      await expect(resumeVmState(target, path, 60_000)).rejects.toBeInstanceOf(QemuStateError);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      process.env.PATH = PATH;
+    }
+  });
+
   it("a cancelled compression leaves neither the state nor its raw stream", async () => {
     const vm = await startQemu();
     const path = join(dir, "vmstate.zst");

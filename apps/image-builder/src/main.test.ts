@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { captureIo } from "@strata/cli-kit";
@@ -135,6 +137,32 @@ describe("strata-image", () => {
       code: 2,
       stderr: expect.stringContaining("not a zstd"),
     });
+  });
+
+  it("pull holds the store's download/ lease while it runs (clean leaves its blobs), and lets go when stopped", async () => {
+    // A registry that accepts and never answers: the pull waits there.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    const stop = new AbortController();
+    const c = captureIo(dir, { signal: stop.signal });
+    const pulling = main(
+      ["pull", `127.0.0.1:${port}/images:tiny`, "tiny2", `--store=${store}`],
+      c.io,
+    );
+    try {
+      await using db = await openStore({ root: store });
+      for (let i = 0; i < 200 && !db.leases().has("downloads"); i++)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      expect([...db.leases().keys()]).toEqual(["downloads"]);
+      stop.abort();
+      expect(await pulling).toBe(130);
+      expect(db.leases().size).toBe(0);
+    } finally {
+      stop.abort();
+      silent.close();
+      silent.closeAllConnections?.();
+    }
   });
 
   it("renders plain lines off a terminal: stages, a bar line per 10 %, no tool output", () => {

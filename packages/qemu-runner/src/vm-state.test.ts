@@ -109,13 +109,18 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
     ]);
   });
 
-  it("a saved state loads into a QEMU started with -incoming defer, which then runs", async () => {
+  /** A state saved from a QEMU that ran, and a second QEMU waiting to load it. */
+  async function savedState(): Promise<{ source: Vm; target: Vm; path: string }> {
     const source = await startQemu();
     // Run first: a state saved before the machine ever ran loads as "prelaunch", never running.
     await source.qmp.execute("cont");
     const path = join(dir, "vmstate.zst");
     await saveVmState(source, path);
-    const target = await startQemu([...INCOMING_ARGS]);
+    return { source, target: await startQemu([...INCOMING_ARGS]), path };
+  }
+
+  it("a saved state loads into a QEMU started with -incoming defer, which then runs", async () => {
+    const { source, target, path } = await savedState();
     await resumeVmState(target, path);
     expect((await target.qmp.execute<{ status: string }>("query-status")).status).toBe("running");
     // Neither side left its migration socket behind.
@@ -132,11 +137,7 @@ describe("dumpVmState, compressVmState (real QEMU, no guest)", () => {
   });
 
   it("a zstd that cannot start is a QemuStateError at once (QEMU sees the stream end), not a wait", async () => {
-    const source = await startQemu();
-    await source.qmp.execute("cont");
-    const path = join(dir, "vmstate.zst");
-    await saveVmState(source, path);
-    const target = await startQemu([...INCOMING_ARGS]);
+    const { target, path } = await savedState();
     const PATH = process.env.PATH;
     process.env.PATH = join(dir, "no-tools");
     try {

@@ -1,3 +1,8 @@
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createConnection, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HostToolError, HostToolMissingError } from "./errors.js";
 import { runHostTool, spawnHostTool } from "./run-host-tool.js";
@@ -89,6 +94,33 @@ describe("runHostTool", () => {
 });
 
 describe("spawnHostTool", () => {
+  it("reads a socket's own descriptor when given one as stdin", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "strata-host-tool-"));
+    const server = createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve) => server.listen(join(dir, "s"), resolve));
+    /** Both ends of a new unix connection: the accepted one (paused: nothing reads it), the client. */
+    const connect = async () => {
+      const accepted = once(server, "connection");
+      const client = createConnection(join(dir, "s"));
+      const [far] = (await accepted) as Socket[];
+      return { far: far!, client };
+    };
+    try {
+      // The tool reads the socket itself: this process never takes a byte of it.
+      const a = await connect();
+      const cat = await spawnHostTool("cat", [], { stdin: a.far });
+      a.far.destroy();
+      const out: Buffer[] = [];
+      cat.stdout.on("data", (c: Buffer) => out.push(c));
+      a.client.end("through the socket");
+      await cat.done;
+      expect(Buffer.concat(out).toString()).toBe("through the socket");
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("streams stdout and pipes stdin", async () => {
     const tool = await spawnHostTool("tr", ["a-z", "A-Z"], { stdin: "pipe" });
     tool.stdin?.end("streamed\n");

@@ -17,8 +17,11 @@ export interface HostToolOptions {
   cwd?: string | undefined;
   /** Added to this process's environment. */
   env?: Record<string, string> | undefined;
-  /** Written to its stdin; without it, stdin is /dev/null (or `"pipe"`: the caller writes it). */
-  stdin?: string | Buffer | "pipe" | undefined;
+  /**
+   * Written to its stdin; without it, stdin is /dev/null (or `"pipe"`: the caller writes it; or
+   * a stream with a descriptor of its own, a socket: the tool reads that descriptor itself).
+   */
+  stdin?: string | Buffer | "pipe" | Readable | undefined;
   /**
    * Each line of its output (stdout and stderr as they come), for progress parsing. A `\r` ends a
    * line too: `qemu-img -p` redraws its counter with it.
@@ -100,8 +103,8 @@ async function launch(
     forceKillAfterDelay: KILL_AFTER_MS,
     ...(stdin === undefined
       ? { stdin: "ignore" as const }
-      : stdin === "pipe"
-        ? { stdin: "pipe" as const }
+      : stdin === "pipe" || isStream(stdin)
+        ? { stdin }
         : { input: stdin }),
     ...(options.signal ? { cancelSignal: options.signal } : {}),
     ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
@@ -138,3 +141,6 @@ async function launch(
     kill: () => void child.kill(),
   };
 }
+
+const isStream = (value: unknown): value is Readable =>
+  typeof value === "object" && value !== null && !Buffer.isBuffer(value);

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { open, rename, rm } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { rename, rm } from "node:fs/promises";
+import { createConnection, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { HostToolMissingError, runHostTool } from "@strata/host-tool";
+import { HostToolMissingError, runHostTool, spawnHostTool } from "@strata/host-tool";
 import { QemuStateError } from "./errors.js";
 import type { Vm } from "./vm.js";
 
@@ -78,7 +79,7 @@ export const rawStatePath = (path: string): string => `${path}.raw`;
  * disks come back). The disk is not in the state: resume on an overlay of exactly the disk the
  * VM had here.
  *
- * The stream goes through a unix socket in the VM's run directory into `cat`, which this
+ * The stream goes through a unix socket in the VM's run directory into `dd`, which this
  * process starts, not QEMU: QEMU 7.2 has no file: URI, and its exec: URI forks QEMU, after
  * which each page QEMU writes faults once more (copy-on-write of its own memory: ~7,500
  * faults, 0.15-0.3 s, in the guest's next command under TCG here).
@@ -93,31 +94,18 @@ export async function dumpVmState(
   timeoutMs = DEFAULT_STATE_TIMEOUT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  // The stream is written aside and renamed once `cat` has ended well: `raw` is whole or absent.
+  // The stream is written aside and renamed once `dd` has ended well: `raw` is whole or absent.
   const part = `${raw}.part`;
   const socketPath = join(vm.runDir, MIGRATION_SOCKET);
   await rm(socketPath, { force: true });
-  // pauseOnConnect: this process never reads the connection; `cat` gets all of it.
+  // pauseOnConnect: this process never reads the connection; `dd` gets all of it.
   const server = createServer({ pauseOnConnect: true });
-  const writer = new Promise<void>((resolve, reject) => {
-    server.once("connection", (connection) => {
-      server.close();
-      open(part, "w")
-        .then(async (file) => {
-          try {
-            const cat = spawn("cat", [], { stdio: [connection, file.fd, "pipe"] });
-            connection.destroy();
-            await exitOf(cat, "cat", "writing the VM state");
-            resolve();
-          } finally {
-            await file.close();
-          }
-        })
-        .catch((error: Error) => {
-          // QEMU's write then fails, and the migration with it.
-          connection.destroy();
-          reject(new QemuStateError(`writing ${raw}: ${error.message}`, { cause: error }));
-        });
+  const writer = once(server, "connection").then(([connection]: Socket[]) => {
+    server.close();
+    return receiveStream(connection!, part).catch((error: Error) => {
+      // QEMU's write then fails, and the migration with it.
+      connection!.destroy();
+      throw new QemuStateError(`writing ${raw}: ${error.message}`, { cause: error });
     });
   });
   writer.catch(() => {});
@@ -147,7 +135,7 @@ export async function dumpVmState(
           );
           throw await Promise.race([failure, sleep(1000).then(() => error)]);
         });
-        // cat has had QEMU's last bytes: it needs moments to end, not the whole timeout.
+        // dd has had QEMU's last bytes: it needs moments to end, not the whole timeout.
         const wait = Math.max(0, Math.min(deadline, Date.now() + WRITER_END_MS) - Date.now());
         const timer = new AbortController();
         await Promise.race([
@@ -179,26 +167,13 @@ export async function dumpVmState(
 /** The migration stream's socket, in the VM's run directory (a short path, and only ours). */
 const MIGRATION_SOCKET = "migration.sock";
 
-/** Resolves when `child` exits 0; a QemuStateError saying `what` failed for any other end. */
-function exitOf(child: ChildProcess, name: string, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-2000);
-    });
-    child.once("error", (error) =>
-      reject(new QemuStateError(`${name} could not start: ${error.message}`, { cause: error })),
-    );
-    child.once("close", (code, signal) => {
-      if (code === 0) resolve();
-      else
-        reject(
-          new QemuStateError(
-            `${what}: ${name} exited ${code ?? signal}${stderr ? `: ${stderr.trim()}` : ""}`,
-          ),
-        );
-    });
+/** Writes what QEMU sends on `connection` into `file`: `dd` reads the socket itself. */
+async function receiveStream(connection: Socket, file: string): Promise<void> {
+  const dd = await spawnHostTool("dd", [`of=${file}`, "bs=1M", "status=none"], {
+    stdin: connection,
   });
+  connection.destroy();
+  await dd.done;
 }
 
 /**
@@ -256,13 +231,13 @@ export async function resumeVmState(
           reject(new QemuStateError(`could not reach QEMU's incoming migration: ${error.message}`)),
         );
       });
-      const zstd = spawn("zstd", ["-q", "-dc", "--", path], {
-        stdio: ["ignore", connection, "pipe"],
-      });
+      // A zstd that fails (a corrupt file) or never starts ends the stream, and QEMU's load with
+      // it: that is the QemuStateError, from whileRunning. Its own exit says nothing more.
+      spawn("zstd", ["-q", "-dc", "--", path], { stdio: ["ignore", connection, "ignore"] }).on(
+        "error",
+        () => {},
+      );
       connection.destroy();
-      // A corrupt file ends zstd with an error, and QEMU with it (a QemuStateError either way).
-      const reader = exitOf(zstd, "zstd", `reading ${path}`);
-      reader.catch(() => {});
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { status } = await vm.qmp.execute<{ status: string }>("query-status");
